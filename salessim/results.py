@@ -1,0 +1,325 @@
+"""Results of a run: tidy tables of KPIs, stages, reps and the event log.
+
+Cohort accounting: the leads that arrive in [warm-up, horizon) are counted. Each ends
+won, lost (at a stage, declined or gone cold) or open (still in progress when the
+drain limit stopped the run); ``leads == won + lost + open`` in every replication.
+
+Money is in the scenario's currency; times are days; efforts are hours. Costs and
+utilisation are measured over the window [warm-up, horizon): salaries of every rep for
+the window's days, plus channel cost per counted lead and travel cost of their visits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+import numpy as np
+import pandas as pd
+
+from salessim.model.leads import LOST, OPEN, WON
+from salessim.model.records import OUTCOMES, RawReplication
+from salessim.scenario.schema import Scenario
+from salessim.stats import DEFAULT_CONFIDENCE, mean_ci
+
+EVENT_LOG_COLUMNS: tuple[str, ...] = (
+    "case_id", "activity", "role", "resource", "enable_time", "start_time", "end_time",
+    "outcome", "replication", "attempt", "team", "decision_time", "handoff_days",
+    "info_lost", "travel_cost", "channel", "grade", "region", "product", "segment",
+    "deal_value",
+)
+"""Event-log columns: one row per activity instance (a lead's attempt at a stage).
+
+``enable_time``: the lead became ready for a rep; ``start_time``/``end_time``: the rep
+worked (including travel); ``decision_time``: the customer answered and the outcome
+(``advanced``, ``lost``, ``rework``, ``nurture``, or ``cold`` for a lead lost while
+waiting, which has no rep and no start) was known. Times are days from the start.
+"""
+
+STATUS = {OPEN: "open", WON: "won", LOST: "lost"}
+
+
+def kpi_names(sc: Scenario) -> list[str]:
+    """KPI columns for a scenario, in table order."""
+    return [
+        "leads", "won", "lost", "open", "conversion_rate", "cycle_time_mean_days",
+        "cycle_time_p50_days", "cycle_time_p90_days", "response_time_mean_days", "revenue",
+        "collected", "collection_rate", "cost", "cost_per_won", "profit",
+        *(f"utilisation_{r.name}" for r in sc.roles),
+    ]
+
+
+def _window(sc: Scenario) -> tuple[float, float]:
+    return sc.calendar.warmup_days, sc.calendar.horizon_days
+
+
+def _busy_days(raw: RawReplication, start: float, stop: float) -> np.ndarray:
+    """Busy time of each rep inside [start, stop) (days)."""
+    ev = raw.events
+    worked = ev["resource"] >= 0
+    lo = np.clip(ev["start_time"][worked], start, stop)
+    hi = np.clip(ev["end_time"][worked], start, stop)
+    return np.bincount(ev["resource"][worked], weights=hi - lo, minlength=len(raw.rep_team))
+
+
+def kpi_row(sc: Scenario, raw: RawReplication) -> dict[str, float]:
+    """The KPIs of one replication."""
+    L = raw.leads
+    cohort = L["cohort"]
+    status = L["status"][cohort]
+    won_mask = status == WON
+    n, won = int(cohort.sum()), int(won_mask.sum())
+    arrival = L["arrival_time"][cohort]
+    cycle = (L["close_time"][cohort] - arrival)[won_mask]
+    value = L["deal_value"][cohort]
+    revenue = float(value[won_mask].sum())
+    paid_in = (L["paid_time"][cohort] - L["close_time"][cohort]) <= sc.payment.window_days
+    collected = float(value[won_mask & paid_in].sum())
+    response = L["first_start_time"][cohort] - arrival
+
+    start, stop = _window(sc)
+    days = stop - start
+    salaries = days * sum(
+        sc.role(r).salary_per_day for r in raw.rep_role
+    )
+    channel_cost = np.array([c.cost_per_lead for c in sc.channels])
+    ev = raw.events
+    in_cohort = cohort[ev["case"]]
+    cost = (salaries + float(channel_cost[L["channel"][cohort]].sum())
+            + float(ev["travel_cost"][in_cohort].sum()))
+    busy = _busy_days(raw, start, stop)
+    roles = np.array(raw.rep_role, dtype=object)
+
+    def pct(q: float) -> float:
+        return float(np.percentile(cycle, q)) if won else np.nan
+
+    row: dict[str, float] = {
+        "leads": n,
+        "won": won,
+        "lost": int((status == LOST).sum()),
+        "open": int((status == OPEN).sum()),
+        "conversion_rate": won / n if n else np.nan,
+        "cycle_time_mean_days": float(cycle.mean()) if won else np.nan,
+        "cycle_time_p50_days": pct(50),
+        "cycle_time_p90_days": pct(90),
+        "response_time_mean_days": float(np.nanmean(response)) if np.isfinite(response).any()
+        else np.nan,
+        "revenue": revenue,
+        "collected": collected,
+        "collection_rate": collected / revenue if revenue else np.nan,
+        "cost": cost,
+        "cost_per_won": cost / won if won else np.nan,
+        "profit": sc.money.gross_margin * revenue - cost,
+    }
+    for r in sc.roles:
+        mine = roles == r.name
+        row[f"utilisation_{r.name}"] = (
+            float(busy[mine].sum() / (mine.sum() * days)) if mine.any() else np.nan
+        )
+    return row
+
+
+def _rep_labels(raw: RawReplication) -> list[str]:
+    counts: dict[tuple[str, str], int] = {}
+    labels = []
+    for team, role in zip(raw.rep_team, raw.rep_role, strict=True):
+        k = counts.get((team, role), 0) + 1
+        counts[team, role] = k
+        labels.append(f"{team}.{role}.{k}")
+    return labels
+
+
+@dataclass(frozen=True)
+class Results:
+    """Replicated results of one scenario.
+
+    Attributes:
+        scenario: The scenario that was run.
+        seed: Root seed; ``run(scenario, replications, seed)`` reproduces these results.
+        raw: Raw output of each replication, in replication order.
+        confidence: Confidence level of the intervals in ``summary()``.
+    """
+
+    scenario: Scenario
+    seed: int
+    raw: Sequence[RawReplication]
+    confidence: float = DEFAULT_CONFIDENCE
+
+    @property
+    def replications(self) -> int:
+        """Number of replications."""
+        return len(self.raw)
+
+    @cached_property
+    def kpis(self) -> pd.DataFrame:
+        """One row per replication, one column per KPI (see module docs for units)."""
+        rows = [kpi_row(self.scenario, r) for r in self.raw]
+        df = pd.DataFrame(rows, columns=kpi_names(self.scenario))
+        df.index = pd.Index([r.replication for r in self.raw], name="replication")
+        return df
+
+    def summary(self) -> pd.DataFrame:
+        """KPI x (mean, std, ci_low, ci_high, n): t intervals across replications."""
+        rows = {}
+        for name in self.kpis.columns:
+            ci = mean_ci(self.kpis[name].to_numpy(dtype=float), self.confidence)
+            rows[name] = {"mean": ci.mean, "std": ci.std, "ci_low": ci.low,
+                          "ci_high": ci.high, "n": ci.n}
+        out = pd.DataFrame.from_dict(rows, orient="index")
+        out.index.name = "kpi"
+        return out
+
+    @cached_property
+    def leads(self) -> pd.DataFrame:
+        """One row per lead per replication: attributes, status and key times (days)."""
+        sc = self.scenario
+        frames = []
+        for r in self.raw:
+            L = r.leads
+            frames.append(pd.DataFrame({
+                "replication": r.replication,
+                "case_id": L["case"],
+                "channel": _names([c.name for c in sc.channels], L["channel"]),
+                "grade": _names(sc.grades, L["grade"]),
+                "region": _names(sc.regions, L["region"]),
+                "product": _names(sc.products, L["product"]),
+                "segment": _names(sc.segments, L["segment"]),
+                "deal_value": L["deal_value"],
+                "arrival_time": L["arrival_time"],
+                "cohort": L["cohort"],
+                "status": _names([STATUS[k] for k in sorted(STATUS)], L["status"]),
+                "close_time": L["close_time"],
+                "lost_stage": _names([s.name for s in sc.stages] + [""], L["lost_stage"]),
+                "lost_reason": L["lost_reason"].astype(str),
+                "first_start_time": L["first_start_time"],
+                "paid_time": L["paid_time"],
+            }))
+        return pd.concat(frames, ignore_index=True)
+
+    @cached_property
+    def events(self) -> pd.DataFrame:
+        """The event log, one row per activity instance (columns: ``EVENT_LOG_COLUMNS``)."""
+        sc = self.scenario
+        stages = [s.name for s in sc.stages]
+        stage_role = [s.role for s in sc.stages]
+        frames = []
+        for r in self.raw:
+            E, L = r.events, r.leads
+            case = E["case"]
+            res = E["resource"]
+            labels = np.array([*_rep_labels(r), ""], dtype=object)
+            teams = np.array([*r.rep_team, ""], dtype=object)
+            frames.append(pd.DataFrame({
+                "case_id": case,
+                "activity": _names(stages, E["stage"]),
+                "role": _names(stage_role, E["stage"]),
+                "resource": labels[res],
+                "enable_time": E["enable_time"],
+                "start_time": E["start_time"],
+                "end_time": E["end_time"],
+                "outcome": _names(OUTCOMES, E["outcome"]),
+                "replication": r.replication,
+                "attempt": E["attempt"],
+                "team": teams[res],
+                "decision_time": E["decision_time"],
+                "handoff_days": E["handoff_days"],
+                "info_lost": E["info_lost"],
+                "travel_cost": E["travel_cost"],
+                "channel": _names([c.name for c in sc.channels], L["channel"][case]),
+                "grade": _names(sc.grades, L["grade"][case]),
+                "region": _names(sc.regions, L["region"][case]),
+                "product": _names(sc.products, L["product"][case]),
+                "segment": _names(sc.segments, L["segment"][case]),
+                "deal_value": L["deal_value"][case],
+                "cohort": L["cohort"][case],
+            }))
+        df = pd.concat(frames, ignore_index=True)
+        return df.sort_values(["replication", "enable_time", "case_id"], kind="stable",
+                              ignore_index=True)
+
+    def stages(self) -> pd.DataFrame:
+        """Per stage, averaged over replications, counted leads only.
+
+        Columns: ``entered`` (attempts), ``advanced``, ``lost`` (declined or cold),
+        ``cold``, ``reworked``, ``nurtured``, ``conversion`` (advanced / entered),
+        ``wait_mean_days`` and ``wait_p90_days`` (for a rep), ``effort_mean_hours``
+        (rep time incl. travel), ``customer_delay_mean_days``, ``handoff_mean_days``
+        and ``sla_miss_rate`` (share of attempts that waited past the stage's SLA;
+        NaN without an SLA).
+        """
+        sc = self.scenario
+        hpd = sc.calendar.hours_per_day
+        ev = self.events[self.events["cohort"]]
+        names = [s.name for s in sc.stages]
+        per_rep = []
+        for (rep, stage), g in ev.groupby(["replication", "activity"], sort=False):
+            st = sc.stages[sc.stage_index(str(stage))]
+            wait = (g["start_time"] - g["enable_time"]).to_numpy(dtype=float)
+            worked = np.isfinite(wait)
+            out = g["outcome"]
+            per_rep.append({
+                "replication": rep, "stage": stage, "role": st.role,
+                "entered": len(g),
+                "advanced": int((out == "advanced").sum()),
+                "lost": int(out.isin(["lost", "cold"]).sum()),
+                "cold": int((out == "cold").sum()),
+                "reworked": int((out == "rework").sum()),
+                "nurtured": int((out == "nurture").sum()),
+                "wait_mean_days": float(wait[worked].mean()) if worked.any() else np.nan,
+                "wait_p90_days": float(np.percentile(wait[worked], 90)) if worked.any()
+                else np.nan,
+                "effort_mean_hours": float((g["end_time"] - g["start_time"]).mean() * hpd),
+                "customer_delay_mean_days": float((g["decision_time"] - g["end_time"]).mean()),
+                "handoff_mean_days": float(g["handoff_days"].mean()),
+                "sla_miss_rate": float((wait[worked] > st.sla_days).mean())
+                if st.sla_days is not None and worked.any() else np.nan,
+            })
+        df = pd.DataFrame(per_rep)
+        table = df.groupby(["stage", "role"], sort=False).mean(numeric_only=True)
+        table = table.drop(columns="replication").reset_index().set_index("stage")
+        table = table.reindex([n for n in names if n in table.index])
+        table.insert(7, "conversion", table["advanced"] / table["entered"])
+        return table
+
+    def reps(self) -> pd.DataFrame:
+        """Per rep, averaged over replications.
+
+        Columns: ``team``, ``role``, ``tasks`` (activities worked), ``busy_days`` and
+        ``utilisation`` over the measurement window, ``deals_won`` (counted won leads
+        the rep worked on) and ``revenue`` of those deals (currency).
+        """
+        start, stop = _window(self.scenario)
+        rows = []
+        for r in self.raw:
+            busy = _busy_days(r, start, stop)
+            E, L = r.events, r.leads
+            worked = E["resource"] >= 0
+            res, case = E["resource"][worked], E["case"][worked]
+            tasks = np.bincount(res, minlength=len(r.rep_team))
+            won = (L["status"] == WON) & L["cohort"]
+            pairs = np.unique(np.stack([res, case]), axis=1)
+            win_pairs = pairs[:, won[pairs[1]]]
+            deals = np.bincount(win_pairs[0], minlength=len(r.rep_team))
+            revenue = np.bincount(win_pairs[0], weights=L["deal_value"][win_pairs[1]],
+                                  minlength=len(r.rep_team))
+            for i, label in enumerate(_rep_labels(r)):
+                rows.append({"rep": label, "team": r.rep_team[i], "role": r.rep_role[i],
+                             "tasks": tasks[i], "busy_days": busy[i],
+                             "utilisation": busy[i] / (stop - start),
+                             "deals_won": deals[i], "revenue": revenue[i]})
+        df = pd.DataFrame(rows)
+        return df.groupby(["rep", "team", "role"], sort=False).mean().reset_index(["team", "role"])
+
+    def teams(self) -> pd.DataFrame:
+        """Per team and role: headcount and the means of ``reps()`` summed or averaged."""
+        reps = self.reps()
+        g = reps.groupby(["team", "role"], sort=False)
+        out = g.agg(headcount=("tasks", "size"), tasks=("tasks", "sum"),
+                    utilisation=("utilisation", "mean"), deals_won=("deals_won", "sum"),
+                    revenue=("revenue", "sum"))
+        return out
+
+
+def _names(names: Sequence[str], codes: np.ndarray) -> np.ndarray:
+    """Map integer codes to names (code -1 maps to the last name when one is given)."""
+    return np.asarray(list(names), dtype=object)[codes]

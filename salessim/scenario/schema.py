@@ -1,0 +1,614 @@
+"""The scenario schema: one frozen, typed description of a sales process and organisation.
+
+Units are in the field names: ``_days`` are working days (the simulation clock),
+``_hours`` are working hours (divided by ``calendar.hours_per_day`` to become days),
+money is in ``money.currency``, probabilities are in [0, 1] and ``_logit`` values are
+additive shifts on the log-odds of a stage's conversion probability.
+
+Every default lives here, in one place, and is documented; the model never guesses one.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from salessim.scenario.distributions import Distribution
+from salessim.scenario.document import apply_changes, dump_yaml
+from salessim.scenario.errors import Problem, ScenarioError, validation_problems
+from salessim.scenario.rates import cumulative_rate
+
+SCHEMA_VERSION = 1
+MAX_HORIZON_DAYS = 2500.0
+"""Longest horizon accepted: ten years of 250 working days."""
+MAX_EXPECTED_LEADS = 1_000_000.0
+"""Largest expected number of leads per replication accepted."""
+ATTRIBUTES: tuple[str, ...] = ("grade", "region", "product", "segment")
+"""Lead attributes a channel mix draws, in the order they are drawn."""
+
+Probability = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+NonNegative = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
+Positive = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
+Logit = Annotated[float, Field(ge=-20.0, le=20.0, allow_inf_nan=False)]
+Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z][A-Za-z0-9_\-]*$")]
+MIX_TOLERANCE = 1e-6
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+def _unique(names: Iterable[str], what: str) -> None:
+    seen: set[str] = set()
+    for n in names:
+        if n in seen:
+            raise ValueError(f"duplicate {what} name {n!r}; names must be unique")
+        seen.add(n)
+
+
+class Calendar(_Frozen):
+    """The simulated time window.
+
+    Attributes:
+        horizon_days: Working days during which leads arrive (250 is about one year).
+        warmup_days: Leads arriving before this day load the system but are not
+            counted; costs and utilisation are measured from here to the horizon.
+        drain_limit_days: After the horizon no lead arrives; the run goes on until
+            every counted lead is won or lost, but for at most this many days. Leads
+            still open then are counted as open.
+        hours_per_day: Working hours in one day; converts ``_hours`` efforts to days.
+    """
+
+    horizon_days: Annotated[float, Field(gt=0.0, le=MAX_HORIZON_DAYS, allow_inf_nan=False)]
+    warmup_days: NonNegative = 0.0
+    drain_limit_days: Annotated[float, Field(ge=0.0, le=MAX_HORIZON_DAYS)] = 250.0
+    hours_per_day: Annotated[float, Field(gt=0.0, le=24.0)] = 8.0
+
+    @model_validator(mode="after")
+    def _warmup_inside(self) -> Calendar:
+        if self.warmup_days >= self.horizon_days:
+            raise ValueError(
+                f"warmup_days ({self.warmup_days}) must be less than horizon_days "
+                f"({self.horizon_days})"
+            )
+        return self
+
+
+class RatePeriod(_Frozen):
+    """A multiplier on a channel's lead rate for days in [``from_day``, ``to_day``).
+
+    Periods repeat every ``Schedule.cycle_days`` when a cycle is given, so a
+    quarter-end push can be written once.
+    """
+
+    from_day: NonNegative
+    to_day: Positive
+    multiplier: NonNegative
+
+    @model_validator(mode="after")
+    def _ordered(self) -> RatePeriod:
+        if self.to_day <= self.from_day:
+            raise ValueError(f"to_day ({self.to_day}) must be after from_day ({self.from_day})")
+        return self
+
+
+class Schedule(_Frozen):
+    """A piecewise-constant rate schedule: seasons, campaigns, quarter ends.
+
+    Days not inside any period have multiplier 1.
+
+    Attributes:
+        cycle_days: If given, the periods repeat with this period (days); every
+            period must lie inside [0, cycle_days).
+        periods: Non-overlapping periods with their rate multipliers.
+    """
+
+    cycle_days: Positive | None = None
+    periods: tuple[RatePeriod, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Schedule:
+        ordered = sorted(self.periods, key=lambda p: p.from_day)
+        for a, b in itertools.pairwise(ordered):
+            if b.from_day < a.to_day:
+                raise ValueError(
+                    f"periods [{a.from_day}, {a.to_day}) and [{b.from_day}, {b.to_day}) overlap"
+                )
+        if self.cycle_days is not None and ordered[-1].to_day > self.cycle_days:
+            raise ValueError(
+                f"a period ends at day {ordered[-1].to_day}, after cycle_days "
+                f"({self.cycle_days})"
+            )
+        return self
+
+
+class Channel(_Frozen):
+    """A source of leads.
+
+    Attributes:
+        name: Channel name (e.g. ``trade_show``).
+        leads_per_day: Mean Poisson arrival rate, leads per working day.
+        cost_per_lead: Marketing spend per lead (currency).
+        schedule: Optional rate multipliers over time.
+        mix: For each lead attribute (``grade``, ``region``, ``product``,
+            ``segment``), the probability of each value; each must sum to 1.
+    """
+
+    name: Name
+    leads_per_day: NonNegative
+    cost_per_lead: NonNegative = 0.0
+    schedule: Schedule | None = None
+    mix: dict[Literal["grade", "region", "product", "segment"], dict[str, Probability]]
+
+
+class DealValue(_Frozen):
+    """Deal value of a won lead (currency).
+
+    Attributes:
+        distribution: Base deal value.
+        multipliers: Optional factors by attribute value, e.g.
+            ``{segment: {enterprise: 4.0}}``; values not listed have factor 1.
+    """
+
+    distribution: Distribution
+    multipliers: dict[Literal["grade", "region", "product", "segment"], dict[str, NonNegative]] = (
+        Field(default_factory=dict)
+    )
+
+
+class Role(_Frozen):
+    """A job in the sales process.
+
+    Attributes:
+        name: Role name used by stages and teams (e.g. ``ae``).
+        title: Human-readable title.
+        salary_per_day: Fully loaded cost of one rep per working day (currency).
+        assignment: ``owner``: a lead keeps the rep of this role who first worked on
+            it for all later stages of the role; ``pooled``: any free rep of the
+            lead's team takes the next task.
+        dispatch: Which waiting task a free rep takes: ``fifo`` (longest waiting),
+            ``grade`` (best grade first, then longest waiting) or ``value`` (highest
+            deal value first).
+    """
+
+    name: Name
+    title: str = ""
+    salary_per_day: NonNegative
+    assignment: Literal["owner", "pooled"] = "pooled"
+    dispatch: Literal["fifo", "grade", "value"] = "fifo"
+
+
+class RepGroup(_Frozen):
+    """The reps of one role in one team.
+
+    Attributes:
+        headcount: Number of reps.
+        skill_logit: Conversion effect of these reps on stages they work (logit).
+    """
+
+    headcount: Annotated[int, Field(ge=0, le=10_000)]
+    skill_logit: Logit = 0.0
+
+
+class Team(_Frozen):
+    """A team and the leads it covers.
+
+    A team covers a lead when the lead's region, product and segment are each in the
+    team's lists; an omitted list covers every value. For each role, a lead goes to
+    the first team in file order that covers it and has reps of that role.
+
+    Attributes:
+        name: Team name.
+        regions: Regions covered; omitted means all. A team that covers only some
+            regions is local: its visits use ``travel.local``, otherwise ``travel.wide``.
+        products: Products covered; omitted means all.
+        segments: Customer segments covered; omitted means all.
+        effects: Conversion effects (logit) by lead attribute value for work done by
+            this team, e.g. a product specialist ``{product: {platform: 0.5}}``.
+        reps: Rep groups by role name.
+    """
+
+    name: Name
+    regions: tuple[str, ...] | None = None
+    products: tuple[str, ...] | None = None
+    segments: tuple[str, ...] | None = None
+    effects: dict[Literal["grade", "region", "product", "segment"], dict[str, Logit]] = Field(
+        default_factory=dict
+    )
+    reps: dict[str, RepGroup] = Field(min_length=1)
+
+    def covers(self, region: str, product: str, segment: str) -> bool:
+        """Whether this team covers a lead with these attributes."""
+        return (
+            (self.regions is None or region in self.regions)
+            and (self.products is None or product in self.products)
+            and (self.segments is None or segment in self.segments)
+        )
+
+    @property
+    def is_local(self) -> bool:
+        """Whether the team's territory is a subset of the regions (short travel)."""
+        return self.regions is not None
+
+
+class Handoff(_Frozen):
+    """What a change of role between consecutive activities costs.
+
+    Attributes:
+        delay_days: Elapsed time before the next role can start (days).
+        info_loss_prob: Probability that information is lost in the handoff.
+        info_loss_logit: Conversion effect (logit, usually negative) on the receiving
+            stage when information was lost.
+    """
+
+    delay_days: Distribution
+    info_loss_prob: Probability = 0.0
+    info_loss_logit: Logit = 0.0
+
+
+class Failure(_Frozen):
+    """Where a lead goes when it does not pass a stage.
+
+    Shares are of the failures: ``rework_share`` go back to ``rework_to``,
+    ``nurture_share`` wait ``nurture_days`` and retry this stage, the rest are lost.
+
+    Attributes:
+        rework_share: Share of failures sent back to an earlier stage.
+        rework_to: Name of that earlier stage (or this one).
+        nurture_share: Share of failures kept warm and retried later.
+        nurture_days: Time in nurture before the retry (days).
+    """
+
+    rework_share: Probability = 0.0
+    rework_to: Name | None = None
+    nurture_share: Probability = 0.0
+    nurture_days: Distribution | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Failure:
+        if self.rework_share + self.nurture_share > 1 + MIX_TOLERANCE:
+            raise ValueError(
+                f"rework_share + nurture_share = {self.rework_share + self.nurture_share:g}; "
+                "they are shares of the failures and must sum to at most 1"
+            )
+        if self.rework_share > 0 and self.rework_to is None:
+            raise ValueError("rework_share > 0 needs rework_to: the stage to go back to")
+        if self.nurture_share > 0 and self.nurture_days is None:
+            raise ValueError("nurture_share > 0 needs nurture_days: how long nurture lasts")
+        return self
+
+
+class Stage(_Frozen):
+    """One step of the sales process.
+
+    Attributes:
+        name: Stage name (e.g. ``qualify``, ``contract``).
+        role: Role that does the work.
+        effort_hours: Rep working time per attempt (hours); the rep is busy.
+        customer_delay_days: Elapsed time after the work until the customer's answer
+            (days); holds no rep.
+        conversion: Base probability of passing the stage, by lead grade.
+        failure: Where failures go.
+        visit: Whether each attempt is a customer visit (adds travel time and cost).
+        sla_days: Optional service level: the most days a lead may wait for a rep at
+            this stage; misses are counted, not enforced.
+        handoff: Optional override of the scenario's ``handoff`` for arrivals at this
+            stage from a different role (e.g. removing a handoff).
+    """
+
+    name: Name
+    role: Name
+    effort_hours: Distribution
+    customer_delay_days: Distribution
+    conversion: dict[str, Probability]
+    failure: Failure = Failure()
+    visit: bool = False
+    sla_days: Positive | None = None
+    handoff: Handoff | None = None
+
+
+class GoingCold(_Frozen):
+    """What waiting for a rep does to a lead.
+
+    Attributes:
+        logit_per_day: Conversion effect (logit) per day the lead waited for a rep at
+            the stage (usually negative).
+        max_wait_days: A lead waiting longer than this for a rep is lost as cold;
+            omitted means never.
+    """
+
+    logit_per_day: Logit = 0.0
+    max_wait_days: Positive | None = None
+
+
+class TravelZone(_Frozen):
+    """Travel for one customer visit.
+
+    Attributes:
+        hours: Rep travel time per visit (hours); the rep is busy.
+        cost: Travel cost per visit (currency).
+    """
+
+    hours: Distribution
+    cost: NonNegative = 0.0
+
+
+class Travel(_Frozen):
+    """Travel per visit for local teams and for teams covering all regions."""
+
+    local: TravelZone
+    wide: TravelZone
+
+
+class Payment(_Frozen):
+    """Invoicing and collection (回款) of won deals.
+
+    Attributes:
+        invoice_delay_days: From the win to the invoice (delivery, acceptance) (days).
+        payment_days: From the invoice to the payment: terms plus lateness (days).
+        bad_debt_prob: Probability a won deal is never paid.
+        window_days: A payment counts as collected if it arrives within this many
+            days of the win.
+    """
+
+    invoice_delay_days: Distribution
+    payment_days: Distribution
+    bad_debt_prob: Probability = 0.0
+    window_days: Positive = 90.0
+
+
+class Money(_Frozen):
+    """Currency and margin.
+
+    Attributes:
+        currency: Currency code used in reports.
+        gross_margin: Share of revenue that is margin before cost of sales;
+            ``profit = gross_margin * revenue - cost``.
+    """
+
+    currency: str = "EUR"
+    gross_margin: Probability = 1.0
+
+
+class Scenario(_Frozen):
+    """A complete, validated scenario. Build it with ``salessim.load_scenario``."""
+
+    schema_version: Literal[1]
+    name: str = Field(min_length=1)
+    description: str = ""
+    calendar: Calendar
+    grades: tuple[Name, ...] = Field(min_length=1)
+    regions: tuple[Name, ...] = Field(min_length=1)
+    products: tuple[Name, ...] = Field(min_length=1)
+    segments: tuple[Name, ...] = Field(min_length=1)
+    channels: tuple[Channel, ...] = Field(min_length=1)
+    deal_value: DealValue
+    roles: tuple[Role, ...] = Field(min_length=1)
+    teams: tuple[Team, ...] = Field(min_length=1)
+    stages: tuple[Stage, ...] = Field(min_length=1)
+    handoff: Handoff
+    going_cold: GoingCold = GoingCold()
+    travel: Travel
+    payment: Payment
+    money: Money = Money()
+
+    @field_validator("grades", "regions", "products", "segments")
+    @classmethod
+    def _unique_values(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        _unique(v, "value")
+        return v
+
+    @field_validator("channels", "roles", "teams", "stages")
+    @classmethod
+    def _unique_names(cls, v: tuple[Channel | Role | Team | Stage, ...]) -> tuple[object, ...]:
+        _unique((x.name for x in v), "item")
+        return v
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> Scenario:
+        _check_cross_references(self)
+        return self
+
+    # ---- building and changing ---------------------------------------------------------
+
+    @classmethod
+    def from_document(cls, document: Any, source: str = "<dict>") -> Scenario:
+        """Validate a plain document (what a YAML file holds) into a Scenario.
+
+        Args:
+            document: The scenario as mappings, lists and scalars.
+            source: Where it came from, named in error messages.
+
+        Raises:
+            ScenarioError: Naming ``source``, each bad key path and what is allowed.
+        """
+        if not isinstance(document, Mapping):
+            raise ScenarioError(source, [Problem("", _not_a_mapping(document))])
+        try:
+            return cls.model_validate(dict(document))
+        except ValidationError as err:
+            raise ScenarioError(source, validation_problems(err, document, cls)) from None
+
+    def to_document(self) -> dict[str, Any]:
+        """The scenario as a plain document, every default filled in."""
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+    def to_yaml(self) -> str:
+        """The fully resolved scenario as YAML text (re-loads to an equal Scenario)."""
+        return dump_yaml(self.to_document())
+
+    def with_changes(self, changes: Mapping[str, Any]) -> Scenario:
+        """A new scenario with values replaced at dotted key paths.
+
+        Args:
+            changes: Key path -> value, the same paths as in the YAML file; items of
+                named lists are addressed by name, e.g.
+                ``{"stages.contract.effort_hours": {"dist": "fixed", "value": 2},
+                "teams.north.reps.ae.headcount": 5}``.
+
+        Raises:
+            ScenarioError: If a path does not exist or the result is not valid.
+        """
+        try:
+            document = apply_changes(self.to_document(), changes)
+        except KeyError as err:
+            raise ScenarioError("<with_changes>", [err.args[0]]) from None
+        return Scenario.from_document(document, "<with_changes>")
+
+    # ---- derived, read-only views used by the model and the fronts -----------------
+
+    def role(self, name: str) -> Role:
+        """The role called ``name``."""
+        return next(r for r in self.roles if r.name == name)
+
+    def stage_index(self, name: str) -> int:
+        """Position of the stage called ``name`` in the process."""
+        return next(i for i, s in enumerate(self.stages) if s.name == name)
+
+    def values_of(self, attribute: str) -> tuple[str, ...]:
+        """The allowed values of a lead attribute (``grade``, ``region``, ...)."""
+        return {
+            "grade": self.grades,
+            "region": self.regions,
+            "product": self.products,
+            "segment": self.segments,
+        }[attribute]
+
+    def expected_leads(self) -> float:
+        """Expected number of leads arriving over the horizon, all channels."""
+        return sum(
+            ch.leads_per_day * _mean_multiplier(ch.schedule, self.calendar.horizon_days)
+            * self.calendar.horizon_days
+            for ch in self.channels
+        )
+
+    def reachable_cells(self) -> Iterator[tuple[str, str, str]]:
+        """(region, product, segment) combinations some channel can produce."""
+        cells: set[tuple[str, str, str]] = set()
+        for ch in self.channels:
+            if ch.leads_per_day == 0:
+                continue
+            regs = [k for k, p in ch.mix["region"].items() if p > 0]
+            prods = [k for k, p in ch.mix["product"].items() if p > 0]
+            segs = [k for k, p in ch.mix["segment"].items() if p > 0]
+            cells.update(itertools.product(regs, prods, segs))
+        return iter(sorted(cells))
+
+
+def _not_a_mapping(document: Any) -> str:
+    if document is None:
+        return "the scenario is empty; it must be a YAML mapping with keys such as " \
+            "schema_version, name, calendar, channels, roles, teams, stages"
+    return f"the scenario must be a mapping of keys to values, not {type(document).__name__}"
+
+
+def _mean_multiplier(schedule: Schedule | None, horizon: float) -> float:
+    """Average rate multiplier of a schedule over [0, horizon)."""
+    return cumulative_rate(schedule, horizon) / horizon
+
+
+def _check_cross_references(sc: Scenario) -> None:
+    """Checks that span several parts of the scenario, each naming its key path."""
+    problems: list[tuple[str, str]] = []
+    roles = {r.name for r in sc.roles}
+    stage_names = [s.name for s in sc.stages]
+
+    for i, ch in enumerate(sc.channels):
+        for attr in ATTRIBUTES:
+            allowed = sc.values_of(attr)
+            mix = ch.mix.get(attr)  # type: ignore[call-overload]
+            path = f"channels[{i}].mix.{attr}"
+            if mix is None:
+                problems.append((path, f"missing; give the share of each of {list(allowed)}"))
+                continue
+            for key in mix:
+                if key not in allowed:
+                    problems.append((f"{path}.{key}", f"unknown {attr}; allowed: {list(allowed)}"))
+            total = sum(mix.values())
+            if abs(total - 1.0) > MIX_TOLERANCE:
+                problems.append((path, f"shares sum to {total:g}; they must sum to 1"))
+
+    for attr, factors in sc.deal_value.multipliers.items():
+        for key in factors:
+            if key not in sc.values_of(attr):
+                problems.append(
+                    (f"deal_value.multipliers.{attr}.{key}",
+                     f"unknown {attr}; allowed: {list(sc.values_of(attr))}")
+                )
+
+    for i, team in enumerate(sc.teams):
+        for attr, values in (("region", team.regions), ("product", team.products),
+                             ("segment", team.segments)):
+            for v in values or ():
+                if v not in sc.values_of(attr):
+                    problems.append(
+                        (f"teams[{i}].{attr}s", f"unknown {attr} {v!r}; allowed: "
+                         f"{list(sc.values_of(attr))}")
+                    )
+        for role in team.reps:
+            if role not in roles:
+                problems.append((f"teams[{i}].reps.{role}",
+                                 f"unknown role; roles are {sorted(roles)}"))
+        for attr, shifts in team.effects.items():
+            for key in shifts:
+                if key not in sc.values_of(attr):
+                    problems.append((f"teams[{i}].effects.{attr}.{key}",
+                                     f"unknown {attr}; allowed: {list(sc.values_of(attr))}"))
+
+    for i, st in enumerate(sc.stages):
+        if st.role not in roles:
+            problems.append((f"stages[{i}].role",
+                             f"{st.role!r} is not a role; roles are {sorted(roles)}"))
+        for g in sc.grades:
+            if g not in st.conversion:
+                problems.append((f"stages[{i}].conversion",
+                                 f"missing grade {g!r}; give a probability for each of "
+                                 f"{list(sc.grades)}"))
+        for g in st.conversion:
+            if g not in sc.grades:
+                problems.append((f"stages[{i}].conversion.{g}",
+                                 f"unknown grade; grades are {list(sc.grades)}"))
+        target = st.failure.rework_to
+        if target is not None:
+            if target not in stage_names:
+                problems.append((f"stages[{i}].failure.rework_to",
+                                 f"{target!r} is not a stage; stages are {stage_names}"))
+            elif stage_names.index(target) > i:
+                problems.append((f"stages[{i}].failure.rework_to",
+                                 f"{target!r} comes after {st.name!r}; rework can only go "
+                                 f"back to this or an earlier stage: {stage_names[: i + 1]}"))
+
+    for i, st in enumerate(sc.stages):
+        if st.role not in roles:
+            continue
+        staffed = [t for t in sc.teams if t.reps.get(st.role, RepGroup(headcount=0)).headcount]
+        if not staffed:
+            problems.append((f"stages[{i}].role",
+                             f"no team has reps of role {st.role!r}; add them to a team"))
+            continue
+        for region, product, segment in sc.reachable_cells():
+            if not any(t.covers(region, product, segment) for t in staffed):
+                problems.append(
+                    (f"stages[{i}].role",
+                     f"no team with {st.role!r} reps covers leads of region={region!r}, "
+                     f"product={product!r}, segment={segment!r}")
+                )
+                break
+
+    expected = sc.expected_leads()
+    if expected > MAX_EXPECTED_LEADS:
+        problems.append(("channels", f"about {expected:,.0f} leads per replication; the limit "
+                                     f"is {MAX_EXPECTED_LEADS:,.0f}"))
+    if problems:
+        raise CrossReferenceError(problems)
+
+
+class CrossReferenceError(ValueError):
+    """Problems found across sections, each with its key path."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        super().__init__("; ".join(f"{p}: {m}" for p, m in problems))
+        self.problems = problems
