@@ -1,9 +1,9 @@
 """salessim: discrete-event simulation of sales processes and sales organisations.
 
-    >>> import salessim as ss
-    >>> sc = ss.load_scenario("scenarios/regional.yaml")       # doctest: +SKIP
-    >>> res = ss.run(sc, replications=20, seed=1)               # doctest: +SKIP
-    >>> res.summary()                                           # doctest: +SKIP
+>>> import salessim as ss
+>>> sc = ss.load_scenario("scenarios/regional.yaml")       # doctest: +SKIP
+>>> res = ss.run(sc, replications=20, seed=1)               # doctest: +SKIP
+>>> res.summary()                                           # doctest: +SKIP
 """
 
 from importlib.metadata import PackageNotFoundError, version

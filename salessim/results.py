@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
+
 import numpy as np
 import pandas as pd
 
@@ -292,16 +293,9 @@ class Results:
         rows = []
         for r in self.raw:
             busy = _busy_days(r, start, stop)
-            E, L = r.events, r.leads
-            worked = E["resource"] >= 0
-            res, case = E["resource"][worked], E["case"][worked]
-            tasks = np.bincount(res, minlength=len(r.rep_team))
-            won = (L["status"] == WON) & L["cohort"]
-            pairs = np.unique(np.stack([res, case]), axis=1)
-            win_pairs = pairs[:, won[pairs[1]]]
-            deals = np.bincount(win_pairs[0], minlength=len(r.rep_team))
-            revenue = np.bincount(win_pairs[0], weights=L["deal_value"][win_pairs[1]],
-                                  minlength=len(r.rep_team))
+            n = len(r.rep_team)
+            tasks = np.bincount(r.events["resource"][r.events["resource"] >= 0], minlength=n)
+            deals, revenue = _won_touched(r, np.arange(n), n)
             for i, label in enumerate(_rep_labels(r)):
                 rows.append({"rep": label, "team": r.rep_team[i], "role": r.rep_role[i],
                              "tasks": tasks[i], "busy_days": busy[i],
@@ -311,15 +305,54 @@ class Results:
         return df.groupby(["rep", "team", "role"], sort=False).mean().reset_index(["team", "role"])
 
     def teams(self) -> pd.DataFrame:
-        """Per team and role: headcount and the means of ``reps()`` summed or averaged."""
-        reps = self.reps()
-        g = reps.groupby(["team", "role"], sort=False)
-        out = g.agg(headcount=("tasks", "size"), tasks=("tasks", "sum"),
-                    utilisation=("utilisation", "mean"), deals_won=("deals_won", "sum"),
-                    revenue=("revenue", "sum"))
-        return out
+        """Per team and role, averaged over replications.
+
+        Columns: ``headcount``, ``tasks``, ``utilisation`` (mean over the team's reps),
+        ``deals_won`` (distinct counted won leads the team worked on; a lead reworked by
+        two reps of the team counts once) and ``revenue`` of those deals (currency).
+        """
+        start, stop = _window(self.scenario)
+        rows = []
+        for r in self.raw:
+            groups = list(dict.fromkeys(zip(r.rep_team, r.rep_role, strict=True)))
+            group_of = np.array([groups.index(g) for g in zip(r.rep_team, r.rep_role,
+                                                                strict=True)])
+            busy = np.bincount(group_of, weights=_busy_days(r, start, stop),
+                               minlength=len(groups))
+            worked = r.events["resource"][r.events["resource"] >= 0]
+            tasks = np.bincount(group_of[worked], minlength=len(groups))
+            heads = np.bincount(group_of, minlength=len(groups))
+            deals, revenue = _won_touched(r, group_of, len(groups))
+            for k, (team, role) in enumerate(groups):
+                rows.append({"team": team, "role": role, "headcount": heads[k],
+                             "tasks": tasks[k],
+                             "utilisation": busy[k] / (heads[k] * (stop - start)),
+                             "deals_won": deals[k], "revenue": revenue[k]})
+        return pd.DataFrame(rows).groupby(["team", "role"], sort=False).mean()
+
+
+def _won_touched(
+    raw: RawReplication, group_of: np.ndarray, n_groups: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct counted won leads, and their revenue, that each group of reps worked on.
+
+    Args:
+        raw: One replication.
+        group_of: Group index of each rep.
+        n_groups: Number of groups.
+    """
+    E, L = raw.events, raw.leads
+    worked = E["resource"] >= 0
+    pairs = np.unique(np.stack([group_of[E["resource"][worked]], E["case"][worked]]), axis=1)
+    won = (L["status"] == WON) & L["cohort"]
+    pairs = pairs[:, won[pairs[1]]]
+    deals = np.bincount(pairs[0], minlength=n_groups)
+    revenue = np.bincount(pairs[0], weights=L["deal_value"][pairs[1]], minlength=n_groups)
+    return deals, revenue
 
 
 def _names(names: Sequence[str], codes: np.ndarray) -> np.ndarray:
     """Map integer codes to names (code -1 maps to the last name when one is given)."""
-    return np.asarray(list(names), dtype=object)[codes]
+    table: np.ndarray = np.asarray(list(names), dtype=object)
+    named: np.ndarray = table[codes]
+    return named

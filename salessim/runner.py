@@ -24,7 +24,7 @@ def run(
     executor: ExecutorSpec = None,
     *,
     workers: int | None = None,
-    on_replication: Callable[[int], None] | None = None,
+    on_replication: Callable[[int], object] | None = None,
 ) -> Results:
     """Run ``replications`` independent replications of a scenario.
 
@@ -79,7 +79,7 @@ def run(
 
 def _collect(
     pool: Executor, scenario: Scenario, seed: int, indices: range,
-    on_replication: Callable[[int], None] | None,
+    on_replication: Callable[[int], object] | None,
 ) -> list[RawReplication]:
     futures = [pool.submit(simulate, scenario, seed, r) for r in indices]
     out = []
