@@ -8,13 +8,12 @@ and duplicate keys (which YAML would silently overwrite) are refused.
 from __future__ import annotations
 
 import copy
-import difflib
 from collections.abc import Mapping
 from typing import Any
 
 import yaml
 
-from salessim.scenario.errors import Problem
+from salessim.scenario.errors import Problem, unknown
 
 Document = dict[str, Any]
 
@@ -24,22 +23,33 @@ class _StrictLoader(yaml.SafeLoader):
 
 
 def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode) -> dict[Any, Any]:
-    loader.flatten_mapping(node)
+    """Build a mapping, refusing keys written twice (merged ``<<`` keys may be overridden)."""
     seen: dict[Any, yaml.Node] = {}
     for key_node, _ in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            continue
         key = loader.construct_object(key_node)
-        if key in seen:
-            mark = key_node.start_mark
+        try:
+            hash(key)
+        except TypeError:
             raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r} (line {mark.line + 1})", mark
+                None, None, "a key must be a single word or number, not a list or mapping",
+                key_node.start_mark,
+            ) from None
+        if key in seen:
+            first = seen[key].start_mark.line + 1
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r} (first given on line {first}); "
+                "each key may appear only once in a mapping", key_node.start_mark,
             )
         seen[key] = key_node
+    loader.flatten_mapping(node)
     return loader.construct_mapping(node)
 
 
 _StrictLoader.add_constructor(
     yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
-    _construct_mapping,  # type: ignore[arg-type]
+    _construct_mapping,
 )
 
 
@@ -50,18 +60,34 @@ def parse_yaml(text: str) -> Any:
         ValueError: With a one-line explanation and the line and column of the fault.
     """
     try:
-        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - strict safe loader
+        return yaml.load(text, Loader=_StrictLoader)  # strict safe loader (no objects built)
     except yaml.constructor.ConstructorError as exc:
         where = _mark(exc.problem_mark)
         problem = str(exc.problem or exc)
         if "could not determine a constructor" in problem:
             tag = problem.split("tag", 1)[-1].strip(" '")
-            problem = f"YAML tag {tag} is not allowed: scenarios are plain data"
+            tag = tag.replace("tag:yaml.org,2002:", "!!")
+            problem = (f"the YAML tag {tag} is not allowed; scenarios are plain data "
+                       "(mappings, lists, text and numbers)")
+        elif "found unhashable key" in problem:
+            problem = "a key must be a single word or number, not a list or mapping"
         raise ValueError(f"{where}{problem}") from None
+    except yaml.reader.ReaderError as exc:
+        char = exc.character if isinstance(exc.character, str) else chr(exc.character)
+        raise ValueError(
+            f"character {exc.position + 1}: not YAML text: it contains the control "
+            f"character #x{ord(char):04x}; is this a binary file?"
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
+        context = getattr(exc, "context", None)
+        context_mark = getattr(exc, "context_mark", None)
+        if context and context_mark is not None:
+            problem = f"{problem} ({context} that starts on line {context_mark.line + 1})"
         raise ValueError(f"{_mark(mark)}not valid YAML: {problem}") from None
+    except RecursionError:
+        raise ValueError("not usable YAML: lists or mappings are nested too deeply") from None
 
 
 def _mark(mark: Any) -> str:
@@ -77,7 +103,7 @@ def _named_list(value: Any) -> bool:
     return (
         isinstance(value, list)
         and bool(value)
-        and all(isinstance(v, Mapping) and "name" in v for v in value)
+        and all(isinstance(v, Mapping) and isinstance(v.get("name"), str) for v in value)
     )
 
 
@@ -133,13 +159,13 @@ def apply_changes(document: Mapping[str, Any], changes: Mapping[str, Any]) -> Do
                 elif part in names:
                     key = names.index(part)
                 else:
-                    raise KeyError(_missing(path, done, part, [str(n) for n in names]))
+                    raise KeyError(_missing(path, done, part, [str(n) for n in names], "name"))
             elif isinstance(node, dict):
                 if part not in node and not last:
                     raise KeyError(_missing(path, done, part, list(node)))
                 key = part
             else:
-                raise KeyError(Problem(path, f"{done or 'the scenario'} has no parts to set"))
+                raise KeyError(Problem(path, f"{done} is a single value, with no keys below it"))
             if last:
                 node[key] = copy.deepcopy(value)
             else:
@@ -147,11 +173,6 @@ def apply_changes(document: Mapping[str, Any], changes: Mapping[str, Any]) -> Do
     return doc
 
 
-def _missing(path: str, done: str, part: str, options: list[str]) -> Problem:
-    hint = difflib.get_close_matches(part, options, n=1, cutoff=0.6)
-    text = f"no {part!r} under {done or 'the scenario'}"
-    if hint:
-        text += f"; did you mean {hint[0]!r}?"
-    if options:
-        text += f" Options: {', '.join(options)}"
-    return Problem(path, text)
+def _missing(path: str, done: str, part: str, options: list[str], what: str = "key") -> Problem:
+    where = f"under {done}" if done else "at the top of the scenario"
+    return Problem(path, unknown(what, part, options, f"{what}s {where} are", where))

@@ -11,14 +11,30 @@ Every default lives here, in one place, and is documented; the model never guess
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from salessim.scenario.distributions import Distribution
 from salessim.scenario.document import apply_changes, dump_yaml
-from salessim.scenario.errors import Problem, ScenarioError, validation_problems
+from salessim.scenario.errors import (
+    KeyPathError,
+    Problem,
+    ScenarioError,
+    listing,
+    unknown,
+    validation_problems,
+)
 from salessim.scenario.rates import cumulative_rate
 
 SCHEMA_VERSION = 1
@@ -35,18 +51,33 @@ Positive = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
 Logit = Annotated[float, Field(ge=-20.0, le=20.0, allow_inf_nan=False)]
 Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z][A-Za-z0-9_\-]*$")]
 MIX_TOLERANCE = 1e-6
+MIN_CYCLE_DAYS = 1.0
+"""Shortest repeating cycle of a rate schedule (days)."""
 
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
 
-def _unique(names: Iterable[str], what: str) -> None:
-    seen: set[str] = set()
-    for n in names:
-        if n in seen:
-            raise ValueError(f"duplicate {what} name {n!r}; names must be unique")
-        seen.add(n)
+_SINGULAR = {"grades": "grade", "regions": "region", "products": "product",
+             "segments": "segment", "channels": "channel", "roles": "role", "teams": "team",
+             "stages": "stage"}
+
+
+def _unique(names: Iterable[str], field: str, suffix: str = "") -> None:
+    """Refuse repeated names, naming each repeat's position and its first use."""
+    what = _SINGULAR.get(field, "item")
+    first: dict[str, int] = {}
+    problems: list[tuple[str, str]] = []
+    for i, n in enumerate(names):
+        if n in first:
+            problems.append((f"[{i}]{suffix}",
+                             f"duplicate {what} name {n!r}, already used at "
+                             f"{field}[{first[n]}]; each {what} needs its own name"))
+        else:
+            first[n] = i
+    if problems:
+        raise KeyPathError(problems)
 
 
 class Calendar(_Frozen):
@@ -70,10 +101,11 @@ class Calendar(_Frozen):
     @model_validator(mode="after")
     def _warmup_inside(self) -> Calendar:
         if self.warmup_days >= self.horizon_days:
-            raise ValueError(
-                f"warmup_days ({self.warmup_days}) must be less than horizon_days "
-                f"({self.horizon_days})"
-            )
+            raise KeyPathError([(
+                "warmup_days",
+                f"must be less than horizon_days ({self.horizon_days:g}); "
+                f"got {self.warmup_days:g}",
+            )])
         return self
 
 
@@ -91,7 +123,9 @@ class RatePeriod(_Frozen):
     @model_validator(mode="after")
     def _ordered(self) -> RatePeriod:
         if self.to_day <= self.from_day:
-            raise ValueError(f"to_day ({self.to_day}) must be after from_day ({self.from_day})")
+            raise KeyPathError([(
+                "to_day", f"must be after from_day ({self.from_day:g}); got {self.to_day:g}"
+            )])
         return self
 
 
@@ -101,8 +135,8 @@ class Schedule(_Frozen):
     Days not inside any period have multiplier 1.
 
     Attributes:
-        cycle_days: If given, the periods repeat with this period (days); every
-            period must lie inside [0, cycle_days).
+        cycle_days: If given, the periods repeat with this period (days, at least
+            ``MIN_CYCLE_DAYS``); every period must lie inside [0, cycle_days).
         periods: Non-overlapping periods with their rate multipliers.
     """
 
@@ -111,17 +145,31 @@ class Schedule(_Frozen):
 
     @model_validator(mode="after")
     def _consistent(self) -> Schedule:
-        ordered = sorted(self.periods, key=lambda p: p.from_day)
-        for a, b in itertools.pairwise(ordered):
+        problems: list[tuple[str, str]] = []
+        order = sorted(range(len(self.periods)), key=lambda i: self.periods[i].from_day)
+        for i, j in itertools.pairwise(order):
+            a, b = self.periods[i], self.periods[j]
             if b.from_day < a.to_day:
-                raise ValueError(
-                    f"periods [{a.from_day}, {a.to_day}) and [{b.from_day}, {b.to_day}) overlap"
-                )
-        if self.cycle_days is not None and ordered[-1].to_day > self.cycle_days:
-            raise ValueError(
-                f"a period ends at day {ordered[-1].to_day}, after cycle_days "
-                f"({self.cycle_days})"
-            )
+                problems.append((
+                    f"periods[{j}]",
+                    f"days {b.from_day:g} to {b.to_day:g} overlap periods[{i}] (days "
+                    f"{a.from_day:g} to {a.to_day:g}); periods must not overlap",
+                ))
+        if self.cycle_days is not None:
+            if self.cycle_days < MIN_CYCLE_DAYS:
+                problems.append((
+                    "cycle_days", f"must be at least {MIN_CYCLE_DAYS:g} day; got "
+                    f"{self.cycle_days:g}",
+                ))
+            for i, p in enumerate(self.periods):
+                if p.to_day > self.cycle_days:
+                    problems.append((
+                        f"periods[{i}].to_day",
+                        f"ends at day {p.to_day:g}, after cycle_days ({self.cycle_days:g}); "
+                        "every period must lie inside the cycle",
+                    ))
+        if problems:
+            raise KeyPathError(problems)
         return self
 
 
@@ -269,15 +317,24 @@ class Failure(_Frozen):
 
     @model_validator(mode="after")
     def _consistent(self) -> Failure:
+        problems: list[tuple[str, str]] = []
         if self.rework_share + self.nurture_share > 1 + MIX_TOLERANCE:
-            raise ValueError(
+            problems.append((
+                "",
                 f"rework_share + nurture_share = {self.rework_share + self.nurture_share:g}; "
-                "they are shares of the failures and must sum to at most 1"
-            )
+                "they are shares of the failures and must sum to at most 1",
+            ))
         if self.rework_share > 0 and self.rework_to is None:
-            raise ValueError("rework_share > 0 needs rework_to: the stage to go back to")
+            problems.append((
+                "rework_to", "missing; rework_share > 0 needs the stage to go back to"
+            ))
         if self.nurture_share > 0 and self.nurture_days is None:
-            raise ValueError("nurture_share > 0 needs nurture_days: how long nurture lasts")
+            problems.append((
+                "nurture_days", "missing; nurture_share > 0 needs how long nurture lasts, "
+                "e.g. {dist: uniform, low: 20, high: 60}",
+            ))
+        if problems:
+            raise KeyPathError(problems)
         return self
 
 
@@ -397,14 +454,16 @@ class Scenario(_Frozen):
 
     @field_validator("grades", "regions", "products", "segments")
     @classmethod
-    def _unique_values(cls, v: tuple[str, ...]) -> tuple[str, ...]:
-        _unique(v, "value")
+    def _unique_values(cls, v: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        _unique(v, str(info.field_name))
         return v
 
     @field_validator("channels", "roles", "teams", "stages")
     @classmethod
-    def _unique_names(cls, v: tuple[Channel | Role | Team | Stage, ...]) -> tuple[object, ...]:
-        _unique((x.name for x in v), "item")
+    def _unique_names(
+        cls, v: tuple[Channel | Role | Team | Stage, ...], info: ValidationInfo
+    ) -> tuple[object, ...]:
+        _unique((x.name for x in v), str(info.field_name), ".name")
         return v
 
     @model_validator(mode="after")
@@ -499,10 +558,13 @@ class Scenario(_Frozen):
 
 
 def _not_a_mapping(document: Any) -> str:
+    keys = "schema_version, name, calendar, channels, roles, teams, stages"
     if document is None:
-        return "the scenario is empty; it must be a YAML mapping with keys such as " \
-            "schema_version, name, calendar, channels, roles, teams, stages"
-    return f"the scenario must be a mapping of keys to values, not {type(document).__name__}"
+        return f"the scenario is empty; it must be a YAML mapping with keys such as {keys}"
+    kind = {list: "a list", tuple: "a list", str: "a single piece of text", bool: "true/false",
+            int: "a number", float: "a number"}.get(type(document), type(document).__name__)
+    return (f"the scenario must be a mapping of keys to values (key: value lines, "
+            f"with keys such as {keys}), not {kind}")
 
 
 def _mean_multiplier(schedule: Schedule | None, horizon: float) -> float:
@@ -513,73 +575,72 @@ def _mean_multiplier(schedule: Schedule | None, horizon: float) -> float:
 def _check_cross_references(sc: Scenario) -> None:
     """Checks that span several parts of the scenario, each naming its key path."""
     problems: list[tuple[str, str]] = []
-    roles = {r.name for r in sc.roles}
+    roles = [r.name for r in sc.roles]
     stage_names = [s.name for s in sc.stages]
 
+    def unknown_value(path: str, attr: str, value: str) -> None:
+        problems.append((path, unknown(attr, value, sc.values_of(attr), f"{attr}s are")))
+
+    mixes_complete = True
     for i, ch in enumerate(sc.channels):
         for attr in ATTRIBUTES:
             allowed = sc.values_of(attr)
             mix = ch.mix.get(attr)  # type: ignore[call-overload]
             path = f"channels[{i}].mix.{attr}"
             if mix is None:
-                problems.append((path, f"missing; give the share of each of {list(allowed)}"))
+                mixes_complete = False
+                problems.append((path, f"missing; give the share of each {attr}: "
+                                       f"{listing(allowed)} (shares sum to 1)"))
                 continue
             for key in mix:
                 if key not in allowed:
-                    problems.append((f"{path}.{key}", f"unknown {attr}; allowed: {list(allowed)}"))
+                    unknown_value(f"{path}.{key}", attr, key)
             total = sum(mix.values())
             if abs(total - 1.0) > MIX_TOLERANCE:
-                problems.append((path, f"shares sum to {total:g}; they must sum to 1"))
+                problems.append((path, f"shares sum to {total:.6g}; they must sum to 1"))
 
     for attr, factors in sc.deal_value.multipliers.items():
         for key in factors:
             if key not in sc.values_of(attr):
-                problems.append(
-                    (f"deal_value.multipliers.{attr}.{key}",
-                     f"unknown {attr}; allowed: {list(sc.values_of(attr))}")
-                )
+                unknown_value(f"deal_value.multipliers.{attr}.{key}", attr, key)
 
     for i, team in enumerate(sc.teams):
         for attr, values in (("region", team.regions), ("product", team.products),
                              ("segment", team.segments)):
-            for v in values or ():
+            for j, v in enumerate(values or ()):
                 if v not in sc.values_of(attr):
-                    problems.append(
-                        (f"teams[{i}].{attr}s", f"unknown {attr} {v!r}; allowed: "
-                         f"{list(sc.values_of(attr))}")
-                    )
+                    unknown_value(f"teams[{i}].{attr}s[{j}]", attr, v)
         for role in team.reps:
             if role not in roles:
-                problems.append((f"teams[{i}].reps.{role}",
-                                 f"unknown role; roles are {sorted(roles)}"))
+                problems.append((f"teams[{i}].reps.{role}", unknown("role", role, roles,
+                                                                     "roles are")))
         for attr, shifts in team.effects.items():
             for key in shifts:
                 if key not in sc.values_of(attr):
-                    problems.append((f"teams[{i}].effects.{attr}.{key}",
-                                     f"unknown {attr}; allowed: {list(sc.values_of(attr))}"))
+                    unknown_value(f"teams[{i}].effects.{attr}.{key}", attr, key)
 
     for i, st in enumerate(sc.stages):
         if st.role not in roles:
-            problems.append((f"stages[{i}].role",
-                             f"{st.role!r} is not a role; roles are {sorted(roles)}"))
-        for g in sc.grades:
-            if g not in st.conversion:
-                problems.append((f"stages[{i}].conversion",
-                                 f"missing grade {g!r}; give a probability for each of "
-                                 f"{list(sc.grades)}"))
+            problems.append((f"stages[{i}].role", unknown("role", st.role, roles, "roles are")))
+        absent = [g for g in sc.grades if g not in st.conversion]
+        if absent:
+            problems.append((f"stages[{i}].conversion",
+                             f"missing grade{'s' if len(absent) > 1 else ''} "
+                             f"{listing(absent)}; give a probability for each grade: "
+                             f"{listing(sc.grades)}"))
         for g in st.conversion:
             if g not in sc.grades:
-                problems.append((f"stages[{i}].conversion.{g}",
-                                 f"unknown grade; grades are {list(sc.grades)}"))
+                unknown_value(f"stages[{i}].conversion.{g}", "grade", g)
         target = st.failure.rework_to
         if target is not None:
+            path = f"stages[{i}].failure.rework_to"
             if target not in stage_names:
-                problems.append((f"stages[{i}].failure.rework_to",
-                                 f"{target!r} is not a stage; stages are {stage_names}"))
+                problems.append((path, unknown("stage", target, stage_names[: i + 1],
+                                               "rework can go back to")))
             elif stage_names.index(target) > i:
-                problems.append((f"stages[{i}].failure.rework_to",
-                                 f"{target!r} comes after {st.name!r}; rework can only go "
-                                 f"back to this or an earlier stage: {stage_names[: i + 1]}"))
+                problems.append((path, f"{target!r} comes after {st.name!r}; rework can only "
+                                       f"go back to this or an earlier stage: "
+                                       f"{listing(stage_names[: i + 1])}"))
 
     for i, st in enumerate(sc.stages):
         if st.role not in roles:
@@ -587,28 +648,31 @@ def _check_cross_references(sc: Scenario) -> None:
         staffed = [t for t in sc.teams if t.reps.get(st.role, RepGroup(headcount=0)).headcount]
         if not staffed:
             problems.append((f"stages[{i}].role",
-                             f"no team has reps of role {st.role!r}; add them to a team"))
+                             f"no team has reps of role {st.role!r}; add some under "
+                             f"teams[...].reps.{st.role}.headcount"))
+            continue
+        if not mixes_complete:
             continue
         for region, product, segment in sc.reachable_cells():
             if not any(t.covers(region, product, segment) for t in staffed):
                 problems.append(
                     (f"stages[{i}].role",
                      f"no team with {st.role!r} reps covers leads of region={region!r}, "
-                     f"product={product!r}, segment={segment!r}")
+                     f"product={product!r}, segment={segment!r}; widen a team's regions, "
+                     "products or segments, or add reps")
                 )
                 break
 
     expected = sc.expected_leads()
-    if expected > MAX_EXPECTED_LEADS:
-        problems.append(("channels", f"about {expected:,.0f} leads per replication; the limit "
-                                     f"is {MAX_EXPECTED_LEADS:,.0f}"))
+    if not expected <= MAX_EXPECTED_LEADS:
+        amount = f"about {expected:,.0f}" if math.isfinite(expected) else "unboundedly many"
+        problems.append(("channels",
+                         f"{amount} leads expected per replication; the limit is "
+                         f"{MAX_EXPECTED_LEADS:,.0f}: lower leads_per_day or "
+                         "calendar.horizon_days"))
     if problems:
         raise CrossReferenceError(problems)
 
 
-class CrossReferenceError(ValueError):
+class CrossReferenceError(KeyPathError):
     """Problems found across sections, each with its key path."""
-
-    def __init__(self, problems: list[tuple[str, str]]) -> None:
-        super().__init__("; ".join(f"{p}: {m}" for p, m in problems))
-        self.problems = problems
