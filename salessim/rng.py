@@ -47,4 +47,6 @@ def stream(seed: int, replication: int, purpose: Purpose, *keys: int) -> np.rand
 
 def fresh_seed() -> int:
     """A new root seed from the operating system's entropy, to record and re-use."""
-    return int(np.random.SeedSequence().entropy) % (2**63)  # type: ignore[operator]
+    entropy = np.random.SeedSequence().entropy
+    assert isinstance(entropy, int)  # a fresh SeedSequence draws one integer
+    return entropy % (2**63)

@@ -3,18 +3,27 @@
 Leads are generated per channel up front (arrival times by inverting the cumulative
 rate, attributes and deal values from their own streams). Stage draws come in layers:
 one layer per (channel, stage, attempt), with one row per lead of the channel, made
-the first time any lead needs it and sampled vectorised. Rows are plain Python lists,
-which the event loop indexes much faster than numpy scalars.
+the first time any lead needs it. A layer draws all its uniforms at once, so a lead's
+draws depend only on the stream and its row; each column is turned into values (by
+the distribution's inverse CDF) only when read. First attempts are read for most rows
+and are converted whole, vectorised, into plain Python lists, which the event loop
+indexes much faster than numpy scalars. Later attempts (rework, nurture) are read for
+a few rows only, so their columns convert row by row until enough rows were read to
+make converting the whole column cheaper. Both ways give bit-identical values: the
+inverse CDFs work element by element.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
 from salessim.rng import Purpose, name_key, stream
+from salessim.scenario.distributions import Distribution
 from salessim.scenario.rates import rate_knots
 from salessim.scenario.schema import ATTRIBUTES, Channel, Scenario, Stage
 
@@ -38,22 +47,83 @@ class ChannelLeads:
     deal_value: FloatArray
 
 
-@dataclass(frozen=True)
-class StageLayer:
-    """Draws for one (channel, stage, attempt), one list entry per lead of the channel.
+class Rows(Protocol):
+    """A column of draws: one value per lead row."""
 
-    Durations are in days; ``u_`` entries are uniforms in [0, 1).
+    def __getitem__(self, row: int, /) -> float:
+        """The value for the lead in ``row``."""
+
+
+Transform = Callable[[FloatArray], FloatArray]
+"""Uniforms to values, element by element (an inverse CDF, maybe scaled)."""
+
+
+class LazyColumn:
+    """A column of a layer, converted row by row until ``dense_after`` rows were read.
+
+    After that the whole column is converted at once and the layer's attribute is
+    replaced by the resulting list, so later reads are plain list indexing.
     """
 
-    work_days: list[float]
-    customer_days: list[float]
-    u_outcome: list[float]
-    u_route: list[float]
-    handoff_days: list[float]
-    u_info_loss: list[float]
-    travel_local_days: list[float]
-    travel_wide_days: list[float]
-    nurture_days: list[float]
+    __slots__ = ("_budget", "_cache", "_dense", "_layer", "_name", "_transform", "_u")
+
+    def __init__(self, layer: StageLayer, name: str, u: FloatArray, transform: Transform | None,
+                 dense_after: int) -> None:
+        self._layer = layer
+        self._name = name
+        self._u = u
+        self._transform = transform
+        self._budget = dense_after
+        self._cache: dict[int, float] = {}
+        self._dense: list[float] | None = None
+
+    def __getitem__(self, row: int, /) -> float:
+        """The value for the lead in ``row``."""
+        if self._dense is not None:
+            return self._dense[row]
+        value = self._cache.get(row)
+        if value is not None:
+            return value
+        if self._budget <= 0:
+            return self.densify()[row]
+        self._budget -= 1
+        u = self._u[row:row + 1]
+        value = float(u[0] if self._transform is None else self._transform(u)[0])
+        self._cache[row] = value
+        return value
+
+    def densify(self) -> list[float]:
+        """Convert the whole column and put the list in the layer in this column's place."""
+        if self._dense is None:
+            u = np.ascontiguousarray(self._u)
+            dense: list[float] = (u if self._transform is None else self._transform(u)).tolist()
+            self._dense = dense
+            setattr(self._layer, self._name, dense)
+            self._cache.clear()
+        return self._dense
+
+
+class StageLayer:
+    """Draws for one (channel, stage, attempt), one row per lead of the channel.
+
+    Durations are in days; ``u_`` entries are uniforms in [0, 1). Each attribute is a
+    ``Rows`` column: a list, or a ``LazyColumn`` until it is converted.
+    """
+
+    work_days: Rows
+    customer_days: Rows
+    u_outcome: Rows
+    u_route: Rows
+    handoff_days: Rows
+    u_info_loss: Rows
+    travel_local_days: Rows
+    travel_wide_days: Rows
+    nurture_days: Rows
+
+    def __init__(self, u: FloatArray, columns: dict[str, tuple[int, Transform | None]],
+                 dense_after: int) -> None:
+        for name, (k, transform) in columns.items():
+            setattr(self, name, LazyColumn(self, name, u[:, k], transform, dense_after))
 
 
 @dataclass(frozen=True)
@@ -107,11 +177,18 @@ def generate_channel(
     return ChannelLeads(arrival, attributes, value)
 
 
+DENSE_AFTER_ROWS = 32
+"""Rows a later attempt's column converts one by one before it converts whole."""
+
+
 def stage_layer(
     sc: Scenario, channel: Channel, n_leads: int, stage: Stage, attempt: int,
     seed: int, replication: int,
 ) -> StageLayer:
-    """Draw the layer of (channel, stage, attempt) for all ``n_leads`` leads."""
+    """The layer of (channel, stage, attempt) for all ``n_leads`` leads.
+
+    The uniforms are drawn here; values are converted from them when first read.
+    """
     rng = stream(seed, replication, Purpose.STAGE, name_key(channel.name),
                  name_key(stage.name), attempt)
     u = rng.random((n_leads, _STAGE_COLUMNS))
@@ -120,20 +197,21 @@ def stage_layer(
     nurture = stage.failure.nurture_days
     travel = sc.travel
 
-    def col(i: int) -> FloatArray:
-        return np.ascontiguousarray(u[:, i])
+    def hours(dist: Distribution) -> Transform:
+        return lambda x: dist.ppf(x) / hpd
 
-    return StageLayer(
-        work_days=(stage.effort_hours.ppf(col(0)) / hpd).tolist(),
-        customer_days=stage.customer_delay_days.ppf(col(1)).tolist(),
-        u_outcome=col(2).tolist(),
-        u_route=col(3).tolist(),
-        handoff_days=handoff.delay_days.ppf(col(4)).tolist(),
-        u_info_loss=col(5).tolist(),
-        travel_local_days=(travel.local.hours.ppf(col(6)) / hpd).tolist(),
-        travel_wide_days=(travel.wide.hours.ppf(col(6)) / hpd).tolist(),
-        nurture_days=(nurture.ppf(col(7)) if nurture else np.zeros(n_leads)).tolist(),
-    )
+    columns: dict[str, tuple[int, Transform | None]] = {
+        "work_days": (0, hours(stage.effort_hours)),
+        "customer_days": (1, stage.customer_delay_days.ppf),
+        "u_outcome": (2, None),
+        "u_route": (3, None),
+        "handoff_days": (4, handoff.delay_days.ppf),
+        "u_info_loss": (5, None),
+        "travel_local_days": (6, hours(travel.local.hours)),
+        "travel_wide_days": (6, hours(travel.wide.hours)),
+        "nurture_days": (7, nurture.ppf if nurture else np.zeros_like),
+    }
+    return StageLayer(u, columns, 0 if attempt == 0 else DENSE_AFTER_ROWS)
 
 
 def payment_draws(sc: Scenario, channel: Channel, n_leads: int, seed: int,

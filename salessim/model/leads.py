@@ -1,51 +1,77 @@
-"""The lead: one potential deal moving through the process."""
+"""The leads of one replication: one potential deal each, kept as columns.
+
+A lead is an index (its id, in arrival order) into ``LeadTable``'s columns rather than
+an object of its own: the event loop reads a lead's attributes into local variables
+once, and a replication of ten thousand leads then creates no long-lived Python
+objects per lead, which keeps the garbage collector out of the run.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import math
 
-if TYPE_CHECKING:
-    from salessim.model.reps import Rep
+import numpy as np
+from numpy.typing import NDArray
 
 OPEN, WON, LOST = 0, 1, 2
 """Lead status codes."""
 
 
-class Lead:
-    """A lead and what happened to it.
+class LeadTable:
+    """All leads of a replication, indexed by lead id (arrival order).
 
-    Attributes are attribute indices into the scenario's value lists; times are in
-    days from the start of the run; money is in the scenario's currency.
+    Attribute columns are indices into the scenario's value lists; times are in days
+    from the start of the run; money is in the scenario's currency.
+
+    Attributes:
+        channel: Channel index.
+        row: Position of the lead among its channel's leads (its row in the draws).
+        grade: Grade index.
+        region: Region index.
+        product: Product index.
+        segment: Segment index.
+        deal_value: Deal value if won.
+        arrival: Arrival time.
+        cohort: Whether the lead is counted (arrived in [warm-up, horizon)).
+        status: ``OPEN``, ``WON`` or ``LOST``.
+        close_time: When the lead was won or lost (NaN while open).
+        lost_stage: Stage index where a lost lead was lost (-1 otherwise).
+        lost_reason: ``"declined"`` or ``"cold"`` for lost leads, else ``""``.
+        first_start: When a rep first started working on the lead (NaN if never).
+        paid_time: When a won deal was paid (NaN if never).
+        waiting_since: When the lead started its current wait for a rep (NaN if not
+            waiting).
+        waiting_stage: Stage index of the lead's current or last wait for a rep.
+        waiting_attempt: Attempt (from 0) at that stage of that wait.
     """
 
-    __slots__ = (
-        "arrival", "attempts", "channel", "close_time", "cohort", "deal_value",
-        "first_start", "grade", "id", "key", "lost_reason", "lost_stage", "owners",
-        "paid_time", "product", "region", "row", "segment", "status", "waiting_since",
-    )
-
     def __init__(
-        self, lead_id: int, channel: int, row: int, grade: int, region: int, product: int,
-        segment: int, deal_value: float, arrival: float, cohort: bool, n_stages: int,
-        n_roles: int,
+        self, channel: NDArray[np.int64], row: NDArray[np.int64],
+        attributes: dict[str, NDArray[np.int64]], deal_value: NDArray[np.float64],
+        arrival: NDArray[np.float64], warmup_days: float,
     ) -> None:
-        self.id = lead_id
-        self.channel = channel
-        self.row = row
-        self.grade = grade
-        self.region = region
-        self.product = product
-        self.segment = segment
-        self.key = (grade, region, product, segment)
-        self.deal_value = deal_value
-        self.arrival = arrival
-        self.cohort = cohort
-        self.attempts = [0] * n_stages
-        self.owners: list[Rep | None] = [None] * n_roles
-        self.status = OPEN
-        self.close_time = float("nan")
-        self.first_start = float("nan")
-        self.lost_stage = -1
-        self.lost_reason = ""
-        self.paid_time = float("nan")
-        self.waiting_since = float("nan")
+        n = len(arrival)
+        self.n = n
+        self.arrays: dict[str, NDArray[np.int64] | NDArray[np.float64] | NDArray[np.bool_]] = {
+            "channel": channel, "row": row, **attributes, "deal_value": deal_value,
+            "arrival": arrival, "cohort": arrival >= warmup_days,
+        }
+        """The attribute columns above as numpy arrays."""
+        self.channel: list[int] = channel.tolist()
+        self.row: list[int] = row.tolist()
+        self.grade: list[int] = attributes["grade"].tolist()
+        self.region: list[int] = attributes["region"].tolist()
+        self.product: list[int] = attributes["product"].tolist()
+        self.segment: list[int] = attributes["segment"].tolist()
+        self.deal_value: list[float] = deal_value.tolist()
+        self.arrival: list[float] = arrival.tolist()
+        self.cohort: list[bool] = self.arrays["cohort"].tolist()
+        self.status: list[int] = [OPEN] * n
+        self.close_time: list[float] = [math.nan] * n
+        self.lost_stage: list[int] = [-1] * n
+        self.lost_reason: list[str] = [""] * n
+        self.first_start: list[float] = [math.nan] * n
+        self.paid_time: list[float] = [math.nan] * n
+        self.waiting_since: list[float] = [math.nan] * n
+        self.waiting_stage: list[int] = [-1] * n
+        self.waiting_attempt: list[int] = [-1] * n

@@ -18,12 +18,17 @@ Cell = tuple[int, int, int]
 """(region, product, segment) indices."""
 
 
-def _effects(sc: Scenario, team: Team, skill_logit: float) -> dict[tuple[int, int, int, int], float]:
+Key = tuple[int, int, int, int]
+"""(grade, region, product, segment) indices."""
+
+
+def _effects(sc: Scenario, team: Team, skill_logit: float) -> dict[Key, float]:
     """Total conversion effect (logit) of a team's reps for every lead attribute key."""
-    table: dict[tuple[int, int, int, int], float] = {}
+    table: dict[Key, float] = {}
     dims = [sc.grades, sc.regions, sc.products, sc.segments]
     names = ["grade", "region", "product", "segment"]
-    for key in itertools.product(*(range(len(d)) for d in dims)):
+    key: Key
+    for key in itertools.product(*(range(len(d)) for d in dims)):  # type: ignore[assignment]
         total = skill_logit
         for attr, values, i in zip(names, dims, key, strict=True):
             total += team.effects.get(attr, {}).get(values[i], 0.0)  # type: ignore[call-overload]
@@ -67,9 +72,9 @@ def build_organisation(
             region, product, segment = (sc.regions[cell[0]], sc.products[cell[1]],
                                         sc.segments[cell[2]])
             for team in sc.teams:
-                pool = pools_by_team_role.get((team.name, role.name))
-                if pool is not None and team.covers(region, product, segment):
-                    table[cell] = pool
+                serving = pools_by_team_role.get((team.name, role.name))
+                if serving is not None and team.covers(region, product, segment):
+                    table[cell] = serving
                     break
         routes.append(table)
     return reps, pools, routes

@@ -12,19 +12,24 @@ The life of a lead, for each attempt at a stage:
    reworked, nurtured or lost.
 
 Elapsed delays that follow one another (customer answer, then handoff or nurture) are
-one SimPy timeout, and a free rep is taken without an event: the model does only the
-event-loop work the process needs.
+one wait, and a free rep is taken without an event: the model does only the
+event-loop work the process needs. Each lead's life is a generator driven by one
+reusable SimPy event (``LeadProcess``) that is put back on the schedule for each wait,
+rather than a ``simpy.Process`` with a new ``Timeout`` per wait; arrivals are one
+reusable event too. The schedule, the clock and the order of simultaneous events are
+SimPy's own.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import simpy
+from simpy.events import NORMAL
 
 from salessim.model.draws import (
     ChannelLeads,
@@ -34,7 +39,7 @@ from salessim.model.draws import (
     payment_draws,
     stage_layer,
 )
-from salessim.model.leads import LOST, OPEN, WON, Lead
+from salessim.model.leads import LOST, OPEN, WON, LeadTable
 from salessim.model.organisation import build_organisation
 from salessim.model.records import (
     ADVANCED,
@@ -44,8 +49,73 @@ from salessim.model.records import (
     REWORK,
     RawReplication,
 )
-from salessim.model.reps import Rep
-from salessim.scenario.schema import Scenario
+from salessim.model.reps import Rep, RepPool
+from salessim.scenario.schema import ATTRIBUTES, Scenario
+
+LeadLife = Generator[float | None, Rep | None, None]
+"""A lead's generator: yields days to wait, or None to wait for a rep; is sent the rep."""
+
+
+class Wakeup(simpy.Event):
+    """A reusable SimPy event: each time it is processed it calls ``action`` once.
+
+    A plain SimPy event is processed once; this one is put back on the schedule (at
+    normal priority, like a ``Timeout`` or a succeeded event) by ``after``, so a
+    recurring step costs one heap entry and no new objects.
+    """
+
+    def __init__(self, env: simpy.Environment, action: Callable[[simpy.Event], None]) -> None:
+        self.env = env
+        self.callbacks = None  # type: ignore[assignment]  # not scheduled
+        self._ok = True
+        self._value: Any = None
+        self._actions = [action]
+
+    def after(self, delay: float, value: Any = None) -> None:
+        """Process this event again ``delay`` days from now, with ``value``."""
+        self._value = value
+        self.callbacks = self._actions
+        self.env.schedule(self, NORMAL, delay)
+
+
+class LeadProcess(Wakeup):
+    """Drives one lead's generator: one event, re-scheduled for each of its waits.
+
+    The callback is the class's own function, shared by all instances, and the
+    generator is dropped when it ends, so a finished lead's process holds no reference
+    cycle and is freed at once rather than left to the garbage collector.
+    """
+
+    def __init__(self, env: simpy.Environment) -> None:
+        self.env = env
+        self.callbacks = None  # type: ignore[assignment]  # not scheduled
+        self._ok = True
+        self._value = None
+        self._actions = _LEAD_STEP
+        self.life: LeadLife | None = None
+
+    def start(self, life: LeadLife) -> None:
+        """Run ``life`` now until its first wait."""
+        self.life = life
+        self._step()
+
+    def resume(self, value: Rep | None) -> None:
+        """Continue the lead now, sending it ``value`` (the rep it waited for, or None)."""
+        self.after(0.0, value)
+
+    def _step(self, _: object = None) -> None:
+        assert self.life is not None
+        try:
+            delay = self.life.send(self._value)
+        except StopIteration:
+            self.life = None
+            return
+        if delay is not None:
+            self.after(delay)
+
+
+_LEAD_STEP: list[Callable[[Any], None]] = [LeadProcess._step]
+"""The callbacks of every lead process event: the event is passed as ``self``."""
 
 
 @dataclass(frozen=True)
@@ -106,9 +176,16 @@ class Replication:
             payment_draws(scenario, ch, len(leads.arrival_days), seed, replication)
             for ch, leads in zip(scenario.channels, self.channels, strict=True)
         ]
-        self.layers: dict[tuple[int, int, int], StageLayer] = {}
-        self.leads: list[Lead] = []
-        self.events: list[tuple[Any, ...]] = []
+        self.leads = _lead_table(self.channels, scenario.calendar.warmup_days)
+        self.layers: list[list[list[StageLayer]]] = [
+            [[] for _ in scenario.stages] for _ in scenario.channels
+        ]
+        """Stage draws by [channel][stage][attempt], each drawn when a lead first needs it."""
+        self.cell_pools: dict[tuple[int, int, int], tuple[list[RepPool], list[RepPool]]] = {}
+        """For a lead cell (region, product, segment): the pool serving each stage, and
+        the distinct owner-assignment pools among them."""
+        self.events: list[Any] = []
+        """Event records, ``len(EVENT_FIELDS)`` entries per activity, one after another."""
         self.open_cohort = 0
         self.arrivals_done = False
         self.done = self.env.event()
@@ -120,13 +197,18 @@ class Replication:
         pay = scenario.payment
         self.bad_debt = pay.bad_debt_prob
         self.travel_cost = (scenario.travel.wide.cost, scenario.travel.local.cost)
+        self._arrival = Wakeup(self.env, self._arrive)
+        self._next_arrival = 0
 
     # ---- running -------------------------------------------------------------------
 
     def run(self) -> RawReplication:
         """Simulate until every counted lead is closed or the drain limit passes."""
         env = self.env
-        env.process(self._arrivals())
+        if self.leads.n:
+            self._arrival.after(self.leads.arrival[0] - env.now)
+        else:
+            self._arrivals_over()
         env.timeout(self.stop_day).callbacks.append(self._finish)
         env.run(until=self.done)
         self._close_stale_waits()
@@ -137,60 +219,74 @@ class Replication:
         if not self.done.triggered:
             self.done.succeed()
 
-    def _arrivals(self) -> Generator[simpy.Event, Any, None]:
+    def _arrive(self, _: simpy.Event) -> None:
+        """Leads due now arrive; the next arrival is booked; their processes start."""
         env = self.env
-        warmup = self.sc.calendar.warmup_days
-        n_stages, n_roles = len(self.specs), len(self.sc.roles)
-        times = np.concatenate([c.arrival_days for c in self.channels])
-        chan = np.concatenate([np.full(len(c.arrival_days), i)
-                               for i, c in enumerate(self.channels)])
-        rows = np.concatenate([np.arange(len(c.arrival_days)) for c in self.channels])
-        order = np.argsort(times, kind="stable")
-        attrs = [
-            {k: v.tolist() for k, v in c.attributes.items()} for c in self.channels
-        ]
-        values = [c.deal_value.tolist() for c in self.channels]
-        for t, ch, row in zip(times[order].tolist(), chan[order].tolist(),
-                              rows[order].tolist(), strict=True):
-            if t > env.now:
-                yield env.timeout(t - env.now)
-            a = attrs[ch]
-            lead = Lead(len(self.leads), ch, row, a["grade"][row], a["region"][row],
-                        a["product"][row], a["segment"][row], values[ch][row], t,
-                        t >= warmup, n_stages, n_roles)
-            self.leads.append(lead)
-            if lead.cohort:
+        now = env.now
+        times = self.leads.arrival
+        cohort = self.leads.cohort
+        k = first = self._next_arrival
+        while k < len(times) and times[k] <= now:
+            if cohort[k]:
                 self.open_cohort += 1
-            env.process(self._lead(lead))
+            k += 1
+        self._next_arrival = k
+        if k < len(times):
+            self._arrival.after(times[k] - now)
+        else:
+            self._arrivals_over()
+        for i in range(first, k):
+            proc = LeadProcess(env)
+            proc.start(self._lead(i, proc))
+
+    def _arrivals_over(self) -> None:
         self.arrivals_done = True
         if self.open_cohort == 0:
             self._finish()
 
-    def _layer(self, key: tuple[int, int, int]) -> StageLayer:
-        ch, s, attempt = key
-        layer = stage_layer(self.sc, self.sc.channels[ch], len(self.channels[ch].arrival_days),
-                            self.sc.stages[s], attempt, self.seed, self.replication)
-        self.layers[key] = layer
+    def _new_layer(self, channel: int, stage: int) -> StageLayer:
+        """Draw the next attempt's layer of (channel, stage)."""
+        layers = self.layers[channel][stage]
+        layer = stage_layer(self.sc, self.sc.channels[channel],
+                            len(self.channels[channel].arrival_days), self.sc.stages[stage],
+                            len(layers), self.seed, self.replication)
+        layers.append(layer)
         return layer
 
-    def _lead(self, lead: Lead) -> Generator[simpy.Event, Any, None]:
+    def _pools_of(self, cell: tuple[int, int, int]) -> tuple[list[RepPool], list[RepPool]]:
+        """The pool serving each stage for leads of ``cell``, and its owner pools."""
+        pools = [self.routes[st.role][cell] for st in self.specs]
+        owner_pools = [p for p in dict.fromkeys(pools) if p.owner]
+        self.cell_pools[cell] = pools, owner_pools
+        return pools, owner_pools
+
+    def _lead(self, i: int, proc: LeadProcess) -> LeadLife:
+        """The life of lead ``i``: stage by stage until it is won or lost."""
         env = self.env
         specs = self.specs
         n_stages = len(specs)
-        routes = self.routes
-        cell = (lead.region, lead.product, lead.segment)
-        row = lead.row
-        record = self.events.append
+        leads = self.leads
+        channel, row, grade = leads.channel[i], leads.row[i], leads.grade[i]
+        deal_value = leads.deal_value[i]
+        cell = (leads.region[i], leads.product[i], leads.segment[i])
+        key = (grade, *cell)
+        pools, owner_pools = self.cell_pools.get(cell) or self._pools_of(cell)
+        layers = self.layers[channel]
+        attempts = [0] * n_stages
+        cold_logit = self.cold_logit
+        record = self.events.extend
+        first_start = math.nan
         s = 0
         prev_role = -1
         pending = 0.0  # elapsed days (customer answer, handoff, nurture) still to pass
         while True:
             cur = s
             st = specs[s]
-            attempt = lead.attempts[s]
-            lead.attempts[s] = attempt + 1
-            key = (lead.channel, s, attempt)
-            layer = self.layers.get(key) or self._layer(key)
+            attempt = attempts[s]
+            attempts[s] = attempt + 1
+            stage_layers = layers[s]
+            layer = (stage_layers[attempt] if attempt < len(stage_layers)
+                     else self._new_layer(channel, s))
 
             handoff = 0.0
             info_lost = False
@@ -199,27 +295,27 @@ class Replication:
                 info_lost = layer.u_info_loss[row] < st.info_loss_prob
                 pending += handoff
             if pending > 0:
-                yield env.timeout(pending)
+                yield pending
                 pending = 0.0
 
             enable = env.now
-            pool = routes[st.role][cell]
-            got = pool.request(lead, st.role)
-            if got.__class__ is Rep:
-                rep: Rep | None = got  # type: ignore[assignment]
-            else:
-                lead.waiting_since = enable
-                rep = yield got
-                lead.waiting_since = math.nan
-            if rep is None:  # went cold in the queue
-                gone = enable + self.max_wait
-                record((lead.id, s, attempt, -1, enable, math.nan, math.nan, gone, COLD,
-                        handoff, info_lost, 0.0))
-                self._close(lead, LOST, gone, s, "cold")
-                return
+            pool = pools[s]
+            rep = pool.request(i, grade, deal_value, proc)
+            if rep is None:
+                leads.waiting_since[i] = enable
+                leads.waiting_stage[i] = s
+                leads.waiting_attempt[i] = attempt
+                rep = yield None
+                leads.waiting_since[i] = math.nan
+                if rep is None:  # went cold in the queue
+                    gone = enable + self.max_wait
+                    record((i, s, attempt, -1, enable, math.nan, math.nan, gone, COLD,
+                            handoff, info_lost, 0.0))
+                    self._close(i, LOST, gone, s, "cold", owner_pools)
+                    return
             start = env.now
-            if lead.first_start != lead.first_start:  # NaN: first touch
-                lead.first_start = start
+            if first_start != first_start:  # NaN: first touch
+                first_start = leads.first_start[i] = start
             wait = start - enable
             work = layer.work_days[row]
             travel_cost = 0.0
@@ -227,15 +323,15 @@ class Replication:
                 work += layer.travel_local_days[row] if pool.local else layer.travel_wide_days[row]
                 travel_cost = self.travel_cost[pool.local]
             if work > 0:
-                yield env.timeout(work)
+                yield work
             pool.release(rep)
             end = env.now
             customer = layer.customer_days[row]
             decision = end + customer
 
-            p = st.p[lead.grade]
+            p = st.p[grade]
             if 0.0 < p < 1.0:
-                x = st.logit[lead.grade] + pool.effect[lead.key] + self.cold_logit * wait
+                x = st.logit[grade] + pool.effect[key] + cold_logit * wait
                 if info_lost:
                     x += st.info_loss_logit
                 p = 1.0 / (1.0 + math.exp(-x))
@@ -254,32 +350,34 @@ class Replication:
                     pending += layer.nurture_days[row]
                 else:
                     outcome = LOST_OUTCOME
-            record((lead.id, cur, attempt, rep.index, enable, start, end, decision, outcome,
+            record((i, cur, attempt, rep.index, enable, start, end, decision, outcome,
                     handoff, info_lost, travel_cost))
             if outcome == LOST_OUTCOME or s == n_stages:
                 if pending > 0:
-                    yield env.timeout(pending)
+                    yield pending
                 if outcome == LOST_OUTCOME:
-                    self._close(lead, LOST, decision, cur, "declined")
+                    self._close(i, LOST, decision, cur, "declined", owner_pools)
                 else:
-                    self._win(lead, decision)
+                    self._win(i, channel, row, decision, owner_pools)
                 return
 
-    def _win(self, lead: Lead, when: float) -> None:
-        pay = self.payments[lead.channel]
-        if pay.u_bad_debt[lead.row] >= self.bad_debt:
-            lead.paid_time = when + pay.invoice_days[lead.row] + pay.payment_days[lead.row]
-        self._close(lead, WON, when, -1, "")
+    def _win(self, i: int, channel: int, row: int, when: float,
+             owner_pools: list[RepPool]) -> None:
+        pay = self.payments[channel]
+        if pay.u_bad_debt[row] >= self.bad_debt:
+            self.leads.paid_time[i] = when + pay.invoice_days[row] + pay.payment_days[row]
+        self._close(i, WON, when, -1, "", owner_pools)
 
-    def _close(self, lead: Lead, status: int, when: float, stage: int, reason: str) -> None:
-        lead.status = status
-        lead.close_time = when
-        lead.lost_stage = stage
-        lead.lost_reason = reason
-        for rep in lead.owners:
-            if rep is not None:
-                rep.owned -= 1
-        if lead.cohort:
+    def _close(self, i: int, status: int, when: float, stage: int, reason: str,
+               owner_pools: list[RepPool]) -> None:
+        leads = self.leads
+        leads.status[i] = status
+        leads.close_time[i] = when
+        leads.lost_stage[i] = stage
+        leads.lost_reason[i] = reason
+        for pool in owner_pools:
+            pool.forget(i)
+        if leads.cohort[i]:
             self.open_cohort -= 1
             if self.open_cohort == 0 and self.arrivals_done:
                 self._finish()
@@ -287,13 +385,33 @@ class Replication:
     def _close_stale_waits(self) -> None:
         """Leads still queued at the end whose wait passed the cold limit are lost then."""
         now = self.env.now
-        for lead in self.leads:
-            if lead.status == OPEN and lead.waiting_since + self.max_wait <= now:
-                s = max(i for i, n in enumerate(lead.attempts) if n)
-                gone = lead.waiting_since + self.max_wait
-                self.events.append((lead.id, s, lead.attempts[s] - 1, -1, lead.waiting_since,
-                                    math.nan, math.nan, gone, COLD, 0.0, False, 0.0))
-                self._close(lead, LOST, gone, s, "cold")
+        leads = self.leads
+        for i in range(leads.n):
+            since = leads.waiting_since[i]
+            if leads.status[i] == OPEN and since + self.max_wait <= now:
+                s, attempt = leads.waiting_stage[i], leads.waiting_attempt[i]
+                gone = since + self.max_wait
+                self.events.extend((i, s, attempt, -1, since, math.nan, math.nan, gone, COLD,
+                                    0.0, False, 0.0))
+                cell = (leads.region[i], leads.product[i], leads.segment[i])
+                _, owner_pools = self.cell_pools.get(cell) or self._pools_of(cell)
+                self._close(i, LOST, gone, s, "cold", owner_pools)
+
+
+def _lead_table(channels: list[ChannelLeads], warmup_days: float) -> LeadTable:
+    """All channels' leads in one table, in order of arrival."""
+    times = np.concatenate([c.arrival_days for c in channels])
+    order = np.argsort(times, kind="stable")
+    chan = np.concatenate([np.full(len(c.arrival_days), i, dtype=np.int64)
+                           for i, c in enumerate(channels)])
+    rows = np.concatenate([np.arange(len(c.arrival_days), dtype=np.int64) for c in channels])
+    attributes = {
+        attr: np.concatenate([c.attributes[attr] for c in channels])[order]
+        for attr in ATTRIBUTES
+    }
+    values = np.concatenate([c.deal_value for c in channels])
+    return LeadTable(chan[order], rows[order], attributes, values[order], times[order],
+                     warmup_days)
 
 
 def simulate(scenario: Scenario, seed: int, replication: int) -> RawReplication:

@@ -14,7 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 if TYPE_CHECKING:
-    from salessim.model.leads import Lead
+    from salessim.model.leads import LeadTable
     from salessim.model.reps import Rep
 
 ADVANCED, LOST_OUTCOME, REWORK, NURTURE, COLD = 0, 1, 2, 3, 4
@@ -56,37 +56,43 @@ class RawReplication:
 
     @classmethod
     def collect(
-        cls, replication: int, leads: Sequence[Lead],
-        events: Sequence[tuple[Any, ...]], reps: Sequence[Rep], end_day: float,
+        cls, replication: int, leads: LeadTable, events: Sequence[Any],
+        reps: Sequence[Rep], end_day: float,
     ) -> RawReplication:
-        """Turn the model's objects into columns."""
+        """Turn the model's tables into columns.
+
+        Args:
+            replication: Replication index.
+            leads: The replication's leads.
+            events: Event records, flattened: ``len(EVENT_FIELDS)`` values per
+                activity, in the order of ``EVENT_FIELDS``.
+            reps: All reps, by rep index.
+            end_day: Time the run stopped (days).
+        """
+        arrays = leads.arrays
         lead_cols: dict[str, NDArray[Any]] = {
-            "case": np.fromiter((x.id for x in leads), np.int64, len(leads)),
-            "channel": np.fromiter((x.channel for x in leads), np.int64, len(leads)),
-            "grade": np.fromiter((x.grade for x in leads), np.int64, len(leads)),
-            "region": np.fromiter((x.region for x in leads), np.int64, len(leads)),
-            "product": np.fromiter((x.product for x in leads), np.int64, len(leads)),
-            "segment": np.fromiter((x.segment for x in leads), np.int64, len(leads)),
-            "deal_value": np.fromiter((x.deal_value for x in leads), np.float64, len(leads)),
-            "arrival_time": np.fromiter((x.arrival for x in leads), np.float64, len(leads)),
-            "cohort": np.fromiter((x.cohort for x in leads), np.bool_, len(leads)),
-            "status": np.fromiter((x.status for x in leads), np.int64, len(leads)),
-            "close_time": np.fromiter((x.close_time for x in leads), np.float64, len(leads)),
-            "lost_stage": np.fromiter((x.lost_stage for x in leads), np.int64, len(leads)),
-            "lost_reason": np.array([x.lost_reason for x in leads], dtype=object),
-            "first_start_time": np.fromiter((x.first_start for x in leads), np.float64,
-                                            len(leads)),
-            "paid_time": np.fromiter((x.paid_time for x in leads), np.float64, len(leads)),
+            "case": np.arange(leads.n, dtype=np.int64),
+            "channel": arrays["channel"],
+            "grade": arrays["grade"],
+            "region": arrays["region"],
+            "product": arrays["product"],
+            "segment": arrays["segment"],
+            "deal_value": arrays["deal_value"],
+            "arrival_time": arrays["arrival"],
+            "cohort": arrays["cohort"],
+            "status": np.array(leads.status, dtype=np.int64),
+            "close_time": np.array(leads.close_time, dtype=np.float64),
+            "lost_stage": np.array(leads.lost_stage, dtype=np.int64),
+            "lost_reason": np.array(leads.lost_reason, dtype=object),
+            "first_start_time": np.array(leads.first_start, dtype=np.float64),
+            "paid_time": np.array(leads.paid_time, dtype=np.float64),
         }
-        if events:
-            cols = list(zip(*events, strict=True))
-        else:
-            cols = [() for _ in EVENT_FIELDS]
+        table = np.array(events, dtype=np.float64).reshape(-1, len(EVENT_FIELDS))
         dtypes = (np.int64, np.int64, np.int64, np.int64, np.float64, np.float64, np.float64,
                   np.float64, np.int64, np.float64, np.bool_, np.float64)
-        event_cols = {
-            name: np.asarray(col, dtype=dt)
-            for name, col, dt in zip(EVENT_FIELDS, cols, dtypes, strict=True)
+        event_cols: dict[str, NDArray[Any]] = {
+            name: np.ascontiguousarray(table[:, k], dtype=dt)
+            for k, (name, dt) in enumerate(zip(EVENT_FIELDS, dtypes, strict=True))
         }
         return cls(
             replication=replication,

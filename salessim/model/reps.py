@@ -9,18 +9,26 @@ best grade first (``grade``) or highest deal value first (``value``).
 A lead whose wait passes the scenario's cold limit is dropped from the queue when a
 rep next looks at it; the lead process records it as lost at the moment the limit
 passed.
+
+Waiting costs no event of its own: a queued task holds the lead's process (a
+``Waiter``), which the pool resumes, at the current time, with the rep that takes the
+task or with None if the lead went cold.
 """
 
 from __future__ import annotations
 
 import heapq
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import simpy
 
-if TYPE_CHECKING:
-    from salessim.model.leads import Lead
+
+class Waiter(Protocol):
+    """What a queued task holds: the waiting lead's process."""
+
+    def resume(self, value: Rep | None) -> None:
+        """Continue the lead now, with the rep that takes its task (None: it went cold)."""
 
 
 class Rep:
@@ -57,8 +65,12 @@ class RepPool:
         team: Team name.
         role: Role name.
         reps: The reps.
+        owner: Whether leads keep their rep (owner assignment) rather than take any
+            free one (pooled).
         local: Whether visits by this team are local (short travel).
         effect: Conversion effect (logit) of this team's reps by lead attribute key.
+        owners: In owner assignment, the rep owning each open lead (by lead id) that
+            has had a task in this pool.
     """
 
     def __init__(
@@ -70,28 +82,30 @@ class RepPool:
         self.team = team
         self.role = role
         self.reps = reps
+        self.owner = owner
         self.local = local
         self.effect = effect
-        self._owner = owner
+        self.owners: dict[int, Rep] = {}
         self._dispatch = DISPATCH_CODES[dispatch]
         self._max_wait = max_wait_days
         self._free: deque[Rep] = deque(reps)
         self._queue: list[tuple[Any, ...]] = []
         self._seq = 0
 
-    def request(self, lead: Lead, role_slot: int) -> Rep | simpy.Event:
-        """Ask for a rep for ``lead``'s next task.
+    def request(self, lead: int, grade: int, deal_value: float, waiter: Waiter) -> Rep | None:
+        """Ask for a rep for the next task of lead ``lead`` (its id, grade and deal value).
 
         Returns:
-            The rep at once if one is free, otherwise an event that succeeds with the
-            rep when one takes the task, or with None if the lead went cold waiting.
+            The rep at once if one is free; otherwise None, and the task is queued:
+            ``waiter`` is resumed later with the rep that takes it, or with None if the
+            lead went cold waiting.
         """
-        if self._owner:
-            rep = lead.owners[role_slot]
+        if self.owner:
+            rep = self.owners.get(lead)
             if rep is None:
                 rep = min(self.reps, key=_owner_load)
                 rep.owned += 1
-                lead.owners[role_slot] = rep
+                self.owners[lead] = rep
             if not rep.busy:
                 rep.busy = True
                 return rep
@@ -106,33 +120,38 @@ class RepPool:
         if self._dispatch == FIFO:
             key: float = now
         elif self._dispatch == GRADE:
-            key = lead.grade
+            key = grade
         else:
-            key = -lead.deal_value
-        event = self.env.event()
+            key = -deal_value
         self._seq += 1
-        heapq.heappush(queue, (key, now, self._seq, event))
-        return event
+        heapq.heappush(queue, (key, now, self._seq, waiter))
+        return None
 
     def release(self, rep: Rep) -> None:
         """``rep`` finished a task: hand it the next waiting one, or set it free."""
-        queue = rep.queue if self._owner else self._queue
+        queue = rep.queue if self.owner else self._queue
         now = self.env.now
         limit = self._max_wait
         while queue:
-            _, enabled, _, event = heapq.heappop(queue)
+            _, enabled, _, waiter = heapq.heappop(queue)
             if limit is not None and now - enabled > limit:
-                event.succeed(None)
+                waiter.resume(None)
                 continue
-            event.succeed(rep)
+            waiter.resume(rep)
             return
         rep.busy = False
-        if not self._owner:
+        if not self.owner:
             self._free.append(rep)
+
+    def forget(self, lead: int) -> None:
+        """Lead ``lead`` closed: its owner (if it has one here) owns one lead fewer."""
+        rep = self.owners.pop(lead, None)
+        if rep is not None:
+            rep.owned -= 1
 
     def queue_length(self) -> int:
         """Tasks waiting for a rep of this pool."""
-        if self._owner:
+        if self.owner:
             return sum(len(r.queue) for r in self.reps)
         return len(self._queue)
 

@@ -195,7 +195,7 @@ class LogNormal(_Dist):
     def ppf(self, u: FloatArray) -> FloatArray:
         """Inverse CDF."""
         mu, sigma = self._log_params()
-        return np.exp(mu + sigma * special.ndtri(u))
+        return np.exp(mu + sigma * np.asarray(special.ndtri(u), dtype=np.float64))
 
 
 class Gamma(_Dist):
@@ -219,7 +219,7 @@ class Gamma(_Dist):
         """Inverse CDF."""
         shape = (self.mean_ / self.sd) ** 2
         scale = self.sd**2 / self.mean_
-        return scale * special.gammaincinv(shape, u)
+        return scale * np.asarray(special.gammaincinv(shape, u), dtype=np.float64)
 
 
 class Empirical(_Dist):
