@@ -15,6 +15,7 @@ inverse CDFs work element by element.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -62,14 +63,15 @@ class LazyColumn:
     """A column of a layer, converted row by row until ``dense_after`` rows were read.
 
     After that the whole column is converted at once and the layer's attribute is
-    replaced by the resulting list, so later reads are plain list indexing.
+    replaced by the resulting list, so later reads are plain list indexing. The column
+    refers to its layer weakly, so the two make no reference cycle.
     """
 
     __slots__ = ("_budget", "_cache", "_dense", "_layer", "_name", "_transform", "_u")
 
     def __init__(self, layer: StageLayer, name: str, u: FloatArray, transform: Transform | None,
                  dense_after: int) -> None:
-        self._layer = layer
+        self._layer = weakref.ref(layer)
         self._name = name
         self._u = u
         self._transform = transform
@@ -98,7 +100,9 @@ class LazyColumn:
             u = np.ascontiguousarray(self._u)
             dense: list[float] = (u if self._transform is None else self._transform(u)).tolist()
             self._dense = dense
-            setattr(self._layer, self._name, dense)
+            layer = self._layer()
+            if layer is not None:
+                setattr(layer, self._name, dense)
             self._cache.clear()
         return self._dense
 

@@ -77,6 +77,12 @@ class Wakeup(simpy.Event):
         self.callbacks = self._actions
         self.env.schedule(self, NORMAL, delay)
 
+    def cancel(self) -> None:
+        """Call nothing from now on, even if already scheduled."""
+        self._actions = []
+        if self.callbacks is not None:
+            self.callbacks = []
+
 
 class LeadProcess(Wakeup):
     """Drives one lead's generator: one event, re-scheduled for each of its waits.
@@ -102,6 +108,12 @@ class LeadProcess(Wakeup):
     def resume(self, value: Rep | None) -> None:
         """Continue the lead now, sending it ``value`` (the rep it waited for, or None)."""
         self.after(0.0, value)
+
+    def stop(self) -> None:
+        """End the lead's generator where it waits (the run is over)."""
+        if self.life is not None:
+            self.life.close()
+            self.life = None
 
     def _step(self, _: object = None) -> None:
         assert self.life is not None
@@ -199,6 +211,8 @@ class Replication:
         self.travel_cost = (scenario.travel.wide.cost, scenario.travel.local.cost)
         self._arrival = Wakeup(self.env, self._arrive)
         self._next_arrival = 0
+        self._live: dict[int, LeadProcess] = {}
+        """Processes of the leads whose generator has not ended, by lead id."""
 
     # ---- running -------------------------------------------------------------------
 
@@ -209,11 +223,27 @@ class Replication:
             self._arrival.after(self.leads.arrival[0] - env.now)
         else:
             self._arrivals_over()
-        env.timeout(self.stop_day).callbacks.append(self._finish)
+        stop = env.timeout(self.stop_day)
+        stop.callbacks.append(self._finish)
         env.run(until=self.done)
         self._close_stale_waits()
-        return RawReplication.collect(self.replication, self.leads, self.events,
-                                      self.reps, end_day=env.now)
+        raw = RawReplication.collect(self.replication, self.leads, self.events,
+                                     self.reps, end_day=env.now)
+        self._unlink(stop)
+        return raw
+
+    def _unlink(self, stop: simpy.Event) -> None:
+        """End the leads still waiting and drop the schedule's references to this model.
+
+        Without this, generators and callbacks left on SimPy's schedule would keep the
+        replication's draws in reference cycles until a full garbage collection; with
+        it, they are freed as soon as the replication is dropped.
+        """
+        for proc in list(self._live.values()):
+            proc.stop()
+        if stop.callbacks is not None:
+            stop.callbacks.remove(self._finish)
+        self._arrival.cancel()
 
     def _finish(self, _: object = None) -> None:
         if not self.done.triggered:
@@ -236,7 +266,7 @@ class Replication:
         else:
             self._arrivals_over()
         for i in range(first, k):
-            proc = LeadProcess(env)
+            proc = self._live[i] = LeadProcess(env)
             proc.start(self._lead(i, proc))
 
     def _arrivals_over(self) -> None:
@@ -279,87 +309,91 @@ class Replication:
         s = 0
         prev_role = -1
         pending = 0.0  # elapsed days (customer answer, handoff, nurture) still to pass
-        while True:
-            cur = s
-            st = specs[s]
-            attempt = attempts[s]
-            attempts[s] = attempt + 1
-            stage_layers = layers[s]
-            layer = (stage_layers[attempt] if attempt < len(stage_layers)
-                     else self._new_layer(channel, s))
+        try:
+            while True:
+                cur = s
+                st = specs[s]
+                attempt = attempts[s]
+                attempts[s] = attempt + 1
+                stage_layers = layers[s]
+                layer = (stage_layers[attempt] if attempt < len(stage_layers)
+                         else self._new_layer(channel, s))
 
-            handoff = 0.0
-            info_lost = False
-            if prev_role >= 0 and prev_role != st.role:
-                handoff = layer.handoff_days[row]
-                info_lost = layer.u_info_loss[row] < st.info_loss_prob
-                pending += handoff
-            if pending > 0:
-                yield pending
-                pending = 0.0
-
-            enable = env.now
-            pool = pools[s]
-            rep = pool.request(i, grade, deal_value, proc)
-            if rep is None:
-                leads.waiting_since[i] = enable
-                leads.waiting_stage[i] = s
-                leads.waiting_attempt[i] = attempt
-                rep = yield None
-                leads.waiting_since[i] = math.nan
-                if rep is None:  # went cold in the queue
-                    gone = enable + self.max_wait
-                    record((i, s, attempt, -1, enable, math.nan, math.nan, gone, COLD,
-                            handoff, info_lost, 0.0))
-                    self._close(i, LOST, gone, s, "cold", owner_pools)
-                    return
-            start = env.now
-            if first_start != first_start:  # NaN: first touch
-                first_start = leads.first_start[i] = start
-            wait = start - enable
-            work = layer.work_days[row]
-            travel_cost = 0.0
-            if st.visit:
-                work += layer.travel_local_days[row] if pool.local else layer.travel_wide_days[row]
-                travel_cost = self.travel_cost[pool.local]
-            if work > 0:
-                yield work
-            pool.release(rep)
-            end = env.now
-            customer = layer.customer_days[row]
-            decision = end + customer
-
-            p = st.p[grade]
-            if 0.0 < p < 1.0:
-                x = st.logit[grade] + pool.effect[key] + cold_logit * wait
-                if info_lost:
-                    x += st.info_loss_logit
-                p = 1.0 / (1.0 + math.exp(-x))
-            prev_role = st.role
-            pending = customer
-            if layer.u_outcome[row] < p:
-                outcome = ADVANCED
-                s += 1
-            else:
-                u = layer.u_route[row]
-                if u < st.rework_share:
-                    outcome = REWORK
-                    s = st.rework_to
-                elif u < st.nurture_until:
-                    outcome = NURTURE
-                    pending += layer.nurture_days[row]
-                else:
-                    outcome = LOST_OUTCOME
-            record((i, cur, attempt, rep.index, enable, start, end, decision, outcome,
-                    handoff, info_lost, travel_cost))
-            if outcome == LOST_OUTCOME or s == n_stages:
+                handoff = 0.0
+                info_lost = False
+                if prev_role >= 0 and prev_role != st.role:
+                    handoff = layer.handoff_days[row]
+                    info_lost = layer.u_info_loss[row] < st.info_loss_prob
+                    pending += handoff
                 if pending > 0:
                     yield pending
-                if outcome == LOST_OUTCOME:
-                    self._close(i, LOST, decision, cur, "declined", owner_pools)
+                    pending = 0.0
+
+                enable = env.now
+                pool = pools[s]
+                rep = pool.request(i, grade, deal_value, proc)
+                if rep is None:
+                    leads.waiting_since[i] = enable
+                    leads.waiting_stage[i] = s
+                    leads.waiting_attempt[i] = attempt
+                    rep = yield None
+                    leads.waiting_since[i] = math.nan
+                    if rep is None:  # went cold in the queue
+                        gone = enable + self.max_wait
+                        record((i, s, attempt, -1, enable, math.nan, math.nan, gone, COLD,
+                                handoff, info_lost, 0.0))
+                        self._close(i, LOST, gone, s, "cold", owner_pools)
+                        return
+                start = env.now
+                if first_start != first_start:  # NaN: first touch
+                    first_start = leads.first_start[i] = start
+                wait = start - enable
+                work = layer.work_days[row]
+                travel_cost = 0.0
+                if st.visit:
+                    travel = layer.travel_local_days if pool.local else layer.travel_wide_days
+                    work += travel[row]
+                    travel_cost = self.travel_cost[pool.local]
+                if work > 0:
+                    yield work
+                pool.release(rep)
+                end = env.now
+                customer = layer.customer_days[row]
+                decision = end + customer
+
+                p = st.p[grade]
+                if 0.0 < p < 1.0:
+                    x = st.logit[grade] + pool.effect[key] + cold_logit * wait
+                    if info_lost:
+                        x += st.info_loss_logit
+                    p = 1.0 / (1.0 + math.exp(-x))
+                prev_role = st.role
+                pending = customer
+                if layer.u_outcome[row] < p:
+                    outcome = ADVANCED
+                    s += 1
                 else:
-                    self._win(i, channel, row, decision, owner_pools)
-                return
+                    u = layer.u_route[row]
+                    if u < st.rework_share:
+                        outcome = REWORK
+                        s = st.rework_to
+                    elif u < st.nurture_until:
+                        outcome = NURTURE
+                        pending += layer.nurture_days[row]
+                    else:
+                        outcome = LOST_OUTCOME
+                record((i, cur, attempt, rep.index, enable, start, end, decision, outcome,
+                        handoff, info_lost, travel_cost))
+                if outcome == LOST_OUTCOME or s == n_stages:
+                    if pending > 0:
+                        yield pending
+                    if outcome == LOST_OUTCOME:
+                        self._close(i, LOST, decision, cur, "declined", owner_pools)
+                    else:
+                        self._win(i, channel, row, decision, owner_pools)
+                    return
+        finally:
+            del self._live[i]
 
     def _win(self, i: int, channel: int, row: int, when: float,
              owner_pools: list[RepPool]) -> None:
