@@ -116,14 +116,14 @@ class LeadProcess(Wakeup):
             self.life = None
 
     def _step(self, _: object = None) -> None:
-        assert self.life is not None
         try:
-            delay = self.life.send(self._value)
+            delay = self.life.send(self._value)  # type: ignore[union-attr]
         except StopIteration:
             self.life = None
             return
-        if delay is not None:
-            self.after(delay)
+        if delay is not None:  # as ``after(delay)``; the value sent after a sleep is unused
+            self.callbacks = self._actions
+            self.env.schedule(self, NORMAL, delay)
 
 
 _LEAD_STEP: list[Callable[[Any], None]] = [LeadProcess._step]
@@ -344,7 +344,9 @@ class Replication:
                                 handoff, info_lost, 0.0))
                         self._close(i, LOST, gone, s, "cold", owner_pools)
                         return
-                start = env.now
+                    start = env.now
+                else:
+                    start = enable
                 if first_start != first_start:  # NaN: first touch
                     first_start = leads.first_start[i] = start
                 wait = start - enable
@@ -356,8 +358,10 @@ class Replication:
                     travel_cost = self.travel_cost[pool.local]
                 if work > 0:
                     yield work
+                    end = env.now
+                else:
+                    end = start
                 pool.release(rep)
-                end = env.now
                 customer = layer.customer_days[row]
                 decision = end + customer
 
