@@ -61,7 +61,10 @@ class Wakeup(simpy.Event):
 
     A plain SimPy event is processed once; this one is put back on the schedule (at
     normal priority, like a ``Timeout`` or a succeeded event) by ``after``, so a
-    recurring step costs one heap entry and no new objects.
+    recurring step costs one heap entry and no new objects. This relies on what
+    ``Environment.step`` does with an event (take its callbacks, set them to None, call
+    them, then check ``_ok``), so the event is re-armed by giving it its callbacks
+    again before each ``Environment.schedule``.
     """
 
     def __init__(self, env: simpy.Environment, action: Callable[[simpy.Event], None]) -> None:
