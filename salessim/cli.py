@@ -187,7 +187,8 @@ def _fmt(kpi: str, value: float) -> str:
     if kpi.endswith("_rate") or kpi.startswith("utilisation_"):
         return f"{value:.1%}"
     if kpi.endswith("_days"):
-        return f"{value:,.1f}"
+        # Response times are often hours, a fraction of a day: keep them readable.
+        return f"{value:,.2f}" if abs(value) < 10 else f"{value:,.1f}"
     if kpi in ("leads", "won", "lost", "open"):
         return f"{value:,.1f}" if value != round(value) else f"{value:,.0f}"
     return f"{value:,.0f}"

@@ -39,6 +39,10 @@ waiting, which has no rep and no start) was known. Times are days from the start
 
 STATUS = {OPEN: "open", WON: "won", LOST: "lost"}
 
+_STAGE_MEANS = ("wait_mean_days", "wait_p90_days", "effort_mean_hours",
+                "customer_delay_mean_days", "handoff_mean_days", "sla_miss_rate")
+"""Per-attempt averages in ``Results.stages()``: defined only where a stage had attempts."""
+
 
 def kpi_names(sc: Scenario) -> list[str]:
     """KPI columns for a scenario, in table order."""
@@ -275,10 +279,18 @@ class Results:
                 "sla_miss_rate": float((wait[worked] > st.sla_days).mean())
                 if st.sla_days is not None and worked.any() else np.nan,
             })
-        df = pd.DataFrame(per_rep)
-        table = df.groupby(["stage", "role"], sort=False).mean(numeric_only=True)
-        table = table.drop(columns="replication").reset_index().set_index("stage")
-        table = table.reindex([n for n in names if n in table.index])
+        counts = ["entered", "advanced", "lost", "cold", "reworked", "nurtured"]
+        df = pd.DataFrame(per_rep, columns=["replication", "stage", "role", *counts,
+                                            *_STAGE_MEANS])
+        # A stage no counted lead reached in a replication had zero entries there, not a
+        # missing value: counts are averaged over every replication, while times and
+        # rates are averaged over the replications where they are defined.
+        full = pd.MultiIndex.from_product([[r.replication for r in self.raw], names],
+                                          names=["replication", "stage"])
+        df = df.set_index(["replication", "stage"]).reindex(full)
+        df[counts] = df[counts].fillna(0)
+        table = df.drop(columns="role").groupby(level="stage", sort=False).mean()
+        table.insert(0, "role", [sc.stages[sc.stage_index(n)].role for n in table.index])
         table.insert(7, "conversion", table["advanced"] / table["entered"])
         return table
 

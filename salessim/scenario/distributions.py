@@ -112,7 +112,9 @@ class Triangular(_Dist):
     def variance(self) -> float:
         """Variance."""
         a, c, b = self.low, self.mode, self.high
-        return (a * a + b * b + c * c - a * b - a * c - b * c) / 18
+        # The textbook (a^2+b^2+c^2-ab-ac-bc)/18 cancels to a tiny negative number when
+        # a == b == c; the same quantity as a sum of squares cannot.
+        return ((a - b) ** 2 + (a - c) ** 2 + (b - c) ** 2) / 36
 
     def ppf(self, u: FloatArray) -> FloatArray:
         """Inverse CDF."""
@@ -244,6 +246,11 @@ class Empirical(_Dist):
         w = np.ones(len(self.values)) if self.weights is None else np.asarray(self.weights)
         return np.asarray(w / w.sum(), dtype=np.float64)
 
+    def _sorted(self) -> tuple[FloatArray, FloatArray]:
+        """Values in increasing order with their probabilities (an inverse CDF needs order)."""
+        order = np.argsort(self.values, kind="stable")
+        return np.asarray(self.values, dtype=np.float64)[order], self._probabilities()[order]
+
     def mean(self) -> float:
         """Expected value."""
         return float(np.dot(self._probabilities(), self.values))
@@ -255,9 +262,9 @@ class Empirical(_Dist):
 
     def ppf(self, u: FloatArray) -> FloatArray:
         """Inverse CDF of the discrete distribution."""
-        cdf = np.cumsum(self._probabilities())
-        idx = np.searchsorted(cdf, u, side="right")
-        return np.asarray(self.values, dtype=np.float64)[np.minimum(idx, len(self.values) - 1)]
+        values, p = self._sorted()
+        idx = np.searchsorted(np.cumsum(p), u, side="right")
+        return values[np.minimum(idx, len(values) - 1)]
 
 
 Distribution = Annotated[

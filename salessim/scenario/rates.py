@@ -60,5 +60,5 @@ def rate_knots(
 
 def cumulative_rate(schedule: Schedule | None, day: float) -> float:
     """``M(day)``: the integral of the rate multiplier from 0 to ``day`` (days)."""
-    days, level = rate_knots(schedule, day)
+    _, level = rate_knots(schedule, day)
     return float(level[-1])

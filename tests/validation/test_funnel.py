@@ -124,10 +124,6 @@ def test_attempts_and_losses_per_stage_match_fundamental_matrix(res: ss.Results)
         assert_covers(lost_here[name] / leads, lost[j], f"lost per lead at {name}", checks)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine bug: Results.stages() averages each stage only over the replications in "
-    "which some counted lead entered it, not over all replications, so counts of rarely "
-    "reached stages are inflated (seen: 1.78 entries per replication for a true 0.8)"))
 def test_stage_table_conserves_flow_when_a_stage_is_rarely_reached() -> None:
     """Every lead that passes ``work`` enters ``second`` exactly once, so in the stage
     table (means over replications) ``second.entered == work.advanced`` exactly, also
