@@ -1,0 +1,53 @@
+"""The ``salessim`` command: thin fronts over the Python API, one module per command.
+
+Each command module has ``add_parser(subparsers)``, which registers the command and
+sets ``func`` to the function that runs it (returning the exit status). Bad input
+prints one message and exits with status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+import salessim
+from salessim.cli import run
+from salessim.cli.common import EXIT_BAD_INPUT, EXIT_INTERRUPTED
+from salessim.scenario import ScenarioError
+
+COMMANDS = (run,)
+"""Command modules, in the order ``salessim --help`` lists them."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``salessim`` command; returns the exit status."""
+    args = _parser().parse_args(argv)
+    try:
+        status: int = args.func(args)
+        return status
+    except ScenarioError as err:
+        print(str(err), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except (OSError, ValueError) as err:
+        print(f"salessim: error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("salessim: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="salessim",
+        description="Simulate sales processes and organisations from scenario files.",
+    )
+    parser.add_argument("--version", action="version", version=f"salessim {salessim.__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for command in COMMANDS:
+        command.add_parser(sub)
+    return parser
+
+
+def _exit() -> None:  # pragma: no cover - console-script shim
+    sys.exit(main())

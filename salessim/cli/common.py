@@ -1,0 +1,92 @@
+"""What several commands share: exit codes, argument types, number formatting."""
+
+from __future__ import annotations
+
+import argparse
+import math
+from collections.abc import Sequence
+from typing import Any, TypeAlias
+
+from salessim.runner import MAX_REPLICATIONS
+
+EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 2, 130
+
+Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+"""The type of what ``add_subparsers`` returns, for command modules' ``add_parser``."""
+
+
+def replications(text: str) -> int:
+    """Argument type: a replication count in [1, MAX_REPLICATIONS]."""
+    value = whole_number(text, "replications")
+    if not 1 <= value <= MAX_REPLICATIONS:
+        raise argparse.ArgumentTypeError(f"must be between 1 and {MAX_REPLICATIONS}")
+    return value
+
+
+def seed(text: str) -> int:
+    """Argument type: a non-negative root seed."""
+    value = whole_number(text, "seed")
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be a non-negative integer")
+    return value
+
+
+def whole_number(text: str, what: str) -> int:
+    """``text`` as an int, or an argparse error naming ``what``."""
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{what} must be a whole number, got {text!r}") from None
+
+
+def add_run_options(p: argparse.ArgumentParser, *, default_replications: int = 20) -> None:
+    """The options every simulating command takes: replications, seed, executor, quiet."""
+    p.add_argument("-r", "--replications", type=replications, default=default_replications,
+                   help=f"independent replications (default {default_replications})")
+    p.add_argument("-s", "--seed", type=seed, default=None,
+                   help="root seed; omitted draws one and prints it so the run can be repeated")
+    p.add_argument("--executor", choices=("serial", "processes"), default=None,
+                   help="where replications run (default: processes when there are "
+                        "several cores); results are identical either way")
+    p.add_argument("--workers", type=int, default=None, help="processes for --executor processes")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+
+def json_number(value: Any) -> Any:
+    """A number for JSON: numpy scalars as Python numbers, NaN and infinity as null."""
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def fmt(kpi: str, value: float) -> str:
+    """A KPI value as people read it: shares in %, days with decimals, money whole."""
+    if not math.isfinite(value):
+        return "-"
+    if kpi.endswith("_rate") or kpi.startswith("utilisation_"):
+        return f"{value:.1%}"
+    if kpi.endswith("_days"):
+        # Response times are often hours, a fraction of a day: keep them readable.
+        return f"{value:,.2f}" if abs(value) < 10 else f"{value:,.1f}"
+    if kpi in ("leads", "won", "lost", "open"):
+        return f"{value:,.1f}" if value != round(value) else f"{value:,.0f}"
+    return f"{value:,.0f}"
+
+
+def text_table(rows: Sequence[tuple[str, ...]], right: tuple[bool, ...]) -> list[str]:
+    """Lines of a plain-text table; the first row is the header, underlined.
+
+    Args:
+        rows: Cells, header first.
+        right: For each column, whether it is right-aligned.
+    """
+    widths = [max(len(r[i]) for r in rows) for i in range(len(right))]
+    lines = []
+    for i, r in enumerate(rows):
+        lines.append("  ".join(c.rjust(w) if ra else c.ljust(w)
+                               for c, w, ra in zip(r, widths, right, strict=True)).rstrip())
+        if i == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return lines
