@@ -18,7 +18,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from salessim.model.leads import LOST, OPEN, WON
+from salessim.model.leads import LOST, LOST_REASONS, OPEN, WON
 from salessim.model.records import OUTCOMES, RawReplication
 from salessim.scenario.schema import Scenario
 from salessim.stats import DEFAULT_CONFIDENCE, mean_ci
@@ -195,7 +195,7 @@ class Results:
                 "status": _names([STATUS[k] for k in sorted(STATUS)], L["status"]),
                 "close_time": L["close_time"],
                 "lost_stage": _names([s.name for s in sc.stages] + [""], L["lost_stage"]),
-                "lost_reason": L["lost_reason"].astype(str),
+                "lost_reason": _names(LOST_REASONS, L["lost_reason"]),
                 "first_start_time": L["first_start_time"],
                 "paid_time": L["paid_time"],
             }))

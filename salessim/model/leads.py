@@ -15,6 +15,10 @@ from numpy.typing import NDArray
 
 OPEN, WON, LOST = 0, 1, 2
 """Lead status codes."""
+NOT_LOST, DECLINED, COLD_LOSS = 0, 1, 2
+"""Codes of why a lead was lost (``LOST_REASONS`` names them)."""
+LOST_REASONS: tuple[str, ...] = ("", "declined", "cold")
+"""Names of the lost-reason codes."""
 
 
 class LeadTable:
@@ -36,7 +40,7 @@ class LeadTable:
         status: ``OPEN``, ``WON`` or ``LOST``.
         close_time: When the lead was won or lost (NaN while open).
         lost_stage: Stage index where a lost lead was lost (-1 otherwise).
-        lost_reason: ``"declined"`` or ``"cold"`` for lost leads, else ``""``.
+        lost_reason: ``DECLINED`` or ``COLD_LOSS`` for lost leads, else ``NOT_LOST``.
         first_start: When a rep first started working on the lead (NaN if never).
         paid_time: When a won deal was paid (NaN if never).
         waiting_since: When the lead started its current wait for a rep (NaN if not
@@ -69,7 +73,7 @@ class LeadTable:
         self.status: list[int] = [OPEN] * n
         self.close_time: list[float] = [math.nan] * n
         self.lost_stage: list[int] = [-1] * n
-        self.lost_reason: list[str] = [""] * n
+        self.lost_reason: list[int] = [NOT_LOST] * n
         self.first_start: list[float] = [math.nan] * n
         self.paid_time: list[float] = [math.nan] * n
         self.waiting_since: list[float] = [math.nan] * n

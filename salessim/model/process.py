@@ -39,7 +39,7 @@ from salessim.model.draws import (
     payment_draws,
     stage_layer,
 )
-from salessim.model.leads import LOST, OPEN, WON, LeadTable
+from salessim.model.leads import COLD_LOSS, DECLINED, LOST, NOT_LOST, OPEN, WON, LeadTable
 from salessim.model.organisation import build_organisation
 from salessim.model.records import (
     ADVANCED,
@@ -345,7 +345,7 @@ class Replication:
                         gone = enable + self.max_wait
                         record((i, s, attempt, -1, enable, math.nan, math.nan, gone, COLD,
                                 handoff, info_lost, 0.0))
-                        self._close(i, LOST, gone, s, "cold", owner_pools)
+                        self._close(i, LOST, gone, s, COLD_LOSS, owner_pools)
                         return
                     start = env.now
                 else:
@@ -395,7 +395,7 @@ class Replication:
                     if pending > 0:
                         yield pending
                     if outcome == LOST_OUTCOME:
-                        self._close(i, LOST, decision, cur, "declined", owner_pools)
+                        self._close(i, LOST, decision, cur, DECLINED, owner_pools)
                     else:
                         self._win(i, channel, row, decision, owner_pools)
                     return
@@ -407,9 +407,9 @@ class Replication:
         pay = self.payments[channel]
         if pay.u_bad_debt[row] >= self.bad_debt:
             self.leads.paid_time[i] = when + pay.invoice_days[row] + pay.payment_days[row]
-        self._close(i, WON, when, -1, "", owner_pools)
+        self._close(i, WON, when, -1, NOT_LOST, owner_pools)
 
-    def _close(self, i: int, status: int, when: float, stage: int, reason: str,
+    def _close(self, i: int, status: int, when: float, stage: int, reason: int,
                owner_pools: list[RepPool]) -> None:
         leads = self.leads
         leads.status[i] = status
@@ -436,7 +436,7 @@ class Replication:
                                     0.0, False, 0.0))
                 cell = (leads.region[i], leads.product[i], leads.segment[i])
                 _, owner_pools = self.cell_pools.get(cell) or self._pools_of(cell)
-                self._close(i, LOST, gone, s, "cold", owner_pools)
+                self._close(i, LOST, gone, s, COLD_LOSS, owner_pools)
 
 
 def _lead_table(channels: list[ChannelLeads], warmup_days: float) -> LeadTable:

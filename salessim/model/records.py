@@ -83,7 +83,7 @@ class RawReplication:
             "status": np.array(leads.status, dtype=np.int64),
             "close_time": np.array(leads.close_time, dtype=np.float64),
             "lost_stage": np.array(leads.lost_stage, dtype=np.int64),
-            "lost_reason": np.array(leads.lost_reason, dtype=object),
+            "lost_reason": np.array(leads.lost_reason, dtype=np.int64),
             "first_start_time": np.array(leads.first_start, dtype=np.float64),
             "paid_time": np.array(leads.paid_time, dtype=np.float64),
         }
