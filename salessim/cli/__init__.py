@@ -12,11 +12,11 @@ import sys
 from collections.abc import Sequence
 
 import salessim
-from salessim.cli import run
+from salessim.cli import report, run
 from salessim.cli.common import EXIT_BAD_INPUT, EXIT_INTERRUPTED
 from salessim.scenario import ScenarioError
 
-COMMANDS = (run,)
+COMMANDS = (run, report)
 """Command modules, in the order ``salessim --help`` lists them."""
 
 

@@ -18,6 +18,7 @@ import pandas as pd
 from tqdm import tqdm
 
 import salessim
+from salessim import plots
 from salessim.cli.common import (
     EXIT_BAD_INPUT,
     EXIT_OK,
@@ -27,7 +28,13 @@ from salessim.cli.common import (
     json_number,
     text_table,
 )
-from salessim.files import write_atomic, write_text_atomic
+from salessim.eventlog import event_log_format
+from salessim.files import (
+    check_writable,
+    write_atomic,
+    write_binary_atomic,
+    write_text_atomic,
+)
 from salessim.results import Results
 from salessim.runner import run
 from salessim.scenario import ScenarioError, load_scenario
@@ -47,6 +54,14 @@ def add_parser(sub: Subparsers) -> None:
     p.add_argument("-o", "--out", type=Path, default=None, metavar="DIR",
                    help="also write kpis, summary, stages, reps, events (CSV), the resolved "
                         "scenario and the seed to DIR")
+    p.add_argument("--event-log", type=Path, default=None, metavar="FILE",
+                   help="also write the event log for process mining; the suffix picks "
+                        "the format: .csv, .parquet or .xes")
+    p.add_argument("--plots", type=Path, default=None, metavar="DIR",
+                   help="also save the standard plots (funnel, where time goes, cycle time, "
+                        "WIP over time, utilisation) to DIR")
+    p.add_argument("--plot-format", choices=("png", "svg"), default="png",
+                   help="file format of --plots (default png)")
     p.set_defaults(func=_run)
 
 
@@ -67,6 +82,7 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     sc = load_scenario(args.file)
+    _check_outputs(args)
     executor = args.executor
     if executor is None:
         executor = "processes" if (os.cpu_count() or 1) > 1 and args.replications > 1 else "serial"
@@ -87,6 +103,12 @@ def _run(args: argparse.Namespace) -> int:
     if args.out is not None:
         _write_outputs(res, args.out, args.file)
         print(f"wrote results to {args.out}", file=sys.stderr)
+    if args.event_log is not None:
+        res.to_event_log(args.event_log)
+        print(f"wrote the event log to {args.event_log}", file=sys.stderr)
+    if args.plots is not None:
+        _write_plots(res, args.plots, args.plot_format)
+        print(f"wrote plots to {args.plots}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -129,6 +151,7 @@ def _write_outputs(res: Results, out: Path, source: Path) -> None:
         "stages.csv": res.stages(),
         "reps.csv": res.reps(),
         "events.csv": res.events,
+        "timeseries.csv": res.timeseries(),
     }
     for name, df in tables.items():
         write_atomic(out / name, partial(_to_csv, df))
@@ -143,3 +166,18 @@ def _write_outputs(res: Results, out: Path, source: Path) -> None:
                  f"--seed {res.seed}",
     }
     write_text_atomic(out / "run.json", json.dumps(meta, indent=2) + "\n")
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Refuse an unknown event-log format or an unwritable path before the run, not after."""
+    if args.event_log is not None:
+        event_log_format(args.event_log)
+        check_writable(args.event_log)
+    if args.plots is not None:
+        check_writable(args.plots / f"funnel.{args.plot_format}")
+
+
+def _write_plots(res: Results, folder: Path, file_format: str) -> None:
+    for name, fig in plots.figures(res).items():
+        write_binary_atomic(folder / f"{name}.{file_format}",
+                            partial(fig.savefig, format=file_format))

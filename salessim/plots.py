@@ -1,0 +1,321 @@
+"""Plots of results: pure functions from results or tables to a matplotlib ``Figure``.
+
+No pyplot state and no files: each function builds a ``matplotlib.figure.Figure`` and
+returns it, to show in a notebook or to save (the CLI and the report do that). Each is
+titled, with axes labelled in their units, sized to read at notebook width.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.ticker import PercentFormatter
+
+from salessim.intervals import PHASES
+from salessim.model.leads import WON
+from salessim.scenario.errors import unknown
+
+if TYPE_CHECKING:
+    from salessim.results import Results
+
+WIDTH_IN = 8.0
+"""Figure width (inches): about a notebook cell's width at 100 dpi."""
+PHASE_LABELS = {
+    "handoff": "handoff between roles",
+    "nurture": "nurture (parked)",
+    "wait": "waiting for a rep",
+    "work": "rep working",
+    "customer": "waiting on the customer",
+}
+PHASE_COLOURS = {"handoff": "#9e9ac8", "nurture": "#d9d9d9", "wait": "#e6550d",
+                 "work": "#3182bd", "customer": "#9ecae1"}
+HEADLINE_KPIS: tuple[str, ...] = (
+    "conversion_rate", "cycle_time_mean_days", "cycle_time_p90_days", "revenue",
+    "collected", "cost", "cost_per_won", "profit",
+)
+"""KPIs the comparison plot shows unless told otherwise (plus each ``utilisation_*``)."""
+UTILISATION_BY = ("role", "team", "rep")
+
+
+def _figure(height_in: float, rows: int = 1, **kwargs: Any) -> tuple[Figure, Any]:
+    fig = Figure(figsize=(WIDTH_IN, height_in), layout="constrained")
+    return fig, fig.subplots(rows, 1, squeeze=True, **kwargs)
+
+
+def funnel(res: Results) -> Figure:
+    """The funnel: counted leads reaching each stage, and the share that passes on.
+
+    Bars are leads per replication (mean); the label on each bar gives the share of
+    all leads that reached the stage and the share of them that reached the next
+    stage (or, at the last stage, were won).
+    """
+    f = res.funnel()
+    won = float(res.kpis["won"].mean())
+    leads = float(res.kpis["leads"].mean())
+    names = [*f.index.astype(str), "won"]
+    values = np.append(f["reached"].to_numpy(dtype=float), won)
+    fig, ax = _figure(0.55 * len(names) + 1.2)
+    colours = ["#3182bd"] * len(f) + ["#31a354"]
+    y = np.arange(len(names))
+    ax.barh(y, values, color=colours)
+    ax.set_yticks(y, names)
+    ax.invert_yaxis()
+    notes = [f"{r:,.0f}  ({s:.0%} of leads; {p:.0%} pass)"
+             for r, s, p in zip(f["reached"], f["reached_share"], f["passed_share"],
+                                strict=True)]
+    notes.append(f"{won:,.0f}  ({won / leads:.0%} of leads)" if leads else f"{won:,.0f}")
+    for yi, v, note in zip(y, values, notes, strict=True):
+        ax.annotate(note, (v, yi), xytext=(4, 0), textcoords="offset points", va="center",
+                    fontsize=9)
+    ax.set_xlim(0, max(values.max(), 1.0) * 1.55)
+    ax.set_xlabel("counted leads per replication (mean)")
+    ax.set_title(f"Funnel: {res.scenario.name}")
+    return fig
+
+
+def cycle_time(res: Results, bins: int = 40) -> Figure:
+    """Distribution of won leads' cycle time (arrival to signature), p50 and p90 marked.
+
+    The histogram pools all replications' won counted leads, scaled to one
+    replication; the marked percentiles are the KPIs (means over replications).
+    """
+    days = np.concatenate([
+        (r.leads["close_time"] - r.leads["arrival_time"])[
+            (r.leads["status"] == WON) & r.leads["cohort"]]
+        for r in res.raw])
+    fig, ax = _figure(4.2)
+    ax.hist(days, bins=bins, weights=np.full(len(days), 1 / res.replications),
+            color="#9ecae1", edgecolor="white")
+    for kpi, label, colour in (("cycle_time_p50_days", "p50 (median)", "#08519c"),
+                               ("cycle_time_p90_days", "p90", "#e6550d")):
+        value = float(res.kpis[kpi].mean())
+        if np.isfinite(value):
+            ax.axvline(value, color=colour, linewidth=2, label=f"{label}: {value:.1f} days")
+    if len(days):
+        ax.legend(frameon=False)
+    ax.set_xlabel("cycle time, arrival to signature (working days)")
+    ax.set_ylabel("won leads per replication")
+    ax.set_title(f"Cycle time of won leads: {res.scenario.name}")
+    return fig
+
+
+def wip_over_time(res: Results, ts: pd.DataFrame | None = None, step_days: float = 1.0,
+                  stages: Sequence[str] | None = None) -> Figure:
+    """Leads at each stage (WIP) and waiting for a rep there (queue), over time.
+
+    Means over replications at each sample time. The warm-up is shaded and the end of
+    arrivals (the horizon) marked.
+
+    Args:
+        res: Results of a run.
+        ts: ``res.timeseries(step_days)`` if already computed.
+        step_days: Sampling step when ``ts`` is not given (days).
+        stages: Stages to draw (default all).
+
+    Raises:
+        ValueError: If a stage does not exist.
+    """
+    names = [s.name for s in res.scenario.stages]
+    chosen = list(stages) if stages is not None else names
+    for s in chosen:
+        if s not in names:
+            raise ValueError(unknown("stage", s, names, "stages are"))
+    if ts is None:
+        ts = res.timeseries(step_days)
+    mean = (ts[ts["measure"].isin(["wip", "wait"]) & ts["stage"].isin(chosen)]
+            .groupby(["measure", "stage", "time_days"], observed=True)["value"].mean())
+    fig, axes = _figure(6.4, rows=2, sharex=True)
+    cal = res.scenario.calendar
+    for ax, measure, label in ((axes[0], "wip", "leads at the stage (WIP)"),
+                               (axes[1], "wait", "leads waiting for a rep")):
+        for stage in chosen:
+            line = mean.loc[(measure, stage)]
+            ax.plot(line.index, line.to_numpy(), label=stage, color=f"C{names.index(stage)}",
+                    linewidth=1.2)
+        ax.axvspan(0, cal.warmup_days, color="0.9", zorder=0)
+        ax.axvline(cal.horizon_days, color="0.4", linestyle="--", linewidth=1)
+        ax.set_ylabel(label)
+        ax.set_ylim(bottom=0)
+    axes[0].text(cal.warmup_days / 2, 1, "warm-up", transform=axes[0].get_xaxis_transform(),
+                 ha="center", va="bottom", fontsize=8, color="0.4")
+    axes[0].text(cal.horizon_days, 1, "arrivals stop", transform=axes[0].get_xaxis_transform(),
+                 ha="center", va="bottom", fontsize=8, color="0.4")
+    fig.legend(*axes[0].get_legend_handles_labels(), ncols=min(len(chosen), 6), fontsize=8,
+               frameon=False, loc="outside lower center")
+    axes[1].set_xlabel("time (working days from the start)")
+    axes[1].set_xlim(left=0)
+    fig.suptitle(f"Work in progress and queues over time: {res.scenario.name}")
+    return fig
+
+
+def utilisation(res: Results, by: str = "role") -> Figure:
+    """Share of working time the reps spend working, per role, team or rep.
+
+    Per role the bars carry the KPI's confidence interval; per team and per rep they
+    are means over replications, coloured by role.
+
+    Raises:
+        ValueError: If ``by`` is not one of ``UTILISATION_BY``.
+    """
+    if by not in UTILISATION_BY:
+        raise ValueError(unknown("grouping", by, UTILISATION_BY, "utilisation is by"))
+    roles = [r.name for r in res.scenario.roles]
+    if by == "role":
+        s = res.summary().loc[[f"utilisation_{r}" for r in roles]]
+        labels, values, role_of = roles, s["mean"].to_numpy(dtype=float), roles
+        err = np.abs(s[["ci_low", "ci_high"]].to_numpy(dtype=float).T - values)
+    else:
+        table = res.teams().reset_index() if by == "team" else res.reps().reset_index()
+        labels = ([f"{t} / {r}" for t, r in zip(table["team"], table["role"], strict=True)]
+                  if by == "team" else list(table["rep"]))
+        values, role_of, err = table["utilisation"].to_numpy(dtype=float), list(table["role"]), None
+    fig, ax = _figure(max(2.6, 0.18 * len(labels) + 1.3))
+    y = np.arange(len(labels))
+    colours = [f"C{roles.index(r)}" for r in role_of]
+    ax.barh(y, values, xerr=err, color=colours, capsize=3)
+    ax.set_yticks(y, labels, fontsize=9 if len(labels) < 25 else 7)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_xlabel("utilisation (share of working time spent working)")
+    if by != "role":
+        fig.legend(handles=[Patch(color=f"C{k}", label=r) for k, r in enumerate(roles)],
+                   title="role", fontsize=8, frameon=False, loc="outside lower center",
+                   ncols=len(roles))
+    ax.set_title(f"Utilisation per {by}: {res.scenario.name}")
+    return fig
+
+
+def time_breakdown(res: Results) -> Figure:
+    """Where won leads' time goes: days per stage in each phase, stacked.
+
+    The bars of all stages add up to the mean cycle time of won leads.
+    """
+    bn = res.bottlenecks()
+    t = bn.stages
+    fig, ax = _figure(0.5 * len(t) + 1.8)
+    y = np.arange(len(t))
+    left = np.zeros(len(t))
+    for p in PHASES:
+        v = t[f"{p}_days"].to_numpy(dtype=float)
+        ax.barh(y, v, left=left, color=PHASE_COLOURS[p], label=PHASE_LABELS[p])
+        left += v
+    for yi, total, share in zip(y, t["days"], t["share"], strict=True):
+        ax.annotate(f"{total:.1f} d ({share:.0%})", (total, yi), xytext=(4, 0),
+                    textcoords="offset points", va="center", fontsize=9)
+    ax.set_yticks(y, list(t.index.astype(str)))
+    ax.invert_yaxis()
+    ax.set_xlim(0, np.nanmax(np.append(left, 1.0)) * 1.25)
+    ax.set_xlabel(f"days per won lead (mean); all stages add up to the cycle time, "
+                  f"{bn.cycle_time_days:.1f} days")
+    fig.legend(fontsize=8, frameon=False, loc="outside lower center", ncols=3)
+    ax.set_title(f"Where won leads' time goes: {res.scenario.name}")
+    return fig
+
+
+def forest(table: pd.DataFrame, kpis: Sequence[str] | None = None,
+           baseline: str | None = None) -> Figure:
+    """KPI differences to the baseline with their paired confidence intervals.
+
+    Differences are shown relative to the baseline's mean (%), so KPIs in days,
+    currency and shares share one axis; the label on each row gives the difference in
+    the KPI's own unit. A filled marker means the adjusted p-value is below 0.05.
+
+    Args:
+        table: A comparison table (``Comparison.table()``): index ``(kpi, scenario)``,
+            columns ``mean``, ``diff``, ``diff_ci_low``, ``diff_ci_high`` and
+            ``p_adjusted``.
+        kpis: KPIs to show (default ``HEADLINE_KPIS`` and utilisations, where the
+            baseline mean is not zero).
+        baseline: The baseline scenario (default: the first in the table).
+
+    Raises:
+        ValueError: If a KPI or the baseline is not in the table, or a requested KPI's
+            baseline mean is zero (no relative difference).
+    """
+    names = list(dict.fromkeys(table.index.get_level_values("scenario").astype(str)))
+    known = list(dict.fromkeys(table.index.get_level_values("kpi").astype(str)))
+    base = baseline if baseline is not None else names[0]
+    if base not in names:
+        raise ValueError(unknown("baseline scenario", base, names, "scenarios are"))
+    others = [n for n in names if n != base]
+    base_mean = {k: float(table.loc[(k, base), "mean"]) for k in known}
+    if kpis is None:
+        chosen = [k for k in known if (k in HEADLINE_KPIS or k.startswith("utilisation_"))
+                  and base_mean[k] not in (0.0,) and np.isfinite(base_mean[k])]
+    else:
+        chosen = list(kpis)
+        for k in chosen:
+            if k not in known:
+                raise ValueError(unknown("KPI", k, known, "KPIs are"))
+            if base_mean[k] == 0 or not np.isfinite(base_mean[k]):
+                raise ValueError(f"KPI {k!r} has a baseline mean of {base_mean[k]}: "
+                                 f"no relative difference to show")
+    rows = [(k, s) for k in chosen for s in others]
+    fig, ax = _figure(max(2.5, 0.34 * len(rows) + 1.4))
+    y = np.arange(len(rows))
+    for i, (k, s) in enumerate(rows):
+        r = table.loc[(k, s)]
+        scale = 100 / abs(base_mean[k])
+        lo, mid, hi = (float(r[c]) * scale for c in ("diff_ci_low", "diff", "diff_ci_high"))
+        colour = f"C{others.index(s)}"
+        p = float(r["p_adjusted"]) if "p_adjusted" in r else np.nan
+        if np.isfinite(lo) and np.isfinite(hi):
+            ax.plot([lo, hi], [i, i], color=colour, linewidth=2)
+        ax.plot([mid], [i], "o", color=colour, markersize=7,
+                markerfacecolor=colour if p < 0.05 else "white")
+        ax.annotate(_signed(k, float(r["diff"])), (1, i), xycoords=("axes fraction", "data"),
+                    xytext=(6, 0), textcoords="offset points", va="center", fontsize=8)
+    ax.axvline(0, color="0.3", linewidth=1)
+    labels = [k if len(others) == 1 else f"{k}  ({s})" for k, s in rows]
+    ax.set_yticks(y, labels, fontsize=9)
+    ax.set_ylim(len(rows) - 0.5, -0.5)
+    ax.set_xlabel(f"difference to {base!r} (% of its mean)")
+    handles = [Line2D([], [], color=f"C{k}", marker="o", linewidth=2, label=s)
+               for k, s in enumerate(others) if len(others) > 1]
+    handles += [Line2D([], [], color="0.3", marker="o", linewidth=2,
+                       label="paired confidence interval; filled: adjusted p < 0.05")]
+    fig.legend(handles=handles, fontsize=8, frameon=False, loc="outside lower center",
+               ncols=len(handles))
+    ax.set_title("KPI differences to the baseline" if len(others) > 1
+                 else f"KPI differences: {others[0]} vs {base}" if others
+                 else "KPI differences (no other scenario)")
+    return fig
+
+
+def figures(res: Results, ts: pd.DataFrame | None = None) -> dict[str, Figure]:
+    """The standard plots of one run, by file-friendly name.
+
+    Args:
+        res: Results of a run.
+        ts: ``res.timeseries()`` if already computed.
+    """
+    return {
+        "funnel": funnel(res),
+        "time_breakdown": time_breakdown(res),
+        "cycle_time": cycle_time(res),
+        "wip_over_time": wip_over_time(res, ts),
+        "utilisation_role": utilisation(res, "role"),
+        "utilisation_team": utilisation(res, "team"),
+        "utilisation_rep": utilisation(res, "rep"),
+    }
+
+
+def _signed(kpi: str, value: float) -> str:
+    """A difference in the KPI's unit: percentage points, days or plain numbers."""
+    if not np.isfinite(value):
+        return "-"
+    if kpi.endswith("_rate") or kpi.startswith("utilisation_"):
+        return f"{value * 100:+.1f} pp"
+    if kpi.endswith("_days"):
+        return f"{value:+.2f} d"
+    for size, suffix in ((1e6, "M"), (1e3, "k")):
+        if abs(value) >= size:
+            return f"{value / size:+,.1f}{suffix}"
+    return f"{value:+,.1f}"

@@ -1,0 +1,237 @@
+"""One self-contained HTML report of one or more scenarios, to hand to a client.
+
+The report holds the scenarios and what differs between them, the KPI table with
+confidence intervals (and paired differences to the baseline), the bottleneck of each
+scenario, the plots, and how it was run, so that anyone can re-run it. Figures are
+embedded as base64 PNG and the style is inline: the file opens without a network.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from jinja2 import Environment, PackageLoader
+from matplotlib.figure import Figure
+from scipy import stats as scipy_stats
+
+import salessim
+from salessim import plots
+from salessim.cli.common import fmt
+from salessim.files import write_text_atomic
+from salessim.results import Results
+from salessim.scenario_diff import differences
+from salessim.stats import mean_ci
+
+SIGNIFICANCE = 0.05
+"""Differences with an adjusted p-value below this are shown in bold."""
+DPI = 100
+"""Resolution of the embedded figures (dots per inch)."""
+
+
+def write_report(
+    path: str | Path,
+    results: Mapping[str, Results],
+    *,
+    comparison: pd.DataFrame | None = None,
+    command: str | None = None,
+) -> Path:
+    """Write the report as one HTML file, atomically.
+
+    Args:
+        path: File to write.
+        results: Results by scenario name; the first is the baseline. All should be
+            run with the same seed and replication count, so differences are paired.
+        comparison: A comparison table (``Comparison.table()``); computed from
+            ``results`` when not given.
+        command: The command that re-runs the report, shown in it (default: the
+            Python calls that would).
+
+    Returns:
+        The path written.
+
+    Raises:
+        ValueError: If ``results`` is empty.
+        OSError: If the file cannot be written (one line naming the path and why).
+    """
+    html = render_report(results, comparison=comparison, command=command)
+    try:
+        return write_text_atomic(path, html)
+    except OSError as err:
+        raise OSError(f"cannot write the report to {path}: {err.strerror or err}") from err
+
+
+def render_report(
+    results: Mapping[str, Results],
+    *,
+    comparison: pd.DataFrame | None = None,
+    command: str | None = None,
+) -> str:
+    """The report's HTML text (see ``write_report`` for the arguments)."""
+    if not results:
+        raise ValueError("a report needs the results of at least one scenario")
+    names = list(results)
+    first = results[names[0]]
+    table = comparison if comparison is not None else paired_table(results)
+    context: dict[str, Any] = {
+        "title": "salessim report: " + " vs ".join(names),
+        "version": salessim.__version__,
+        "seed": first.seed,
+        "replications": first.replications,
+        "confidence_pct": f"{first.confidence:.0%}",
+        "currency": first.scenario.money.currency,
+        "names": names,
+        "baseline": names[0],
+        "others": names[1:],
+        "scenarios": [_scenario_context(name, res) for name, res in results.items()],
+        "differences": _differences_context(results),
+        "kpi_rows": _kpi_rows(table, names),
+        "comparison_figure": _png(plots.forest(table)) if len(names) > 1 else None,
+        "command": command or _python_command(results),
+    }
+    env = Environment(loader=PackageLoader("salessim", "templates"), autoescape=True,
+                      trim_blocks=True, lstrip_blocks=True)
+    return env.get_template("report.html.j2").render(context)
+
+
+def paired_table(results: Mapping[str, Results]) -> pd.DataFrame:
+    """A comparison table in the format of ``Comparison.table()``, from run results.
+
+    Differences to the first scenario are paired by replication index (the runs share
+    a seed, so they share common random numbers): t intervals of the per-replication
+    differences, t-test p-values, Holm-adjusted over the scenarios of each KPI.
+    """
+    names = list(results)
+    base = results[names[0]]
+    rows = []
+    for kpi in base.kpis.columns:
+        diffs = {n: (results[n].kpis[kpi] - base.kpis[kpi]).to_numpy(dtype=float)
+                 for n in names[1:]}
+        p = {n: _p_value(d) for n, d in diffs.items()}
+        adjusted = _holm(p)
+        for name in names:
+            ci = mean_ci(results[name].kpis[kpi], results[name].confidence)
+            row = {"kpi": kpi, "scenario": name, "mean": ci.mean, "ci_low": ci.low,
+                   "ci_high": ci.high, "diff": 0.0, "diff_ci_low": np.nan,
+                   "diff_ci_high": np.nan, "p_value": np.nan, "p_adjusted": np.nan,
+                   "n": ci.n}
+            if name != names[0]:
+                d = mean_ci(diffs[name], base.confidence)
+                row.update(diff=d.mean, diff_ci_low=d.low, diff_ci_high=d.high,
+                           p_value=p[name], p_adjusted=adjusted[name], n=d.n)
+            rows.append(row)
+    return pd.DataFrame(rows).set_index(["kpi", "scenario"])
+
+
+def _p_value(d: np.ndarray) -> float:
+    """Two-sided p-value of a zero mean difference (paired t test)."""
+    d = d[np.isfinite(d)]
+    if len(d) < 2:
+        return np.nan
+    if np.all(d == d[0]):
+        return 1.0 if d[0] == 0 else 0.0
+    return float(scipy_stats.ttest_1samp(d, 0.0).pvalue)
+
+
+def _holm(p: Mapping[str, float]) -> dict[str, float]:
+    """Holm's step-down adjustment of the p-values (NaN left as it is)."""
+    known = sorted((v, k) for k, v in p.items() if np.isfinite(v))
+    out = {k: np.nan for k in p}
+    running = 0.0
+    for i, (v, k) in enumerate(known):
+        running = max(running, min(1.0, (len(known) - i) * v))
+        out[k] = running
+    return out
+
+
+def _scenario_context(name: str, res: Results) -> dict[str, Any]:
+    sc = res.scenario
+    bn = res.bottlenecks()
+    ts = res.timeseries()
+    figs = plots.figures(res, ts)
+    del figs["utilisation_rep"]  # one bar per rep is too fine-grained for a client report
+    return {
+        "label": name,
+        "description": sc.description.strip() or sc.name,
+        "stages": " \u2192 ".join(s.name for s in sc.stages),
+        "teams": ", ".join(t.name for t in sc.teams),
+        "reps": sum(g.headcount for t in sc.teams for g in t.reps.values()),
+        "leads": f"{sc.expected_leads():,.0f}",
+        "sentence": bn.sentence,
+        "most_wip": bn.most_wip,
+        "most_wip_leads": f"{bn.stages['wip_mean'].to_dict()[bn.most_wip]:.1f}",
+        "alert": f"{bn.conversion_alert:.0%}",
+        "low_conversion": ", ".join(bn.low_conversion),
+        "busiest_role": bn.busiest_role,
+        "busiest_utilisation": f"{bn.roles['utilisation'].to_dict()[bn.busiest_role]:.0%}",
+        "figures": [{"png": _png(fig), "alt": name_ + " plot"} for name_, fig in figs.items()],
+        "yaml": sc.to_yaml(),
+        "file": _file_name(name),
+    }
+
+
+def _differences_context(results: Mapping[str, Results]) -> list[dict[str, Any]]:
+    table = differences({n: r.scenario for n, r in results.items()})
+    return [{"path": path, "values": [_value_text(v) for v in row]}
+            for path, row in zip(table.index, table.to_numpy(), strict=True)]
+
+
+def _value_text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _kpi_rows(table: pd.DataFrame, names: list[str]) -> list[dict[str, Any]]:
+    """Per KPI: each scenario's mean [interval], then each difference to the baseline."""
+    cells: dict[Any, dict[Any, Any]] = table.to_dict(orient="index")
+    rows = []
+    for kpi in dict.fromkeys(table.index.get_level_values("kpi")):
+        k = str(kpi)
+        means = [fmt(k, cells[k, n]["mean"]) + _interval(k, cells[k, n]["ci_low"],
+                                                          cells[k, n]["ci_high"])
+                 for n in names]
+        diffs = []
+        for n in names[1:]:
+            c = cells[k, n]
+            sign = "+" if c["diff"] > 0 else ""
+            diffs.append({"text": sign + _points(fmt(k, c["diff"]))
+                          + _points(_interval(k, c["diff_ci_low"], c["diff_ci_high"])),
+                          "sig": bool(c["p_adjusted"] < SIGNIFICANCE)})
+        rows.append({"kpi": k, "means": means, "diffs": diffs})
+    return rows
+
+
+def _points(text: str) -> str:
+    """A difference of two shares is in percentage points, not per cent."""
+    return text.replace("%", " pp")
+
+
+def _interval(kpi: str, low: float, high: float) -> str:
+    return f" [{fmt(kpi, low)}, {fmt(kpi, high)}]" if np.isfinite(low) else ""
+
+
+def _png(fig: Figure) -> str:
+    """A figure as base64-encoded PNG text."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _python_command(results: Mapping[str, Results]) -> str:
+    """The command that re-runs the report from the resolved scenarios shown in it."""
+    first = next(iter(results.values()))
+    files = " ".join(_file_name(n) for n in results)
+    return (f"# save each resolved scenario below as the file named here, then:\n"
+            f"salessim report {files} --replications {first.replications} "
+            f"--seed {first.seed} --out report.html")
+
+
+def _file_name(name: str) -> str:
+    """A scenario name as a plain file name (``Pre-review 2`` -> ``pre-review_2.yaml``)."""
+    stem = "".join(c if c.isalnum() or c in "-_" else "_" for c in name.lower()).strip("_")
+    return f"{stem or 'scenario'}.yaml"

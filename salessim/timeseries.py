@@ -1,0 +1,117 @@
+"""Work in progress, queues and busy reps over time, sampled at a fixed step.
+
+Computed after the run from the event records (see ``salessim.intervals``): each
+quantity at time ``t`` is the number of intervals ``[from, to)`` that cover ``t``,
+counted for all sample times at once with two sorted searches, so it costs nothing
+during the simulation and little after it (``benchmarks/bench_timeseries.py``).
+
+Every lead is counted, warm-up leads included: this is the state of the organisation,
+not cohort accounting. A lead's last activity is in the event log once its rep has
+finished, so at the very end of a run stopped by the drain limit, leads still queued or
+in work are not counted.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from salessim.intervals import PHASES, phases
+
+if TYPE_CHECKING:
+    from salessim.results import Results
+
+STAGE_MEASURES: tuple[str, ...] = ("wip", *PHASES)
+"""Measures per stage: ``wip`` (leads at the stage: waiting for a rep, worked or
+waiting on the customer) and the number of leads in each phase of ``PHASES``
+(``wait`` is the queue for a rep)."""
+ROLE_MEASURES: tuple[str, ...] = ("busy_reps",)
+"""Measures per role: ``busy_reps``, the number of the role's reps working."""
+COLUMNS: tuple[str, ...] = ("replication", "time_days", "measure", "stage", "role", "value")
+
+
+def timeseries(res: Results, step_days: float = 1.0) -> pd.DataFrame:
+    """Per stage and per role counts at times 0, step, 2 step, ... up to each run's end.
+
+    Args:
+        res: Results of a run.
+        step_days: Sampling step (days).
+
+    Returns:
+        A long table with columns ``replication``, ``time_days``, ``measure`` (one of
+        ``STAGE_MEASURES`` or ``ROLE_MEASURES``), ``stage`` (empty for role measures),
+        ``role`` and ``value`` (a count of leads or reps).
+
+    Raises:
+        ValueError: If ``step_days`` is not a positive number.
+    """
+    if not step_days > 0:
+        raise ValueError(f"step_days must be a positive number of days, got {step_days}")
+    sc = res.scenario
+    stages = [s.name for s in sc.stages]
+    stage_roles = [s.role for s in sc.stages]
+    roles = [r.name for r in sc.roles]
+    frames = []
+    for raw in res.raw:
+        times = np.arange(0.0, raw.end_day + step_days / 2, step_days)
+        ph = phases(raw)
+        for measure in STAGE_MEASURES:
+            lo, hi = (ph.bounds["wait"][0], ph.bounds["customer"][1]) if measure == "wip" \
+                else ph.bounds[measure]
+            counts = covering(lo, hi, ph.stage, len(stages), times)
+            frames.append(_frame(raw.replication, times, measure, stages, stage_roles, counts))
+        rep_role = np.array([roles.index(r) for r in raw.rep_role], dtype=np.int64)
+        served = ph.resource >= 0
+        lo, hi = ph.bounds["work"]
+        busy = covering(lo[served], hi[served], rep_role[ph.resource[served]], len(roles),
+                        times)
+        frames.append(_frame(raw.replication, times, "busy_reps", [""] * len(roles), roles,
+                             busy))
+    df = pd.concat(frames, ignore_index=True)
+    df["measure"] = pd.Categorical(df["measure"], [*STAGE_MEASURES, *ROLE_MEASURES])
+    df["stage"] = pd.Categorical(df["stage"], ["", *stages])
+    df["role"] = pd.Categorical(df["role"], roles)
+    return df
+
+
+def covering(
+    lo: NDArray[np.float64], hi: NDArray[np.float64], group: NDArray[np.int64],
+    n_groups: int, times: NDArray[np.float64],
+) -> NDArray[np.int64]:
+    """How many intervals ``[lo, hi)`` of each group cover each time.
+
+    Args:
+        lo: Interval starts (days).
+        hi: Interval ends (days); an interval with ``hi <= lo`` covers nothing.
+        group: Group index of each interval, in ``[0, n_groups)``.
+        n_groups: Number of groups.
+        times: Sample times (days), ascending.
+
+    Returns:
+        Counts, shape ``(n_groups, len(times))``.
+    """
+    keep = hi > lo
+    lo, hi, group = lo[keep], hi[keep], group[keep]
+    out = np.zeros((n_groups, len(times)), dtype=np.int64)
+    for g in range(n_groups):
+        mine = group == g
+        out[g] = (np.searchsorted(np.sort(lo[mine]), times, side="right")
+                  - np.searchsorted(np.sort(hi[mine]), times, side="right"))
+    return out
+
+
+def _frame(replication: int, times: NDArray[np.float64], measure: str, stages: list[str],
+           roles: list[str], counts: NDArray[np.int64]) -> pd.DataFrame:
+    """One replication's counts of one measure as rows of the long table."""
+    n = len(times)
+    return pd.DataFrame({
+        "replication": replication,
+        "time_days": np.tile(times, len(stages)),
+        "measure": measure,
+        "stage": np.repeat(stages, n),
+        "role": np.repeat(roles, n),
+        "value": counts.ravel(),
+    }, columns=list(COLUMNS))
