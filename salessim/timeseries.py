@@ -13,7 +13,7 @@ in work are not counted.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -52,29 +52,46 @@ def timeseries(res: Results, step_days: float = 1.0) -> pd.DataFrame:
         raise ValueError(f"step_days must be a positive number of days, got {step_days}")
     sc = res.scenario
     stages = [s.name for s in sc.stages]
-    stage_roles = [s.role for s in sc.stages]
     roles = [r.name for r in sc.roles]
-    frames = []
+    stage_role = np.array([roles.index(s.role) for s in sc.stages], dtype=np.int64)
+    columns: dict[str, list[NDArray[Any]]] = {c: [] for c in COLUMNS}
     for raw in res.raw:
         times = np.arange(0.0, raw.end_day + step_days / 2, step_days)
         ph = phases(raw)
+        blocks = []
         for measure in STAGE_MEASURES:
-            lo, hi = (ph.bounds["wait"][0], ph.bounds["customer"][1]) if measure == "wip" \
-                else ph.bounds[measure]
-            counts = covering(lo, hi, ph.stage, len(stages), times)
-            frames.append(_frame(raw.replication, times, measure, stages, stage_roles, counts))
+            lo, hi = ((ph.bounds["wait"][0], ph.bounds["customer"][1]) if measure == "wip"
+                      else ph.bounds[measure])
+            blocks.append(covering(lo, hi, ph.stage, len(stages), times))
         rep_role = np.array([roles.index(r) for r in raw.rep_role], dtype=np.int64)
         served = ph.resource >= 0
         lo, hi = ph.bounds["work"]
-        busy = covering(lo[served], hi[served], rep_role[ph.resource[served]], len(roles),
-                        times)
-        frames.append(_frame(raw.replication, times, "busy_reps", [""] * len(roles), roles,
-                             busy))
-    df = pd.concat(frames, ignore_index=True)
-    df["measure"] = pd.Categorical(df["measure"], [*STAGE_MEASURES, *ROLE_MEASURES])
-    df["stage"] = pd.Categorical(df["stage"], ["", *stages])
-    df["role"] = pd.Categorical(df["role"], roles)
-    return df
+        blocks.append(covering(lo[served], hi[served], rep_role[ph.resource[served]],
+                               len(roles), times))
+        # One row per (measure, stage or role, time): codes now, names once at the end.
+        n_stage_rows, n_role_rows = len(STAGE_MEASURES) * len(stages), len(roles)
+        series = n_stage_rows + n_role_rows
+        measure_code = np.append(np.repeat(np.arange(len(STAGE_MEASURES)), len(stages)),
+                                 np.full(n_role_rows, len(STAGE_MEASURES)))
+        stage_code = np.append(np.tile(np.arange(len(stages)) + 1, len(STAGE_MEASURES)),
+                               np.zeros(n_role_rows, dtype=np.int64))
+        role_code = np.append(np.tile(stage_role, len(STAGE_MEASURES)), np.arange(n_role_rows))
+        columns["replication"].append(np.full(series * len(times), raw.replication))
+        columns["time_days"].append(np.tile(times, series))
+        columns["measure"].append(np.repeat(measure_code, len(times)))
+        columns["stage"].append(np.repeat(stage_code, len(times)))
+        columns["role"].append(np.repeat(role_code, len(times)))
+        columns["value"].append(np.concatenate([b.ravel() for b in blocks]))
+    flat = {c: np.concatenate(v) for c, v in columns.items()}
+    return pd.DataFrame({
+        "replication": flat["replication"],
+        "time_days": flat["time_days"],
+        "measure": pd.Categorical.from_codes(flat["measure"],
+                                             pd.Index([*STAGE_MEASURES, *ROLE_MEASURES])),
+        "stage": pd.Categorical.from_codes(flat["stage"], pd.Index(["", *stages])),
+        "role": pd.Categorical.from_codes(flat["role"], pd.Index(roles)),
+        "value": flat["value"],
+    })
 
 
 def covering(
@@ -101,17 +118,3 @@ def covering(
         out[g] = (np.searchsorted(np.sort(lo[mine]), times, side="right")
                   - np.searchsorted(np.sort(hi[mine]), times, side="right"))
     return out
-
-
-def _frame(replication: int, times: NDArray[np.float64], measure: str, stages: list[str],
-           roles: list[str], counts: NDArray[np.int64]) -> pd.DataFrame:
-    """One replication's counts of one measure as rows of the long table."""
-    n = len(times)
-    return pd.DataFrame({
-        "replication": replication,
-        "time_days": np.tile(times, len(stages)),
-        "measure": measure,
-        "stage": np.repeat(stages, n),
-        "role": np.repeat(roles, n),
-        "value": counts.ravel(),
-    }, columns=list(COLUMNS))

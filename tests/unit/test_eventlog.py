@@ -1,0 +1,110 @@
+"""Event-log export: CSV and Parquet round trips, XES read back by pm4py, atomic writes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import salessim as ss
+from salessim import eventlog
+
+from ..conftest import short
+
+
+@pytest.fixture(scope="module")
+def res(regional: ss.Scenario) -> ss.Results:
+    return ss.run(short(regional, 25.0), replications=2, seed=4)
+
+
+def test_csv_round_trip(res: ss.Results, tmp_path: Path) -> None:
+    path = res.to_event_log(tmp_path / "log.csv")
+    back = pd.read_csv(path)
+    text = [c for c in res.events.columns if res.events[c].dtype.kind not in "biuf"]
+    back[text] = back[text].fillna("")  # empty names (a lead gone cold has no rep)
+    pd.testing.assert_frame_equal(back, res.events, check_dtype=False)
+
+
+def test_parquet_round_trip(res: ss.Results, tmp_path: Path) -> None:
+    path = res.to_event_log(tmp_path / "log.parquet")
+    pd.testing.assert_frame_equal(pd.read_parquet(path), res.events, check_dtype=False)
+
+
+@pytest.mark.filterwarnings("ignore:Install the optional requirement")
+def test_xes_read_by_pm4py_discovers_the_stages(res: ss.Results, tmp_path: Path) -> None:
+    pm4py = pytest.importorskip("pm4py")
+    path = res.to_event_log(tmp_path / "log.xes")
+    log = pm4py.read_xes(str(path))
+    stages = {s.name for s in res.scenario.stages}
+    assert len(log) == len(res.events)
+    assert log["case:concept:name"].nunique() == len(
+        res.events.groupby(["replication", "case_id"]))
+    dfg, start, _ = pm4py.discover_dfg(log)
+    assert {a for pair in dfg for a in pair} == stages
+    assert set(start) == {"qualify"}
+    net, _, _ = pm4py.discover_petri_net_inductive(log)
+    assert {t.label for t in net.transitions if t.label} == stages
+    # The activities of each trace come in the order the lead did them.
+    first = log[log["case:concept:name"] == "0-0"]
+    assert first["time:timestamp"].is_monotonic_increasing
+    assert set(log["org:role"]) == {r.name for r in res.scenario.roles}
+
+
+def test_timestamps_map_working_days_onto_business_days() -> None:
+    days = np.array([0.0, 0.5, 4.25, 5.0, np.nan])
+    stamps = eventlog.timestamps(days, 8.0, start=dt.date(2026, 1, 2), day_start_hour=9)
+    # 2026-01-02 is a Friday: day 1 is the Monday after, day 5 the Friday after that.
+    assert [str(s) for s in stamps[:4]] == [
+        "2026-01-02T09:00:00.000", "2026-01-02T13:00:00.000", "2026-01-08T11:00:00.000",
+        "2026-01-09T09:00:00.000"]
+    assert np.isnat(stamps[4])
+
+
+def test_unknown_format_names_the_known_ones(res: ss.Results, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"unknown event-log format '\.json'.*"
+                                         r"known formats: \.csv, \.parquet, \.xes"):
+        res.to_event_log(tmp_path / "log.json")
+    with pytest.raises(ValueError, match="'\\(no suffix\\)'"):
+        res.to_event_log(tmp_path / "log")
+    assert not list(tmp_path.iterdir())
+
+
+def test_unwritable_path_is_one_clear_error(res: ss.Results, tmp_path: Path) -> None:
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    with pytest.raises(OSError, match=r"cannot write the event log to .*a_file/log\.csv"):
+        res.to_event_log(blocker / "log.csv")
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_interrupted_table_export_leaves_no_file(res: ss.Results, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch,
+                                                 suffix: str) -> None:
+    def write_half_then_fail(events: pd.DataFrame, fh: Any) -> None:
+        fh.write(b"PAR1" if suffix == ".parquet" else "case_id,activity\n0,qual")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(eventlog, f"_{suffix[1:]}", write_half_then_fail)
+    with pytest.raises(KeyboardInterrupt):
+        res.to_event_log(tmp_path / f"log{suffix}")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_interrupted_xes_export_leaves_no_file(res: ss.Results, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    real, written = eventlog._trace, []
+
+    def trace_then_fail(*args: Any) -> Any:
+        if len(written) == 3:
+            raise KeyboardInterrupt
+        written.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(eventlog, "_trace", trace_then_fail)
+    with pytest.raises(KeyboardInterrupt):
+        res.to_event_log(tmp_path / "log.xes")
+    assert written and list(tmp_path.iterdir()) == []

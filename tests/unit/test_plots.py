@@ -1,0 +1,156 @@
+"""Plots: each a Figure with what it should draw, titled, axes labelled with units."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+import salessim as ss
+from salessim import plots
+
+from ..conftest import short
+
+
+@pytest.fixture(scope="module")
+def res(regional: ss.Scenario) -> ss.Results:
+    return ss.run(short(regional, 40.0), replications=2, seed=9)
+
+
+def comparison_table(kpis: list[str], scenarios: list[str]) -> pd.DataFrame:
+    """A hand-made table in the format of ``Comparison.table()``."""
+    rows = []
+    for i, kpi in enumerate(kpis):
+        for j, name in enumerate(scenarios):
+            diff = 0.0 if j == 0 else (i + 1) * j * (-1) ** i
+            rows.append({"kpi": kpi, "scenario": name, "mean": 100.0 + diff, "ci_low": 95.0,
+                         "ci_high": 105.0, "diff": diff,
+                         "diff_ci_low": np.nan if j == 0 else diff - 1.5,
+                         "diff_ci_high": np.nan if j == 0 else diff + 1.5,
+                         "p_value": np.nan if j == 0 else 0.01 * i,
+                         "p_adjusted": np.nan if j == 0 else 0.02 * i, "n": 10})
+    return pd.DataFrame(rows).set_index(["kpi", "scenario"])
+
+
+def _labelled(fig: Figure) -> None:
+    ax = fig.axes[0]
+    assert ax.get_title() or (fig.get_suptitle())
+    assert ax.get_xlabel() or fig.axes[-1].get_xlabel()
+
+
+def test_funnel_has_a_bar_per_stage_and_won(res: ss.Results) -> None:
+    fig = plots.funnel(res)
+    ax = fig.axes[0]
+    assert isinstance(fig, Figure)
+    widths = [p.get_width() for p in ax.patches]
+    assert len(widths) == len(res.scenario.stages) + 1
+    assert widths[0] == pytest.approx(res.kpis["leads"].mean())
+    assert widths[-1] == pytest.approx(res.kpis["won"].mean())
+    assert [t.get_text() for t in ax.get_yticklabels()][-1] == "won"
+    assert "leads" in ax.get_xlabel()
+    _labelled(fig)
+
+
+def test_cycle_time_marks_p50_and_p90(res: ss.Results) -> None:
+    fig = plots.cycle_time(res)
+    ax = fig.axes[0]
+    xs = sorted(line.get_xdata()[0] for line in ax.lines)
+    assert xs == pytest.approx(sorted([res.kpis["cycle_time_p50_days"].mean(),
+                                       res.kpis["cycle_time_p90_days"].mean()]))
+    assert "days" in ax.get_xlabel()
+    assert sum(p.get_height() for p in ax.patches) == pytest.approx(res.kpis["won"].mean())
+
+
+def test_wip_over_time_draws_a_line_per_stage_in_each_panel(res: ss.Results) -> None:
+    fig = plots.wip_over_time(res)
+    top, bottom = fig.axes
+    n = len(res.scenario.stages)
+    assert len(top.lines) == n + 1 and len(bottom.lines) == n + 1  # + the horizon line
+    assert "WIP" in top.get_ylabel() and "rep" in bottom.get_ylabel()
+    assert "days" in bottom.get_xlabel()
+    fig = plots.wip_over_time(res, stages=["solution"])
+    assert len(fig.axes[0].lines) == 2
+
+
+def test_unknown_stage_is_a_clear_error(res: ss.Results) -> None:
+    with pytest.raises(ValueError, match=r"unknown stage 'solutoin' .*did you mean 'solution'"
+                                         r".*stages are: qualify"):
+        plots.wip_over_time(res, stages=["solutoin"])
+
+
+@pytest.mark.parametrize("by, n", [("role", 4), ("team", 8), ("rep", 39)])
+def test_utilisation_bars(res: ss.Results, by: str, n: int) -> None:
+    fig = plots.utilisation(res, by)
+    ax = fig.axes[0]
+    assert len(ax.patches) == n
+    assert "utilisation" in ax.get_xlabel()
+    if by == "role":
+        widths = [p.get_width() for p in ax.patches]
+        assert widths == pytest.approx(
+            [res.kpis[f"utilisation_{r.name}"].mean() for r in res.scenario.roles])
+
+
+def test_utilisation_by_unknown_grouping(res: ss.Results) -> None:
+    with pytest.raises(ValueError, match=r"unknown grouping 'region'.*role, team, rep"):
+        plots.utilisation(res, "region")
+
+
+def test_time_breakdown_stacks_phases_to_the_stage_total(res: ss.Results) -> None:
+    fig = plots.time_breakdown(res)
+    ax = fig.axes[0]
+    bn = res.bottlenecks()
+    n = len(res.scenario.stages)
+    assert len(ax.patches) == 5 * n
+    ends = {}
+    for p in ax.patches:
+        y = round(p.get_y() + p.get_height() / 2)
+        ends[y] = max(ends.get(y, 0.0), p.get_x() + p.get_width())
+    assert [ends[i] for i in range(n)] == pytest.approx(list(bn.stages["days"]))
+    assert "days" in ax.get_xlabel()
+
+
+def test_forest_has_a_row_per_kpi_and_other_scenario() -> None:
+    table = comparison_table(["profit", "cost", "conversion_rate"], ["base", "b", "c"])
+    fig = plots.forest(table)
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels == ["profit  (b)", "profit  (c)", "cost  (b)", "cost  (c)",
+                      "conversion_rate  (b)", "conversion_rate  (c)"]
+    markers = [line for line in ax.lines if line.get_marker() == "o"]
+    assert len(markers) == 6
+    # profit vs b: diff 1 on a baseline mean of 100 -> 1 %.
+    assert markers[0].get_xdata()[0] == pytest.approx(1.0)
+    # cost vs c: diff -4, p_adjusted 0.02 -> filled; profit's p_adjusted 0 -> filled too.
+    assert markers[3].get_xdata()[0] == pytest.approx(-4.0)
+    assert markers[3].get_markerfacecolor() != "white"
+    assert "%" in ax.get_xlabel()
+    assert "baseline" in ax.get_title()
+
+
+def test_forest_with_two_scenarios_and_chosen_kpis() -> None:
+    table = comparison_table(["profit", "cost", "open"], ["base", "b"])
+    fig = plots.forest(table, kpis=["cost"])
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["cost"]
+    assert ax.get_title() == "KPI differences: b vs base"
+
+
+def test_forest_bad_input_names_what_exists() -> None:
+    table = comparison_table(["profit", "cost"], ["base", "b"])
+    with pytest.raises(ValueError, match=r"unknown KPI 'proft'.*did you mean 'profit'.*"
+                                         r"KPIs are: profit, cost"):
+        plots.forest(table, kpis=["proft"])
+    with pytest.raises(ValueError, match=r"unknown baseline scenario 'x'.*scenarios are: base, b"):
+        plots.forest(table, baseline="x")
+
+
+def test_figures_are_built_without_pyplot(res: ss.Results) -> None:
+    import matplotlib.pyplot as plt
+
+    before = plt.get_fignums()
+    figs = plots.figures(res)
+    assert set(figs) == {"funnel", "time_breakdown", "cycle_time", "wip_over_time",
+                         "utilisation_role", "utilisation_team", "utilisation_rep"}
+    assert all(isinstance(f, Figure) for f in figs.values())
+    assert plt.get_fignums() == before
