@@ -20,10 +20,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from salessim.kpis import check_kpi
 from salessim.model.leads import LOST, LOST_REASONS, OPEN, WON
 from salessim.model.records import OUTCOMES, RawReplication
 from salessim.scenario.schema import Scenario
-from salessim.stats import DEFAULT_CONFIDENCE, mean_ci
+from salessim.stats import DEFAULT_CONFIDENCE, mean_ci, replications_for
 
 if TYPE_CHECKING:
     from salessim.bottlenecks import Bottlenecks
@@ -178,6 +179,25 @@ class Results:
         out = pd.DataFrame.from_dict(rows, orient="index")
         out.index.name = "kpi"
         return out
+
+    def replications_needed(
+        self, kpi: str, *, half_width: float | None = None, relative: float | None = None
+    ) -> int:
+        """How many replications in all would make a KPI's interval as narrow as asked.
+
+        Estimated from the spread of the replications run so far, at ``confidence``.
+
+        Args:
+            kpi: A KPI column of ``kpis``.
+            half_width: Target half-width, in the KPI's unit.
+            relative: Target half-width as a share of the mean (e.g. 0.02 for +-2 %).
+
+        Returns:
+            The total number needed; compare with ``replications`` to know how many more.
+        """
+        check_kpi(kpi, list(self.kpis.columns))
+        return replications_for(self.kpis[kpi], half_width=half_width, relative=relative,
+                                confidence=self.confidence)
 
     @cached_property
     def leads(self) -> pd.DataFrame:

@@ -1,20 +1,224 @@
-"""Running a scenario: replications on an executor, the same numbers whatever runs them."""
+"""Running scenarios: replications on an executor, kept in a store, the same numbers always.
+
+Everything that simulates (``run``, ``run_until``, ``compare``, ``sweep``) goes through
+``replicate``: a list of jobs (scenario, seed, replication index) run here, in a local
+process pool or on a dask cluster, each finished replication written to the results
+store (if one is given) as it completes, and already-stored ones read back instead of
+run again. A crash in one replication is reported with its scenario, seed and index
+after the others have finished.
+"""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
-from concurrent.futures import Executor, ProcessPoolExecutor
-from typing import Literal
+import traceback
+import warnings
+from collections.abc import Sequence
+from concurrent.futures import Future, as_completed
+from dataclasses import dataclass
+from pathlib import Path
 
+from salessim.executors import ExecutorSpec, open_executor
+from salessim.kpis import check_kpi
 from salessim.model import RawReplication, simulate
-from salessim.results import Results
+from salessim.progress import progress_bar
+from salessim.results import Results, kpi_names, kpi_row
 from salessim.rng import fresh_seed
 from salessim.scenario.schema import Scenario
+from salessim.stats import DEFAULT_CONFIDENCE
+from salessim.store import Store, scenario_hash
 
 MAX_REPLICATIONS = 100_000
+MAX_SEED = 2**63 - 1
 
-ExecutorSpec = Executor | Literal["serial", "processes"] | None
+StoreSpec = Store | str | Path | None
+"""A results store: an open ``Store``, a file path (opened and closed here), or None."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """One replication to run.
+
+    Attributes:
+        scenario: What to simulate.
+        seed: Root seed.
+        replication: Replication index, from 0.
+        label: The scenario's name in the experiment, for messages.
+    """
+
+    scenario: Scenario
+    seed: int
+    replication: int
+    label: str
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A replication that raised an error.
+
+    Attributes:
+        label: The scenario's name in the experiment.
+        seed: Root seed.
+        replication: Replication index.
+        error: ``ExceptionType: message``.
+        detail: The traceback, where it is known.
+    """
+
+    label: str
+    seed: int
+    replication: int
+    error: str
+    detail: str
+
+    def __str__(self) -> str:
+        return (f"scenario {self.label!r}, seed {self.seed}, replication {self.replication}: "
+                f"{self.error}")
+
+
+class ReplicationError(RuntimeError):
+    """Some replications failed; the others finished.
+
+    Attributes:
+        failures: What failed, with scenario, seed and replication index.
+        completed: Raw output of the replications that finished, by job position (also
+            kept in the results store, if one was given).
+    """
+
+    def __init__(self, failures: Sequence[Failure], completed: dict[int, RawReplication],
+                 store: Path | None) -> None:
+        self.failures = tuple(failures)
+        self.completed = completed
+        kept = (f" and are kept in the results store {store}" if store is not None else
+                "; give a results store (store=...) to keep finished replications")
+        lines = [f"{len(failures)} replication{'s' if len(failures) > 1 else ''} failed; "
+                 f"the other {len(completed)} finished{kept}:"]
+        lines += [f"  {f}" for f in failures]
+        super().__init__("\n".join(lines))
+
+
+def check_seed(seed: int | None) -> int:
+    """``seed``, or a fresh one if None; a ValueError if it is not a usable root seed."""
+    if seed is None:
+        return fresh_seed()
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise ValueError(f"seed must be a whole number from 0 to 2**63 - 1, got {seed!r}")
+    return seed
+
+
+def check_replications(replications: int) -> None:
+    """A ValueError unless ``replications`` is a usable count."""
+    if (isinstance(replications, bool) or not isinstance(replications, int)
+            or not 1 <= replications <= MAX_REPLICATIONS):
+        raise ValueError(f"replications must be a whole number from 1 to {MAX_REPLICATIONS}, "
+                         f"got {replications!r}")
+
+
+def replicate(
+    jobs: Sequence[Job],
+    *,
+    executor: ExecutorSpec = None,
+    workers: int | None = None,
+    store: StoreSpec = None,
+    progress: bool | None = None,
+    desc: str = "replications",
+) -> list[RawReplication]:
+    """Run jobs (or read them from the store) and return their raw output, in job order.
+
+    Jobs with the same scenario (by hash), seed and index run once.
+
+    Args:
+        jobs: The replications wanted.
+        executor: Where to run them (see ``salessim.executors.ExecutorSpec``).
+        workers: Pool size for ``"processes"`` (default: the number of cores).
+        store: Results store to read finished replications from and write new ones to.
+        progress: Progress bar: True, False, or None for automatic.
+        desc: Label of the progress bar.
+
+    Raises:
+        ReplicationError: If some replications raised; the others are finished first.
+        ValueError: For a bad executor; StoreError for an unusable store.
+    """
+    if isinstance(store, Store):
+        return _replicate(jobs, executor, workers, store, progress, desc)
+    if store is None:
+        return _replicate(jobs, executor, workers, None, progress, desc)
+    with Store(store) as opened:
+        return _replicate(jobs, executor, workers, opened, progress, desc)
+
+
+def _replicate(
+    jobs: Sequence[Job], executor: ExecutorSpec, workers: int | None, store: Store | None,
+    progress: bool | None, desc: str,
+) -> list[RawReplication]:
+    hashes: dict[int, str] = {}
+    keys = [(hashes.setdefault(id(j.scenario), scenario_hash(j.scenario)), j.seed,
+             j.replication) for j in jobs]
+    first: dict[tuple[str, int, int], int] = {}
+    for i, key in enumerate(keys):
+        first.setdefault(key, i)
+    unique = sorted(first.values())
+    done: dict[int, RawReplication] = {}
+    if store is not None:
+        done = _from_store(store, keys, unique)
+    todo = [i for i in unique if i not in done]
+    failures: list[Failure] = []
+
+    def finish(i: int, raw: RawReplication) -> None:
+        if store is not None:
+            job = jobs[i]
+            store.save(job.scenario, keys[i][0], job.seed, raw, kpi_row(job.scenario, raw))
+        done[i] = raw
+        bar.update()
+
+    with progress_bar(len(unique), desc, progress, initial=len(done)) as bar, \
+            open_executor(executor, workers, len(todo)) as pool:
+        if pool is None:
+            for i in todo:
+                job = jobs[i]
+                try:
+                    raw = simulate(job.scenario, job.seed, job.replication)
+                except Exception as err:
+                    failures.append(_failure(job, err, traceback.format_exc()))
+                else:
+                    finish(i, raw)
+        else:
+            futures: dict[Future[RawReplication], int] = {
+                pool.submit(simulate, jobs[i].scenario, jobs[i].seed, jobs[i].replication): i
+                for i in todo
+            }
+            for fut in as_completed(futures):
+                i = futures[fut]
+                try:
+                    raw = fut.result()
+                except Exception as err:
+                    failures.append(_failure(jobs[i], err, "".join(
+                        traceback.format_exception(err))))
+                else:
+                    finish(i, raw)
+    if failures:
+        failures.sort(key=lambda f: (f.label, f.replication))
+        raise ReplicationError(failures, done, store.path if store is not None else None)
+    return [done[first[key]] for key in keys]
+
+
+def _from_store(store: Store, keys: list[tuple[str, int, int]],
+                unique: list[int]) -> dict[int, RawReplication]:
+    """Read the stored replications among ``unique`` jobs, by job position."""
+    wanted: dict[tuple[str, int], dict[int, int]] = {}
+    for i in unique:
+        key, seed, r = keys[i]
+        wanted.setdefault((key, seed), {})[r] = i
+    found: dict[int, RawReplication] = {}
+    for (key, seed), positions in wanted.items():
+        present = store.done(key, seed) & positions.keys()
+        for r, raw in store.load(key, seed, sorted(present)).items():
+            found[positions[r]] = raw
+    return found
+
+
+def _failure(job: Job, err: BaseException, detail: str) -> Failure:
+    message = str(err).splitlines()[0] if str(err) else ""
+    error = f"{type(err).__name__}: {message}" if message else type(err).__name__
+    return Failure(job.label, job.seed, job.replication, error, detail)
 
 
 def run(
@@ -24,67 +228,105 @@ def run(
     executor: ExecutorSpec = None,
     *,
     workers: int | None = None,
-    on_replication: Callable[[int], object] | None = None,
+    store: StoreSpec = None,
+    progress: bool | None = None,
 ) -> Results:
     """Run ``replications`` independent replications of a scenario.
 
-    Replication ``r`` depends only on (scenario, seed, r): serial runs, a process pool
-    and any other ``concurrent.futures.Executor`` give identical results.
+    Replication ``r`` depends only on (scenario, seed, r): serial runs, a process pool,
+    any ``concurrent.futures.Executor`` and a dask cluster give identical results.
 
     Args:
         scenario: A validated scenario (see ``load_scenario``).
         replications: Number of replications (at least 1).
-        seed: Root seed, a non-negative integer; None draws a fresh one, recorded in
-            ``Results.seed`` so the run can be repeated.
-        executor: None or ``"serial"`` to run here; ``"processes"`` for a local process
-            pool of ``workers`` processes (default: the number of cores); or an
-            Executor you own (it is not shut down).
-        workers: Pool size for ``"processes"``.
-        on_replication: Called with the replication index as each one finishes
-            (progress reporting); never affects results.
+        seed: Root seed, a whole number from 0 to 2**63 - 1; None draws a fresh one,
+            recorded in ``Results.seed`` so the run can be repeated.
+        executor: None (a local process pool when there are several cores and several
+            replications, else here), ``"serial"``, ``"processes"``, an Executor or a
+            dask Client you own (left open), or a dask scheduler address.
+        workers: Pool size for ``"processes"`` (default: the number of cores).
+        store: A results store (path or ``Store``): finished replications are written
+            to it as they complete, and replications already in it are read back
+            instead of run again.
+        progress: Show a progress bar: True, False, or None for automatic (on a
+            terminal or in a notebook, once the run takes more than a moment).
 
     Returns:
         Results with one entry per replication, in replication order.
 
     Raises:
-        ValueError: If ``replications`` or ``seed`` is out of range, or the executor
-            is not known.
+        ValueError: If ``replications``, ``seed`` or the executor is not usable.
+        ReplicationError: If some replications raised an error (the others finish
+            first and are kept in the store).
     """
-    if not 1 <= replications <= MAX_REPLICATIONS:
-        raise ValueError(f"replications must be between 1 and {MAX_REPLICATIONS}, "
-                         f"got {replications}")
-    if seed is None:
-        seed = fresh_seed()
-    if seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed}")
-    indices = range(replications)
-    raws: list[RawReplication]
-    if executor is None or executor == "serial":
-        raws = []
-        for r in indices:
-            raws.append(simulate(scenario, seed, r))
-            if on_replication:
-                on_replication(r)
-    elif executor == "processes":
-        n = workers or os.cpu_count() or 1
-        with ProcessPoolExecutor(max_workers=min(n, replications)) as pool:
-            raws = _collect(pool, scenario, seed, indices, on_replication)
-    elif isinstance(executor, Executor):
-        raws = _collect(executor, scenario, seed, indices, on_replication)
-    else:
-        raise ValueError(f"executor must be None, 'serial', 'processes' or an Executor, "
-                         f"got {executor!r}")
+    check_replications(replications)
+    seed = check_seed(seed)
+    jobs = [Job(scenario, seed, r, scenario.name) for r in range(replications)]
+    raws = replicate(jobs, executor=executor, workers=workers, store=store, progress=progress)
     return Results(scenario=scenario, seed=seed, raw=tuple(raws))
 
 
-def _collect(
-    pool: Executor, scenario: Scenario, seed: int, indices: range,
-    on_replication: Callable[[int], object] | None,
-) -> list[RawReplication]:
-    futures = [pool.submit(simulate, scenario, seed, r) for r in indices]
-    out = []
-    for r, fut in zip(indices, futures, strict=True):
-        out.append(fut.result())
-        if on_replication:
-            on_replication(r)
-    return out
+def run_until(
+    scenario: Scenario,
+    kpi: str,
+    *,
+    half_width: float | None = None,
+    relative: float | None = None,
+    confidence: float = DEFAULT_CONFIDENCE,
+    seed: int | None = None,
+    min_replications: int = 10,
+    max_replications: int = 500,
+    executor: ExecutorSpec = None,
+    workers: int | None = None,
+    store: StoreSpec = None,
+    progress: bool | None = None,
+) -> Results:
+    """Run replications until a KPI's confidence interval is as narrow as asked.
+
+    Starts with ``min_replications``, estimates from their spread how many are needed
+    (``Results.replications_needed``), runs that many more, and repeats until the
+    interval's half-width meets the target or ``max_replications`` is reached (then
+    a ``RuntimeWarning`` says how many would be needed).
+
+    Args:
+        scenario: A validated scenario.
+        kpi: The KPI whose interval must be narrow (e.g. ``"profit"``).
+        half_width: Target half-width, in the KPI's unit.
+        relative: Target half-width as a share of the mean (e.g. 0.02).
+        confidence: Confidence level of the interval.
+        seed: Root seed (None draws one).
+        min_replications: Replications of the first round (at least 2).
+        max_replications: Most replications run in all.
+        executor: Where replications run (see ``run``).
+        workers: Pool size for ``"processes"``.
+        store: Results store (see ``run``).
+        progress: Progress bar (see ``run``).
+
+    Returns:
+        The results of all replications run.
+    """
+    check_kpi(kpi, kpi_names(scenario))
+    if not 2 <= min_replications <= max_replications <= MAX_REPLICATIONS:
+        raise ValueError(f"need 2 <= min_replications <= max_replications <= "
+                         f"{MAX_REPLICATIONS}; got {min_replications} and {max_replications}")
+    if (half_width is None) == (relative is None):
+        raise ValueError("give exactly one target: half_width (in the KPI's unit) or "
+                         "relative (a share of the mean, e.g. 0.02)")
+    seed = check_seed(seed)
+    raws: list[RawReplication] = []
+    n = min_replications
+    while True:
+        jobs = [Job(scenario, seed, r, scenario.name) for r in range(len(raws), n)]
+        raws += replicate(jobs, executor=executor, workers=workers, store=store,
+                          progress=progress)
+        res = Results(scenario=scenario, seed=seed, raw=tuple(raws), confidence=confidence)
+        needed = res.replications_needed(kpi, half_width=half_width, relative=relative)
+        if needed <= n:
+            return res
+        if n >= max_replications:
+            warnings.warn(f"{kpi}: {needed} replications would be needed for the asked "
+                          f"interval, but max_replications is {max_replications}",
+                          RuntimeWarning, stacklevel=2)
+            return res
+        n = min(max_replications, needed)
+

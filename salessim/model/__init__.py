@@ -3,4 +3,8 @@
 from salessim.model.process import simulate
 from salessim.model.records import RawReplication
 
-__all__ = ["RawReplication", "simulate"]
+MODEL_VERSION = 1
+"""Bumped whenever the same scenario and seed give different numbers: stored results of
+another model version are not reused."""
+
+__all__ = ["MODEL_VERSION", "RawReplication", "simulate"]

@@ -1,0 +1,94 @@
+"""Where replications run: here, in a local process pool, or on a dask cluster.
+
+Whatever runs them, replication ``r`` is a function of (scenario, seed, r) alone, so
+every executor and worker count gives the same numbers.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import contextmanager
+from typing import Any
+
+ExecutorSpec = Executor | str | Any | None
+"""``None`` (a process pool when there are several cores and several replications, else
+here), ``"serial"``, ``"processes"``, any ``concurrent.futures.Executor``, a
+``dask.distributed.Client``, or the address of a dask scheduler (``"tcp://host:8786"``)."""
+
+CONNECT_TIMEOUT_S = 10.0
+"""How long to try to reach a dask scheduler before giving up (seconds)."""
+
+
+def _pool_context() -> multiprocessing.context.BaseContext:
+    # fork starts workers in about 0.1 s and, unlike spawn or forkserver, does not
+    # re-import the caller's __main__, so scripts without a main guard, code piped to
+    # python and notebooks all work. Where there is no fork, the platform's default.
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods else None)
+
+
+def _is_dask_client(spec: object) -> bool:
+    return type(spec).__module__.startswith("distributed") and hasattr(spec, "get_executor")
+
+
+@contextmanager
+def open_executor(spec: ExecutorSpec, workers: int | None, jobs: int) -> Iterator[Executor | None]:
+    """The executor to run ``jobs`` replications on; None means run them here.
+
+    Pools and dask connections opened here are closed on exit (pending work is
+    cancelled if the block ends with an error, e.g. Ctrl-C); an Executor or Client
+    passed in belongs to the caller and is left open.
+
+    Raises:
+        ValueError: For an unknown spec, a bad worker count, a dask address without
+            the dask extra installed, or a scheduler that cannot be reached.
+    """
+    if workers is not None and workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}")
+    if spec is None:
+        spec = "processes" if (os.cpu_count() or 1) > 1 and jobs > 1 else "serial"
+    if spec == "serial":
+        yield None
+    elif spec == "processes":
+        n = max(1, min(workers or os.cpu_count() or 1, jobs))
+        pool = ProcessPoolExecutor(max_workers=n, mp_context=_pool_context())
+        try:
+            yield pool
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
+    elif isinstance(spec, Executor):
+        yield spec
+    elif _is_dask_client(spec):
+        client: Any = spec
+        yield client.get_executor()
+    elif isinstance(spec, str) and ("://" in spec or ":" in spec):
+        connection = _connect(spec)
+        try:
+            yield connection.get_executor()
+        finally:
+            connection.close()
+    else:
+        raise ValueError(f"executor must be None, 'serial', 'processes', a "
+                         f"concurrent.futures.Executor, a dask Client or a dask scheduler "
+                         f"address such as 'tcp://host:8786'; got {spec!r}")
+
+
+def _connect(address: str) -> Any:
+    """A dask client connected to ``address``, or one clear error."""
+    try:
+        from distributed import Client as _Client
+    except ImportError:
+        raise ValueError("running on a dask cluster needs dask.distributed: "
+                         "pip install 'salessim[dask]'") from None
+    client_class: Any = _Client  # distributed's constructor is not annotated
+    try:
+        return client_class(address, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as err:
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise ValueError(f"cannot reach the dask scheduler at {address} "
+                         f"({reason}); is it running, and is the address right?") from None

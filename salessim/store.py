@@ -1,0 +1,239 @@
+"""The results store: each finished replication is kept, as it completes, in one file.
+
+A store is a SQLite database (any file name; ``.sqlite`` is a good one). A replication
+is keyed by the scenario's hash (its fully resolved document and the model version),
+the root seed and the replication index, so a run, comparison or sweep given the same
+store skips what is already there and resumes where it stopped. Each replication is
+written in one transaction in write-ahead-log mode: killing the process loses at most
+the replication being written, never one already written.
+
+SQLite rather than DuckDB, by measurement on the baseline scenario (one replication
+about 0.2 s, 10,000 leads, 25,000 activities): writing the raw columns as compressed
+Arrow blobs to SQLite costs about 4 % of the run time on average, while DuckDB cost
+12-16 % (its periodic checkpoints re-compress the table and stalled a write for up
+to 0.45 s).
+
+Raw columns are stored as Arrow IPC streams (zstd-compressed), which are read back
+without pickle: nothing in a store file can run code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.ipc as ipc
+
+from salessim.model import MODEL_VERSION, RawReplication
+from salessim.scenario.schema import Scenario
+
+STORE_FORMAT = 1
+"""Version of the store's tables; a file of another version is refused, not misread."""
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS scenarios (
+    scenario_hash TEXT PRIMARY KEY, name TEXT NOT NULL, document TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS replications (
+    scenario_hash TEXT NOT NULL, seed INTEGER NOT NULL, replication INTEGER NOT NULL,
+    end_day REAL NOT NULL, rep_team TEXT NOT NULL, rep_role TEXT NOT NULL,
+    leads BLOB NOT NULL, events BLOB NOT NULL,
+    PRIMARY KEY (scenario_hash, seed, replication));
+CREATE TABLE IF NOT EXISTS kpis (
+    scenario_hash TEXT NOT NULL, seed INTEGER NOT NULL, replication INTEGER NOT NULL,
+    kpi TEXT NOT NULL, value REAL,
+    PRIMARY KEY (scenario_hash, seed, replication, kpi));
+"""
+
+_WRITE_OPTIONS = ipc.IpcWriteOptions(compression="zstd")
+
+
+class StoreError(ValueError):
+    """A store file that cannot be used, with one line saying why."""
+
+
+def scenario_hash(scenario: Scenario) -> str:
+    """A stable key for a scenario's numbers: its resolved document and the model version.
+
+    The same scenario gives the same key in every process and Python version; any change
+    of a value (including its name) gives another key.
+    """
+    text = json.dumps({"model_version": MODEL_VERSION, "scenario": scenario.to_document()},
+                      sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class Store:
+    """An open results store. Use as a context manager, or call ``close()``.
+
+    Args:
+        path: The store file; created (with its folder) if it does not exist.
+
+    Raises:
+        StoreError: If the file is not a salessim store, was written in another store
+            format, or cannot be opened.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fresh = not self.path.exists() or self.path.stat().st_size == 0
+            self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
+        except (OSError, sqlite3.Error) as err:
+            raise StoreError(f"{self.path}: cannot open the results store: {err}") from None
+        try:
+            self._prepare(fresh)
+        except BaseException:
+            self._db.close()
+            raise
+
+    def _prepare(self, fresh: bool) -> None:
+        try:
+            if not fresh:
+                # Check before anything else touches the file: a database that is not
+                # a salessim store is refused unchanged.
+                self._check_format()
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # NORMAL is durable when the process is killed (the write-ahead log is in
+            # the operating system's hands at commit); only a power cut may lose the
+            # last commits.
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            if fresh:
+                self._db.executescript(_SCHEMA)
+                self._db.execute("INSERT OR REPLACE INTO meta VALUES ('format', ?)",
+                                 (str(STORE_FORMAT),))
+        except sqlite3.DatabaseError as err:
+            raise StoreError(f"{self.path}: not a salessim results store ({err}); give a "
+                             "new file name or a store written by salessim") from None
+
+    def _check_format(self) -> None:
+        tables = {r[0] for r in self._db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        row = (self._db.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
+               if "meta" in tables else None)
+        if row is None:
+            raise StoreError(f"{self.path}: not a salessim results store (no format "
+                             "record); give a new file name")
+        if row[0] != str(STORE_FORMAT):
+            raise StoreError(f"{self.path}: written in results-store format {row[0]}; this "
+                             f"salessim reads format {STORE_FORMAT}. Use a new store file, "
+                             "or the salessim version that wrote this one")
+
+    # ---- writing ------------------------------------------------------------------
+
+    def save(self, scenario: Scenario, key: str, seed: int, raw: RawReplication,
+             kpis: Mapping[str, float]) -> None:
+        """Keep one finished replication and its KPIs, in one transaction.
+
+        Args:
+            scenario: The scenario that was run.
+            key: Its ``scenario_hash``.
+            seed: Root seed of the run.
+            raw: The replication's raw output.
+            kpis: Its KPI values.
+        """
+        leads, events = _pack(raw.leads), _pack(raw.events)
+        rows = [(key, seed, raw.replication, name, _finite_or_none(value))
+                for name, value in kpis.items()]
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute("INSERT OR IGNORE INTO scenarios VALUES (?, ?, ?)",
+                       (key, scenario.name, json.dumps(scenario.to_document())))
+            db.execute("INSERT OR REPLACE INTO replications VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                       (key, seed, raw.replication, raw.end_day, json.dumps(raw.rep_team),
+                        json.dumps(raw.rep_role), leads, events))
+            db.executemany("INSERT OR REPLACE INTO kpis VALUES (?, ?, ?, ?, ?)", rows)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    # ---- reading ------------------------------------------------------------------
+
+    def done(self, key: str, seed: int) -> set[int]:
+        """Replication indices already stored for a scenario hash and seed."""
+        rows = self._db.execute(
+            "SELECT replication FROM replications WHERE scenario_hash = ? AND seed = ?",
+            (key, seed)).fetchall()
+        return {int(r[0]) for r in rows}
+
+    def load(self, key: str, seed: int, replications: Iterable[int]) -> dict[int, RawReplication]:
+        """The stored raw output of the given replications (those present)."""
+        out: dict[int, RawReplication] = {}
+        for r in replications:
+            row = self._db.execute(
+                "SELECT end_day, rep_team, rep_role, leads, events FROM replications "
+                "WHERE scenario_hash = ? AND seed = ? AND replication = ?",
+                (key, seed, r)).fetchone()
+            if row is not None:
+                end_day, team, role, leads, events = row
+                out[r] = RawReplication(
+                    replication=r, leads=_unpack(leads), events=_unpack(events),
+                    rep_team=tuple(json.loads(team)), rep_role=tuple(json.loads(role)),
+                    end_day=float(end_day))
+        return out
+
+    def kpis(self) -> pd.DataFrame:
+        """Every stored replication's KPIs: one row per (scenario, seed, replication).
+
+        Columns: ``scenario`` (its name), ``scenario_hash``, ``seed``, ``replication``,
+        then one column per KPI (NaN where a scenario has no such KPI).
+        """
+        long = pd.read_sql_query(
+            "SELECT s.name AS scenario, k.scenario_hash, k.seed, k.replication, k.kpi, "
+            "k.value FROM kpis k JOIN scenarios s USING (scenario_hash) "
+            "ORDER BY k.rowid", self._db)
+        keys = ["scenario", "scenario_hash", "seed", "replication"]
+        if long.empty:
+            return pd.DataFrame(columns=keys)
+        order = list(dict.fromkeys(long["kpi"]))
+        wide = long.set_index([*keys, "kpi"])["value"].unstack("kpi", sort=False)
+        return wide.reindex(columns=order).reset_index().rename_axis(columns=None)
+
+    def scenarios(self) -> pd.DataFrame:
+        """The stored scenarios: ``scenario_hash``, ``name`` and ``replications`` kept."""
+        return pd.read_sql_query(
+            "SELECT s.scenario_hash, s.name, COUNT(r.replication) AS replications "
+            "FROM scenarios s LEFT JOIN replications r USING (scenario_hash) "
+            "GROUP BY s.scenario_hash, s.name ORDER BY s.rowid", self._db)
+
+    def close(self) -> None:
+        """Close the file (everything saved is already committed)."""
+        self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, err: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+
+def _pack(columns: Mapping[str, np.ndarray]) -> bytes:
+    table = pa.table({name: pa.array(values) for name, values in columns.items()})
+    sink = pa.BufferOutputStream()
+    with ipc.new_stream(sink, table.schema, options=_WRITE_OPTIONS) as writer:
+        writer.write_table(table)
+    blob: bytes = sink.getvalue().to_pybytes()
+    return blob
+
+
+def _unpack(blob: bytes) -> dict[str, np.ndarray]:
+    table = ipc.open_stream(pa.py_buffer(blob)).read_all()
+    return {name: table.column(name).to_numpy(zero_copy_only=False)
+            for name in table.column_names}
+
+
+def _finite_or_none(value: Any) -> float | None:
+    number = float(value)
+    return number if np.isfinite(number) else None

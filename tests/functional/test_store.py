@@ -1,0 +1,173 @@
+"""The results store: written as replications finish, resumed, safe when killed."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import salessim as ss
+import salessim.runner
+from salessim.model import simulate
+
+from ..conftest import short
+
+
+@pytest.fixture(scope="module")
+def small(regional: ss.Scenario) -> ss.Scenario:
+    return short(regional, 25.0)
+
+
+def counting(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count the replications actually simulated (serial runs call the runner's name)."""
+    calls: list[int] = []
+
+    def wrapped(scenario: ss.Scenario, seed: int, replication: int) -> Any:
+        calls.append(replication)
+        return simulate(scenario, seed, replication)
+
+    monkeypatch.setattr(salessim.runner, "simulate", wrapped)
+    return calls
+
+
+def test_a_stored_run_is_read_back_not_run_again(small: ss.Scenario, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    store = tmp_path / "runs" / "a.sqlite"
+    calls = counting(monkeypatch)
+    first = ss.run(small, replications=3, seed=9, executor="serial", store=store)
+    assert sorted(calls) == [0, 1, 2]
+    more = ss.run(small, replications=5, seed=9, executor="serial", store=store)
+    assert sorted(calls) == [0, 1, 2, 3, 4]  # only the two new replications ran
+    assert more.kpis.iloc[:3].equals(first.kpis)
+    assert more.events[more.events["replication"] < 3].reset_index(drop=True).equals(
+        first.events.reset_index(drop=True))
+    fresh = ss.run(small, replications=5, seed=9, executor="serial")
+    assert more.kpis.equals(fresh.kpis)
+
+
+def test_store_tables_read_back_as_pandas(small: ss.Scenario, tmp_path: Path) -> None:
+    path = tmp_path / "b.sqlite"
+    res = ss.run(small, replications=2, seed=4, executor="serial", store=path)
+    other = small.with_changes({"name": "other", "teams.solutions.se.headcount": 5})
+    ss.run(other, replications=1, seed=4, executor="serial", store=path)
+    with ss.Store(path) as store:
+        kpis = store.kpis()
+        scenarios = store.scenarios()
+    assert list(kpis.columns[:4]) == ["scenario", "scenario_hash", "seed", "replication"]
+    assert len(kpis) == 3 and set(kpis["scenario"]) == {small.name, "other"}
+    mine = kpis[kpis["scenario"] == small.name].set_index("replication")
+    assert mine["profit"].tolist() == pytest.approx(res.kpis["profit"].tolist())
+    assert scenarios["replications"].tolist() == [2, 1]
+
+
+def test_a_changed_scenario_is_not_mistaken_for_a_stored_one(
+        small: ss.Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "c.sqlite"
+    calls = counting(monkeypatch)
+    ss.run(small, replications=2, seed=1, executor="serial", store=path)
+    ss.run(small.with_changes({"teams.legal.legal.headcount": 3}), replications=2, seed=1,
+           executor="serial", store=path)
+    ss.run(small, replications=2, seed=2, executor="serial", store=path)  # another seed
+    assert len(calls) == 6
+
+
+def test_files_that_are_not_stores_are_refused(tmp_path: Path) -> None:
+    text = tmp_path / "notes.sqlite"
+    text.write_text("some notes, not a database\n" * 50)
+    with pytest.raises(ss.StoreError, match="not a salessim results store"):
+        ss.Store(text)
+    foreign = tmp_path / "foreign.sqlite"
+    with sqlite3.connect(foreign) as db:
+        db.execute("CREATE TABLE t (x)")
+    with pytest.raises(ss.StoreError, match="no format record"):
+        ss.Store(foreign)
+    future = tmp_path / "future.sqlite"
+    ss.Store(future).close()
+    with sqlite3.connect(future) as db:
+        db.execute("UPDATE meta SET value = '99' WHERE key = 'format'")
+    with pytest.raises(ss.StoreError, match="format 99; this salessim reads format 1"):
+        ss.Store(future)
+
+
+def test_a_failing_replication_is_named_and_the_others_kept(
+        small: ss.Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def flaky(scenario: ss.Scenario, seed: int, replication: int) -> Any:
+        if replication == 2:
+            raise ZeroDivisionError("division by zero in a rep pool")
+        return simulate(scenario, seed, replication)
+
+    monkeypatch.setattr(salessim.runner, "simulate", flaky)
+    path = tmp_path / "d.sqlite"
+    with pytest.raises(ss.ReplicationError) as info:
+        ss.run(small, replications=4, seed=6, executor="serial", store=path)
+    (failure,) = info.value.failures
+    assert (failure.label, failure.seed, failure.replication) == (small.name, 6, 2)
+    assert "ZeroDivisionError: division by zero in a rep pool" in str(info.value)
+    assert "the other 3 finished and are kept in the results store" in str(info.value)
+    assert "flaky" in failure.detail  # the traceback, for whoever debugs it
+    assert sorted(info.value.completed) == [0, 1, 3]
+    with ss.Store(path) as store:
+        assert sorted(store.kpis()["replication"]) == [0, 1, 3]
+
+
+SWEEP_SCRIPT = """
+import sys
+import salessim as ss
+base = ss.load_scenario(sys.argv[1])
+ss.sweep(base, grid={"teams.solutions.se.headcount": [5, 6, 7, 8]}, replications=8, seed=2,
+         executor="serial", store=sys.argv[2], progress=False)
+"""
+
+
+def stored(path: Path) -> int:
+    if not path.exists():
+        return 0
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5) as db:
+            return int(db.execute("SELECT COUNT(*) FROM replications").fetchone()[0])
+    except sqlite3.OperationalError:  # the tables are not made yet
+        return 0
+
+
+def wait_for(condition: Callable[[], bool], seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out")
+        time.sleep(0.02)
+
+
+def test_a_killed_sweep_loses_nothing_written_and_resumes(
+        small: ss.Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    scenario = tmp_path / "small.yaml"
+    scenario.write_text(small.to_yaml(), encoding="utf-8")
+    path = tmp_path / "sweep.sqlite"
+    total = 4 * 8  # four points and the baseline, but the point with 7 SEs is the baseline
+    proc = subprocess.Popen([sys.executable, "-c", SWEEP_SCRIPT, str(scenario), str(path)])
+    try:
+        wait_for(lambda: stored(path) >= 6 or proc.poll() is not None, 120)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL, "the sweep ended before it could be killed"
+    kept = stored(path)
+    assert 6 <= kept < total
+    with ss.Store(path) as store:  # opens cleanly after the kill, every row readable
+        assert len(store.kpis()) == kept
+
+    calls = counting(monkeypatch)
+    resumed = ss.sweep(small, grid={"teams.solutions.se.headcount": [5, 6, 7, 8]},
+                       replications=8, seed=2, executor="serial", store=path, progress=False)
+    assert len(calls) == total - kept
+    assert stored(path) == total
+    fresh = ss.sweep(small, grid={"teams.solutions.se.headcount": [5, 6, 7, 8]},
+                     replications=8, seed=2, executor="serial", progress=False)
+    assert resumed.means().equals(fresh.means())
