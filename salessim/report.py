@@ -19,15 +19,14 @@ import numpy as np
 import pandas as pd
 from jinja2 import Environment, PackageLoader
 from matplotlib.figure import Figure
-from scipy import stats as scipy_stats
 
 import salessim
 from salessim import plots
-from salessim.cli.common import fmt
+from salessim.compare import Comparison
 from salessim.files import write_text_atomic
+from salessim.formatting import fmt, fmt_diff
 from salessim.results import Results
 from salessim.scenario_diff import differences
-from salessim.stats import mean_ci
 
 SIGNIFICANCE = 0.05
 """Differences with an adjusted p-value below this are shown in bold."""
@@ -37,48 +36,47 @@ DPI = 100
 
 def write_report(
     path: str | Path,
-    results: Mapping[str, Results],
+    runs: Results | Comparison,
     *,
-    comparison: pd.DataFrame | None = None,
     command: str | None = None,
 ) -> Path:
     """Write the report as one HTML file, atomically.
 
     Args:
         path: File to write.
-        results: Results by scenario name; the first is the baseline. All should be
-            run with the same seed and replication count, so differences are paired.
-        comparison: A comparison table (``Comparison.table()``); computed from
-            ``results`` when not given.
+        runs: One scenario's results, or a comparison of several (``salessim.compare``):
+            then the report shows what differs between them and the paired differences
+            to the baseline.
         command: The command that re-runs the report, shown in it (default: the
-            Python calls that would).
+            ``salessim report`` call that would, from the resolved scenarios).
 
     Returns:
         The path written.
 
     Raises:
-        ValueError: If ``results`` is empty.
         OSError: If the file cannot be written (one line naming the path and why).
     """
-    html = render_report(results, comparison=comparison, command=command)
+    html = render_report(runs, command=command)
     try:
         return write_text_atomic(path, html)
     except OSError as err:
         raise OSError(f"cannot write the report to {path}: {err.strerror or err}") from err
 
 
-def render_report(
-    results: Mapping[str, Results],
-    *,
-    comparison: pd.DataFrame | None = None,
-    command: str | None = None,
-) -> str:
+def render_report(runs: Results | Comparison, *, command: str | None = None) -> str:
     """The report's HTML text (see ``write_report`` for the arguments)."""
-    if not results:
-        raise ValueError("a report needs the results of at least one scenario")
-    names = list(results)
-    first = results[names[0]]
-    table = comparison if comparison is not None else paired_table(results)
+    if isinstance(runs, Comparison):
+        results = dict(runs.results)
+        baseline = runs.baseline
+        table = runs.table()
+    else:
+        results = {runs.scenario.name: runs}
+        baseline = runs.scenario.name
+        summary = runs.summary()
+        table = summary.set_axis(pd.MultiIndex.from_arrays(
+            [summary.index, [baseline] * len(summary)], names=["kpi", "scenario"]))
+    names = [baseline, *(n for n in results if n != baseline)]
+    first = results[baseline]
     context: dict[str, Any] = {
         "title": "salessim report: " + " vs ".join(names),
         "version": salessim.__version__,
@@ -87,67 +85,17 @@ def render_report(
         "confidence_pct": f"{first.confidence:.0%}",
         "currency": first.scenario.money.currency,
         "names": names,
-        "baseline": names[0],
+        "baseline": baseline,
         "others": names[1:],
-        "scenarios": [_scenario_context(name, res) for name, res in results.items()],
-        "differences": _differences_context(results),
+        "scenarios": [_scenario_context(name, results[name]) for name in names],
+        "differences": _differences_context({n: results[n] for n in names}),
         "kpi_rows": _kpi_rows(table, names),
         "comparison_figure": _png(plots.forest(table)) if len(names) > 1 else None,
-        "command": command or _python_command(results),
+        "command": command or _rerun_command({n: results[n] for n in names}),
     }
     env = Environment(loader=PackageLoader("salessim", "templates"), autoescape=True,
                       trim_blocks=True, lstrip_blocks=True)
     return env.get_template("report.html.j2").render(context)
-
-
-def paired_table(results: Mapping[str, Results]) -> pd.DataFrame:
-    """A comparison table in the format of ``Comparison.table()``, from run results.
-
-    Differences to the first scenario are paired by replication index (the runs share
-    a seed, so they share common random numbers): t intervals of the per-replication
-    differences, t-test p-values, Holm-adjusted over the scenarios of each KPI.
-    """
-    names = list(results)
-    base = results[names[0]]
-    rows = []
-    for kpi in base.kpis.columns:
-        diffs = {n: (results[n].kpis[kpi] - base.kpis[kpi]).to_numpy(dtype=float)
-                 for n in names[1:]}
-        p = {n: _p_value(d) for n, d in diffs.items()}
-        adjusted = _holm(p)
-        for name in names:
-            ci = mean_ci(results[name].kpis[kpi], results[name].confidence)
-            row = {"kpi": kpi, "scenario": name, "mean": ci.mean, "ci_low": ci.low,
-                   "ci_high": ci.high, "diff": 0.0, "diff_ci_low": np.nan,
-                   "diff_ci_high": np.nan, "p_value": np.nan, "p_adjusted": np.nan,
-                   "n": ci.n}
-            if name != names[0]:
-                d = mean_ci(diffs[name], base.confidence)
-                row.update(diff=d.mean, diff_ci_low=d.low, diff_ci_high=d.high,
-                           p_value=p[name], p_adjusted=adjusted[name], n=d.n)
-            rows.append(row)
-    return pd.DataFrame(rows).set_index(["kpi", "scenario"])
-
-
-def _p_value(d: np.ndarray) -> float:
-    """Two-sided p-value of a zero mean difference (paired t test)."""
-    d = d[np.isfinite(d)]
-    if len(d) < 2:
-        return np.nan
-    if np.all(d == d[0]):
-        return 1.0 if d[0] == 0 else 0.0
-    return float(scipy_stats.ttest_1samp(d, 0.0).pvalue)
-
-
-def _holm(p: Mapping[str, float]) -> dict[str, float]:
-    """Holm's step-down adjustment of the p-values (NaN left as it is)."""
-    known = sorted((v, k) for k, v in p.items() if np.isfinite(v))
-    out = {k: np.nan for k in p}
-    running = 0.0
-    for i, (v, k) in enumerate(known):
-        running = max(running, min(1.0, (len(known) - i) * v))
-        out[k] = running
-    return out
 
 
 def _scenario_context(name: str, res: Results) -> dict[str, Any]:
@@ -162,7 +110,7 @@ def _scenario_context(name: str, res: Results) -> dict[str, Any]:
         "stages": " \u2192 ".join(s.name for s in sc.stages),
         "teams": ", ".join(t.name for t in sc.teams),
         "reps": sum(g.headcount for t in sc.teams for g in t.reps.values()),
-        "leads": f"{sc.expected_leads():,.0f}",
+        "leads": f"{sc.expected_leads(sc.calendar.warmup_days):,.0f}",
         "sentence": bn.sentence,
         "most_wip": bn.most_wip,
         "most_wip_leads": f"{bn.stages['wip_mean'].to_dict()[bn.most_wip]:.1f}",
@@ -198,17 +146,12 @@ def _kpi_rows(table: pd.DataFrame, names: list[str]) -> list[dict[str, Any]]:
         diffs = []
         for n in names[1:]:
             c = cells[k, n]
-            sign = "+" if c["diff"] > 0 else ""
-            diffs.append({"text": sign + _points(fmt(k, c["diff"]))
-                          + _points(_interval(k, c["diff_ci_low"], c["diff_ci_high"])),
+            interval = (f" [{fmt_diff(k, c['diff_ci_low'])}, {fmt_diff(k, c['diff_ci_high'])}]"
+                        if np.isfinite(c["diff_ci_low"]) else "")
+            diffs.append({"text": fmt_diff(k, c["diff"]) + interval,
                           "sig": bool(c["p_adjusted"] < SIGNIFICANCE)})
         rows.append({"kpi": k, "means": means, "diffs": diffs})
     return rows
-
-
-def _points(text: str) -> str:
-    """A difference of two shares is in percentage points, not per cent."""
-    return text.replace("%", " pp")
 
 
 def _interval(kpi: str, low: float, high: float) -> str:
@@ -222,7 +165,7 @@ def _png(fig: Figure) -> str:
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def _python_command(results: Mapping[str, Results]) -> str:
+def _rerun_command(results: Mapping[str, Results]) -> str:
     """The command that re-runs the report from the resolved scenarios shown in it."""
     first = next(iter(results.values()))
     files = " ".join(_file_name(n) for n in results)

@@ -27,3 +27,11 @@ def regional() -> ss.Scenario:
 @pytest.fixture(scope="session")
 def regional_short(regional: ss.Scenario) -> ss.Scenario:
     return short(regional)
+
+
+@pytest.fixture(scope="session")
+def small_file(tmp_path_factory: pytest.TempPathFactory, regional: ss.Scenario) -> Path:
+    """A short regional scenario written as a file, as a user would have one."""
+    path = tmp_path_factory.mktemp("sc") / "small.yaml"
+    path.write_text(short(regional, 30.0).to_yaml(), encoding="utf-8")
+    return path

@@ -12,11 +12,12 @@ import sys
 from collections.abc import Sequence
 
 import salessim
-from salessim.cli import report, run
-from salessim.cli.common import EXIT_BAD_INPUT, EXIT_INTERRUPTED
+from salessim.cli import experiments, report, run
+from salessim.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED
+from salessim.runner import ReplicationError
 from salessim.scenario import ScenarioError
 
-COMMANDS = (run, report)
+COMMANDS = (run, experiments, report)
 """Command modules, in the order ``salessim --help`` lists them."""
 
 
@@ -29,6 +30,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ScenarioError as err:
         print(str(err), file=sys.stderr)
         return EXIT_BAD_INPUT
+    except ReplicationError as err:
+        print(f"salessim: {err}", file=sys.stderr)
+        return EXIT_FAILED
     except (OSError, ValueError) as err:
         print(f"salessim: error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT

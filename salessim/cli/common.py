@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import math
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, TypeAlias
 
 from salessim.runner import MAX_REPLICATIONS
 
-EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 2, 130
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 """The type of what ``add_subparsers`` returns, for command modules' ``add_parser``."""
@@ -45,11 +46,21 @@ def add_run_options(p: argparse.ArgumentParser, *, default_replications: int = 2
                    help=f"independent replications (default {default_replications})")
     p.add_argument("-s", "--seed", type=seed, default=None,
                    help="root seed; omitted draws one and prints it so the run can be repeated")
-    p.add_argument("--executor", choices=("serial", "processes"), default=None,
-                   help="where replications run (default: processes when there are "
-                        "several cores); results are identical either way")
+    p.add_argument("--executor", default=None, metavar="WHERE",
+                   help="serial, processes, or a dask scheduler address such as "
+                        "tcp://host:8786 (default: processes when there are several "
+                        "cores); results are identical either way")
     p.add_argument("--workers", type=int, default=None, help="processes for --executor processes")
+    p.add_argument("--store", type=Path, default=None, metavar="FILE",
+                   help="results store (SQLite): keep every finished replication, and "
+                        "skip the ones already there when run again")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+
+def run_options(args: argparse.Namespace) -> dict[str, Any]:
+    """Keyword arguments for the API's simulating calls, from ``add_run_options``."""
+    return {"executor": args.executor, "workers": args.workers, "store": args.store,
+            "progress": False if args.quiet else None}
 
 
 def json_number(value: Any) -> Any:
@@ -59,20 +70,6 @@ def json_number(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
-
-
-def fmt(kpi: str, value: float) -> str:
-    """A KPI value as people read it: shares in %, days with decimals, money whole."""
-    if not math.isfinite(value):
-        return "-"
-    if kpi.endswith("_rate") or kpi.startswith("utilisation_"):
-        return f"{value:.1%}"
-    if kpi.endswith("_days"):
-        # Response times are often hours, a fraction of a day: keep them readable.
-        return f"{value:,.2f}" if abs(value) < 10 else f"{value:,.1f}"
-    if kpi in ("leads", "won", "lost", "open"):
-        return f"{value:,.1f}" if value != round(value) else f"{value:,.0f}"
-    return f"{value:,.0f}"
 
 
 def text_table(rows: Sequence[tuple[str, ...]], right: tuple[bool, ...]) -> list[str]:

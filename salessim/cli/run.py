@@ -8,14 +8,12 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import sys
 from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
 import pandas as pd
-from tqdm import tqdm
 
 import salessim
 from salessim import plots
@@ -24,8 +22,8 @@ from salessim.cli.common import (
     EXIT_OK,
     Subparsers,
     add_run_options,
-    fmt,
     json_number,
+    run_options,
     text_table,
 )
 from salessim.eventlog import event_log_format
@@ -35,6 +33,7 @@ from salessim.files import (
     write_binary_atomic,
     write_text_atomic,
 )
+from salessim.formatting import fmt
 from salessim.results import Results
 from salessim.runner import run
 from salessim.scenario import ScenarioError, load_scenario
@@ -76,21 +75,15 @@ def _validate(args: argparse.Namespace) -> int:
             continue
         print(f"ok  {path}: {sc.name} ({len(sc.stages)} stages, {len(sc.teams)} teams, "
               f"{sum(g.headcount for t in sc.teams for g in t.reps.values())} reps, "
-              f"about {sc.expected_leads():,.0f} leads)")
+              f"about {sc.expected_leads():,.0f} leads, "
+              f"{sc.expected_leads(sc.calendar.warmup_days):,.0f} counted)")
     return EXIT_BAD_INPUT if failed else EXIT_OK
 
 
 def _run(args: argparse.Namespace) -> int:
     sc = load_scenario(args.file)
     _check_outputs(args)
-    executor = args.executor
-    if executor is None:
-        executor = "processes" if (os.cpu_count() or 1) > 1 and args.replications > 1 else "serial"
-    show = not args.quiet and sys.stderr.isatty()
-    with tqdm(total=args.replications, desc="replications", unit="rep", disable=not show,
-              file=sys.stderr, leave=False) as bar:
-        res = run(sc, args.replications, args.seed, executor, workers=args.workers,
-                  on_replication=lambda _: bar.update())
+    res = run(sc, args.replications, args.seed, **run_options(args))
     if args.seed is None:
         print(f"seed: {res.seed}", file=sys.stderr)
     summary = res.summary()

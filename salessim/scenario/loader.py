@@ -10,6 +10,7 @@ from typing import Any
 from salessim.scenario.document import merge, parse_yaml
 from salessim.scenario.errors import Problem, ScenarioError, show, unknown
 from salessim.scenario.schema import Scenario
+from salessim.scenario.sweep_spec import SweepSpec
 
 MAX_EXTENDS_DEPTH = 16
 """Longest chain of ``extends`` accepted."""
@@ -70,9 +71,15 @@ def _looks_like_path(text: str) -> bool:
 
 
 def _read(path: Path, chain: tuple[Path, ...]) -> Any:
+    document = _read_document(path)
+    return _resolve(document, str(path), path.parent, (*chain, _absolute(path)))
+
+
+def _read_document(path: Path) -> Any:
+    """The plain data in a YAML file, read safely; one ScenarioError for any fault."""
     label = str(path)
     if _is_dir(path):
-        raise ScenarioError(label, [Problem("", "is a folder, not a scenario file")])
+        raise ScenarioError(label, [Problem("", "is a folder, not a file")])
     try:
         with path.open("rb") as fh:
             data = fh.read(MAX_FILE_BYTES + 1)
@@ -88,8 +95,17 @@ def _read(path: Path, chain: tuple[Path, ...]) -> Any:
         raise ScenarioError(label, [Problem("", f"the file is larger than "
                                                 f"{MAX_FILE_BYTES // 2**20} MB; a scenario is a "
                                                 "few kilobytes of YAML")])
-    document = _parse(_decode(data, label), label)
-    return _resolve(document, label, path.parent, (*chain, _absolute(path)))
+    return _parse(_decode(data, label), label)
+
+
+def load_sweep_spec(path: str | Path) -> SweepSpec:
+    """Read a sweep file: a ``grid`` of key path -> values, or named ``changes``.
+
+    Raises:
+        ScenarioError: Naming the file, the key path and what is allowed.
+    """
+    source = Path(path)
+    return SweepSpec.from_document(_read_document(source), str(source))
 
 
 def _is_dir(path: Path) -> bool:

@@ -499,23 +499,39 @@ class Scenario(_Frozen):
         """The fully resolved scenario as YAML text (re-loads to an equal Scenario)."""
         return dump_yaml(self.to_document())
 
-    def with_changes(self, changes: Mapping[str, Any]) -> Scenario:
+    def with_changes(self, changes: Mapping[str, Any], source: str = "<with_changes>"
+                     ) -> Scenario:
         """A new scenario with values replaced at dotted key paths.
 
         Args:
             changes: Key path -> value, the same paths as in the YAML file; items of
                 named lists are addressed by name, e.g.
                 ``{"stages.contract.effort_hours": {"dist": "fixed", "value": 2},
-                "teams.north.reps.ae.headcount": 5}``.
+                "teams.north.reps.ae.headcount": 5}``. A team's rep group may skip
+                ``reps``: ``teams.north.ae.headcount`` is ``teams.north.reps.ae.headcount``.
+            source: What the changes are, named in error messages.
 
         Raises:
             ScenarioError: If a path does not exist or the result is not valid.
         """
+        written = {self._expand(str(path)): str(path) for path in changes}
         try:
-            document = apply_changes(self.to_document(), changes)
+            document = apply_changes(self.to_document(),
+                                     {self._expand(str(p)): v for p, v in changes.items()})
         except KeyError as err:
-            raise ScenarioError("<with_changes>", [err.args[0]]) from None
-        return Scenario.from_document(document, "<with_changes>")
+            problem: Problem = err.args[0]
+            raise ScenarioError(source, [Problem(written.get(problem.path, problem.path),
+                                                 problem.message)]) from None
+        return Scenario.from_document(document, source)
+
+    def _expand(self, path: str) -> str:
+        """Write out the ``teams.<team>.<role>`` shorthand as ``teams.<team>.reps.<role>``."""
+        parts = path.split(".")
+        roles = {r.name for r in self.roles}
+        if (len(parts) > 2 and parts[0] == "teams" and parts[2] in roles
+                and parts[2] not in Team.model_fields):
+            parts.insert(2, "reps")
+        return ".".join(parts)
 
     # ---- derived, read-only views used by the model and the fronts -----------------
 
@@ -536,11 +552,17 @@ class Scenario(_Frozen):
             "segment": self.segments,
         }[attribute]
 
-    def expected_leads(self) -> float:
-        """Expected number of leads arriving over the horizon, all channels."""
+    def expected_leads(self, from_day: float = 0.0) -> float:
+        """Expected number of leads arriving in [from_day, horizon), all channels.
+
+        Args:
+            from_day: Start of the count (days); ``calendar.warmup_days`` gives the
+                counted leads.
+        """
+        horizon = self.calendar.horizon_days
         return sum(
-            ch.leads_per_day * _mean_multiplier(ch.schedule, self.calendar.horizon_days)
-            * self.calendar.horizon_days
+            ch.leads_per_day * (cumulative_rate(ch.schedule, horizon)
+                                - cumulative_rate(ch.schedule, min(from_day, horizon)))
             for ch in self.channels
         )
 
@@ -565,11 +587,6 @@ def _not_a_mapping(document: Any) -> str:
             int: "a number", float: "a number"}.get(type(document), type(document).__name__)
     return (f"the scenario must be a mapping of keys to values (key: value lines, "
             f"with keys such as {keys}), not {kind}")
-
-
-def _mean_multiplier(schedule: Schedule | None, horizon: float) -> float:
-    """Average rate multiplier of a schedule over [0, horizon)."""
-    return cumulative_rate(schedule, horizon) / horizon
 
 
 def _check_cross_references(sc: Scenario) -> None:

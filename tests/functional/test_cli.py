@@ -11,18 +11,10 @@ import pandas as pd
 import pytest
 
 import salessim as ss
+import salessim.executors
 from salessim.cli import main
 
-from ..conftest import SCENARIOS, short
-
-
-@pytest.fixture(scope="module")
-def small_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A short regional scenario written as a file, as a user would have one."""
-    sc = short(ss.load_scenario(SCENARIOS / "regional.yaml"), 40.0)
-    path = tmp_path_factory.mktemp("sc") / "small.yaml"
-    path.write_text(sc.to_yaml(), encoding="utf-8")
-    return path
+from ..conftest import SCENARIOS
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -113,3 +105,92 @@ def test_run_refuses_bad_arguments(small_file: Path) -> None:
     assert out.returncode == 2 and "replications" in out.stderr
     out = _cli("run", str(small_file), "--seed", "abc")
     assert out.returncode == 2 and "seed" in out.stderr
+
+
+# ---- compare and sweep -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def variant_file(small_file: Path) -> Path:
+    path = small_file.parent / "pre-review.yaml"
+    path.write_text("extends: small.yaml\nstages:\n  - name: contract\n"
+                    "    customer_delay_days: {dist: gamma, mean: 2, sd: 1}\n", encoding="utf-8")
+    return path
+
+
+def test_compare_prints_differences_to_the_first_file(small_file: Path, variant_file: Path
+                                                      ) -> None:
+    out = _cli("compare", str(small_file), str(variant_file), "-r", "4", "-s", "3", "-q",
+               "-k", "cycle_time_mean_days", "-k", "conversion_rate")
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert "differences to 'small' with 95% paired intervals" in lines[0]
+    cycle = next(i for i, line in enumerate(lines) if line.startswith("cycle_time_mean_days"))
+    assert lines[cycle + 1].split()[0] == "pre-review"
+    assert " pts (" in out.stdout  # a difference of rates, in percentage points
+    cmp = ss.compare({"small": ss.load_scenario(small_file),
+                      "pre-review": ss.load_scenario(variant_file)}, replications=4, seed=3)
+    diff = cmp.table().loc[("cycle_time_mean_days", "pre-review"), "diff"]
+    assert f"{diff:+.2f}" in lines[cycle + 1] or f"{diff:+.1f}" in lines[cycle + 1]
+
+
+def test_compare_csv_is_the_full_table_and_repeatable(small_file: Path, variant_file: Path
+                                                      ) -> None:
+    args = ("compare", str(small_file), str(variant_file), "-r", "3", "-s", "5", "-q",
+            "--format", "csv")
+    first, second = _cli(*args), _cli(*args)
+    assert first.returncode == 0 and first.stdout == second.stdout
+    from io import StringIO
+
+    table = pd.read_csv(StringIO(first.stdout), index_col=[0, 1])
+    assert list(table.columns) == ["mean", "ci_low", "ci_high", "diff", "diff_ci_low",
+                                   "diff_ci_high", "p_value", "p_adjusted", "n"]
+    assert set(table.index.get_level_values(1)) == {"small", "pre-review"}
+
+
+def test_sweep_from_a_grid_file_with_store_and_frontier(small_file: Path, tmp_path: Path
+                                                         ) -> None:
+    grid = tmp_path / "grid.yaml"
+    grid.write_text("grid:\n  teams.solutions.se.headcount: [5, 9]\n", encoding="utf-8")
+    store = tmp_path / "runs" / "se.sqlite"
+    args = ("sweep", str(small_file), "--grid", str(grid), "-r", "3", "-s", "2", "-q",
+            "--store", str(store), "--frontier", "cost", "cycle_time_p90_days")
+    out = _cli(*args)
+    assert out.returncode == 0, out.stderr
+    assert "3 points (baseline included)" in out.stdout
+    assert "headcount=5" in out.stdout and "headcount=9" in out.stdout
+    assert "Frontier: points no other beats on both cost and cycle_time_p90_days" in out.stdout
+    with ss.Store(store) as kept:
+        assert len(kept.kpis()) == 9
+    assert _cli(*args).stdout == out.stdout  # read back from the store, same numbers
+
+
+@pytest.mark.parametrize(("grid", "message"), [
+    ("grid:\n  teams.solutions.se.headcont: [5]\n", "unknown key 'headcont'"),
+    ("grid:\n  teams.solutions.se.headcount: 5\n", "grid.teams.solutions.se.headcount: must "
+                                                   "be a list"),
+    ("gird:\n  a: [1]\n", "did you mean 'grid'?"),
+])
+def test_bad_grid_file_is_one_line_exit_2_before_running(
+        small_file: Path, tmp_path: Path, grid: str, message: str) -> None:
+    path = tmp_path / "grid.yaml"
+    path.write_text(grid, encoding="utf-8")
+    store = tmp_path / "never.sqlite"
+    out = _cli("sweep", str(small_file), "--grid", str(path), "-r", "2", "-s", "1",
+               "--store", str(store))
+    assert out.returncode == 2
+    assert message in out.stderr and len(out.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in out.stderr
+    assert not store.exists()  # nothing ran, nothing was written
+
+
+def test_unreachable_dask_address_is_exit_2(small_file: Path, monkeypatch: pytest.MonkeyPatch,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("distributed")
+    monkeypatch.setattr(salessim.executors, "CONNECT_TIMEOUT_S", 1.0)
+    status = main(["run", str(small_file), "-r", "2", "-s", "1", "-q",
+                   "--executor", "tcp://127.0.0.1:9"])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert "cannot reach the dask scheduler at tcp://127.0.0.1:9" in err
+    assert len(err.strip().splitlines()) == 1

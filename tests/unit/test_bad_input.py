@@ -330,8 +330,9 @@ def test_wrong_type(change: Callable[[dict[str, Any]], object], path: str, words
 
 
 def test_yaml_date_in_a_number_field() -> None:
-    text = REGIONAL.read_text(encoding="utf-8").replace(
-        "horizon_days: 250", "horizon_days: 2024-12-31")
+    text, replaced = re.subn(r"horizon_days: \d+", "horizon_days: 2024-12-31",
+                             REGIONAL.read_text(encoding="utf-8"))
+    assert replaced == 1
     assert "got the date 2024-12-31" in fails(text, "<text>")
 
 
@@ -518,7 +519,7 @@ def test_duplicate_values() -> None:
 
 
 def test_warmup_after_horizon() -> None:
-    line = problem_at(broken(lambda d: d["calendar"].update(warmup_days=300)),
+    line = problem_at(broken(lambda d: d["calendar"].update(horizon_days=250, warmup_days=300)),
                       "calendar.warmup_days")
     assert "must be less than horizon_days (250); got 300" in line
 

@@ -1,0 +1,34 @@
+"""KPI values as people read them, for every front (terminal tables, HTML report, plots)."""
+
+from __future__ import annotations
+
+import math
+
+
+def is_share(kpi: str) -> bool:
+    """Whether a KPI is a share in [0, 1] (rates and utilisation)."""
+    return kpi.endswith("_rate") or kpi.startswith("utilisation_")
+
+
+def fmt(kpi: str, value: float) -> str:
+    """A KPI value: shares in %, days with decimals, counts and money whole."""
+    if not math.isfinite(value):
+        return "-"
+    if is_share(kpi):
+        return f"{value:.1%}"
+    if kpi.endswith("_days"):
+        # Response times are often hours, a fraction of a day: keep them readable.
+        return f"{value:,.2f}" if abs(value) < 10 else f"{value:,.1f}"
+    if kpi in ("leads", "won", "lost", "open"):
+        return f"{value:,.1f}" if value != round(value) else f"{value:,.0f}"
+    return f"{value:,.0f}"
+
+
+def fmt_diff(kpi: str, value: float) -> str:
+    """A signed difference of a KPI; differences of shares are in percentage points."""
+    if not math.isfinite(value):
+        return "-"
+    sign = "+" if value >= 0 else "-"
+    if is_share(kpi):
+        return f"{sign}{abs(value) * 100:.1f} pts"
+    return sign + fmt(kpi, abs(value))
