@@ -28,7 +28,7 @@ def fmt_diff(kpi: str, value: float) -> str:
     """A signed difference of a KPI; differences of shares are in percentage points."""
     if not math.isfinite(value):
         return "-"
-    sign = "+" if value >= 0 else "-"
-    if is_share(kpi):
-        return f"{sign}{abs(value) * 100:.1f} pts"
-    return sign + fmt(kpi, abs(value))
+    text = f"{abs(value) * 100:.1f} pts" if is_share(kpi) else fmt(kpi, abs(value))
+    # What rounds to zero is shown as +0, never as -0.
+    shown_zero = not any(c in "123456789" for c in text)
+    return ("+" if value >= 0 or shown_zero else "-") + text

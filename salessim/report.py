@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import base64
 import io
-import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import yaml
 from jinja2 import Environment, PackageLoader
 from matplotlib.figure import Figure
 
@@ -131,31 +132,34 @@ def _differences_context(results: Mapping[str, Results]) -> list[dict[str, Any]]
 
 
 def _value_text(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value)
+    """A value as it would be written in a scenario file (YAML flow style)."""
+    if isinstance(value, str):
+        return value
+    return yaml.safe_dump(value, default_flow_style=True, sort_keys=False,
+                          width=10_000).strip().removesuffix("...").strip()
 
 
 def _kpi_rows(table: pd.DataFrame, names: list[str]) -> list[dict[str, Any]]:
-    """Per KPI: each scenario's mean [interval], then each difference to the baseline."""
+    """Per KPI: each scenario's mean and interval, then each difference to the baseline."""
     cells: dict[Any, dict[Any, Any]] = table.to_dict(orient="index")
     rows = []
     for kpi in dict.fromkeys(table.index.get_level_values("kpi")):
         k = str(kpi)
-        means = [fmt(k, cells[k, n]["mean"]) + _interval(k, cells[k, n]["ci_low"],
-                                                          cells[k, n]["ci_high"])
+        means = [{"value": fmt(k, cells[k, n]["mean"]),
+                  "interval": _interval(cells[k, n]["ci_low"], cells[k, n]["ci_high"],
+                                        partial(fmt, k))}
                  for n in names]
-        diffs = []
-        for n in names[1:]:
-            c = cells[k, n]
-            interval = (f" [{fmt_diff(k, c['diff_ci_low'])}, {fmt_diff(k, c['diff_ci_high'])}]"
-                        if np.isfinite(c["diff_ci_low"]) else "")
-            diffs.append({"text": fmt_diff(k, c["diff"]) + interval,
-                          "sig": bool(c["p_adjusted"] < SIGNIFICANCE)})
+        diffs = [{"value": fmt_diff(k, cells[k, n]["diff"]),
+                  "interval": _interval(cells[k, n]["diff_ci_low"], cells[k, n]["diff_ci_high"],
+                                        partial(fmt_diff, k)),
+                  "sig": bool(cells[k, n]["p_adjusted"] < SIGNIFICANCE)}
+                 for n in names[1:]]
         rows.append({"kpi": k, "means": means, "diffs": diffs})
     return rows
 
 
-def _interval(kpi: str, low: float, high: float) -> str:
-    return f" [{fmt(kpi, low)}, {fmt(kpi, high)}]" if np.isfinite(low) else ""
+def _interval(low: float, high: float, show: Callable[[float], str]) -> str:
+    return f"[{show(low)}, {show(high)}]" if np.isfinite(low) else ""
 
 
 def _png(fig: Figure) -> str:

@@ -2,7 +2,9 @@
 
 Paths are written as ``Scenario.with_changes`` takes them: mapping keys and, in lists
 of named items (channels, roles, teams, stages), the item's name, e.g.
-``stages.contract.effort_hours.mean`` or ``teams.north.reps.ae.headcount``.
+``stages.contract.effort_hours.mean`` or ``teams.north.reps.ae.headcount``. A part
+that only some scenarios have (a team of one structure, a schedule one channel gains)
+is one row holding its whole value, not one row per value inside it.
 """
 
 from __future__ import annotations
@@ -30,27 +32,43 @@ def differences(scenarios: Mapping[str, Scenario]) -> pd.DataFrame:
     """
     docs = {name: _flatten(sc.to_document()) for name, sc in scenarios.items()}
     paths = list(dict.fromkeys(p for doc in docs.values() for p in doc))
-    first, *others = docs.values()
-    rows = [p for p in paths
-            if any(doc.get(p, ABSENT) != first.get(p, ABSENT) for doc in others)]
+    rows: list[str] = []
+    for p in paths:
+        values = [doc.get(p, ABSENT) for doc in docs.values()]
+        if any(_part_of(p, r) for r in rows) or all(v == values[0] for v in values[1:]):
+            continue
+        # Parts every scenario has are compared value by value inside; a part some
+        # scenario lacks is shown whole, once.
+        if all(_container(v) for v in values):
+            continue
+        rows.append(p)
     table = pd.DataFrame({name: [doc.get(p, ABSENT) for p in rows] for name, doc in docs.items()},
                          index=pd.Index(rows, name="path"), dtype=object)
     return table
 
 
+def _container(value: Any) -> bool:
+    return isinstance(value, Mapping) or _named(value)
+
+
+def _part_of(path: str, ancestor: str) -> bool:
+    return path.startswith(ancestor + ".")
+
+
 def _flatten(node: Any, prefix: str = "") -> dict[str, Any]:
-    """Leaf values of a document by key path; unnamed lists are leaves."""
+    """Every value of a document by key path, containers included.
+
+    Mappings and named items come before the values inside them; unnamed lists are
+    single values.
+    """
+    out: dict[str, Any] = {prefix: node} if prefix else {}
     if isinstance(node, Mapping):
-        out: dict[str, Any] = {}
         for key, value in node.items():
             out.update(_flatten(value, _join(prefix, str(key))))
-        return out
-    if _named(node):
-        out = {}
+    elif _named(node):
         for item in node:
             out.update(_flatten(item, _join(prefix, str(item["name"]))))
-        return out
-    return {prefix: node}
+    return out
 
 
 def _named(node: Any) -> bool:

@@ -171,13 +171,15 @@ def test_report_renders_in_headless_chromium(report_file: Path, tmp_path: Path) 
             title = page.title()
             kpi_text = page.inner_text("#kpi-table")
             widths = page.eval_on_selector_all("img", "els => els.map(e => e.naturalWidth)")
+            page_width = page.evaluate("document.documentElement.scrollWidth")
             shot = tmp_path / "report.png"
             page.screenshot(path=str(shot), full_page=False)
         finally:
             browser.close()
     assert title == "salessim report: baseline vs fewer SEs"
-    for word in ("conversion_rate", "cycle_time_mean_days", "fewer SEs \u2212 baseline"):
+    for word in ("conversion_rate", "cycle_time_mean_days", "fewer SEs\nminus baseline"):
         assert word in kpi_text
+    assert page_width <= 1100  # no sideways scrolling at a laptop's width
     assert len(widths) == 13 and all(w > 0 for w in widths)
     assert [u for u in requests if not u.startswith("data:")] == [url]
     png = shot.read_bytes()

@@ -112,3 +112,13 @@ def test_directions() -> None:
     assert better("utilisation_ae") is None
     with pytest.raises(ValueError, match="no better direction"):
         direction_of("utilisation_ae", ["utilisation_ae", "profit"])
+
+
+def test_differences_are_signed_and_never_minus_zero() -> None:
+    from salessim.formatting import fmt_diff
+
+    assert fmt_diff("conversion_rate", 0.015) == "+1.5 pts"
+    assert fmt_diff("utilisation_ae", -0.0001) == "+0.0 pts"
+    assert fmt_diff("profit", -98_264.5) == "-98,264"
+    assert fmt_diff("cycle_time_mean_days", -0.004) == "+0.00"
+    assert fmt_diff("cost", float("nan")) == "-"
