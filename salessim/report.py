@@ -27,7 +27,7 @@ from salessim.compare import Comparison
 from salessim.files import write_text_atomic
 from salessim.formatting import fmt, fmt_diff
 from salessim.results import Results
-from salessim.scenario_diff import differences
+from salessim.scenario.diff import differences
 
 SIGNIFICANCE = 0.05
 """Differences with an adjusted p-value below this are shown in bold."""

@@ -60,8 +60,18 @@ def kpi_names(sc: Scenario) -> list[str]:
     ]
 
 
-def _window(sc: Scenario) -> tuple[float, float]:
-    return sc.calendar.warmup_days, sc.calendar.horizon_days
+def _window(sc: Scenario, raw: RawReplication) -> tuple[float, float]:
+    """The measurement window [warm-up, horizon), cut short for a run still under way."""
+    return sc.calendar.warmup_days, max(sc.calendar.warmup_days,
+                                        min(sc.calendar.horizon_days, raw.end_day))
+
+
+def _employed_days(raw: RawReplication, start: float, stop: float) -> np.ndarray:
+    """Days each rep was employed inside [start, stop)."""
+    lo = np.maximum(raw.rep_hired, start)
+    hi = np.minimum(raw.rep_left, stop)
+    employed: np.ndarray = np.clip(hi - lo, 0.0, None)
+    return employed
 
 
 def _busy_days(raw: RawReplication, start: float, stop: float) -> np.ndarray:
@@ -88,11 +98,10 @@ def kpi_row(sc: Scenario, raw: RawReplication) -> dict[str, float]:
     collected = float(value[won_mask & paid_in].sum())
     response = L["first_start_time"][cohort] - arrival
 
-    start, stop = _window(sc)
-    days = stop - start
-    salaries = days * sum(
-        sc.role(r).salary_per_day for r in raw.rep_role
-    )
+    start, stop = _window(sc, raw)
+    employed = _employed_days(raw, start, stop)
+    salary = np.array([sc.role(r).salary_per_day for r in raw.rep_role])
+    salaries = float(salary @ employed) if len(salary) else 0.0
     channel_cost = np.array([c.cost_per_lead for c in sc.channels])
     ev = raw.events
     in_cohort = cohort[ev["case"]]
@@ -123,9 +132,9 @@ def kpi_row(sc: Scenario, raw: RawReplication) -> dict[str, float]:
         "profit": sc.money.gross_margin * revenue - cost,
     }
     for r in sc.roles:
-        mine = roles == r.name
+        available = float(employed[roles == r.name].sum())
         row[f"utilisation_{r.name}"] = (
-            float(busy[mine].sum() / (mine.sum() * days)) if mine.any() else np.nan
+            float(busy[roles == r.name].sum()) / available if available > 0 else np.nan
         )
     return row
 
@@ -322,21 +331,24 @@ class Results:
     def reps(self) -> pd.DataFrame:
         """Per rep, averaged over replications.
 
-        Columns: ``team``, ``role``, ``tasks`` (activities worked), ``busy_days`` and
-        ``utilisation`` over the measurement window, ``deals_won`` (counted won leads
-        the rep worked on) and ``revenue`` of those deals (currency).
+        Columns: ``team``, ``role``, ``tasks`` (activities worked), ``busy_days``,
+        ``employed_days`` and ``utilisation`` (busy over employed) in the measurement
+        window, ``deals_won`` (counted won leads the rep worked on) and ``revenue`` of
+        those deals (currency). Reps hired or gone during a run are rows of their own.
         """
-        start, stop = _window(self.scenario)
         rows = []
         for r in self.raw:
+            start, stop = _window(self.scenario, r)
             busy = _busy_days(r, start, stop)
+            employed = _employed_days(r, start, stop)
             n = len(r.rep_team)
             tasks = np.bincount(r.events["resource"][r.events["resource"] >= 0], minlength=n)
             deals, revenue = _won_touched(r, np.arange(n), n)
             for i, label in enumerate(_rep_labels(r)):
                 rows.append({"rep": label, "team": r.rep_team[i], "role": r.rep_role[i],
                              "tasks": tasks[i], "busy_days": busy[i],
-                             "utilisation": busy[i] / (stop - start),
+                             "employed_days": employed[i],
+                             "utilisation": busy[i] / employed[i] if employed[i] else np.nan,
                              "deals_won": deals[i], "revenue": revenue[i]})
         df = pd.DataFrame(rows)
         return df.groupby(["rep", "team", "role"], sort=False).mean().reset_index(["team", "role"])
@@ -344,13 +356,14 @@ class Results:
     def teams(self) -> pd.DataFrame:
         """Per team and role, averaged over replications.
 
-        Columns: ``headcount``, ``tasks``, ``utilisation`` (mean over the team's reps),
+        Columns: ``headcount`` (reps employed on average over the measurement window),
+        ``tasks``, ``utilisation`` (busy over employed time of the team's reps),
         ``deals_won`` (distinct counted won leads the team worked on; a lead reworked by
         two reps of the team counts once) and ``revenue`` of those deals (currency).
         """
-        start, stop = _window(self.scenario)
         rows = []
         for r in self.raw:
+            start, stop = _window(self.scenario, r)
             groups = list(dict.fromkeys(zip(r.rep_team, r.rep_role, strict=True)))
             group_of = np.array([groups.index(g) for g in zip(r.rep_team, r.rep_role,
                                                                 strict=True)])
@@ -358,12 +371,15 @@ class Results:
                                minlength=len(groups))
             worked = r.events["resource"][r.events["resource"] >= 0]
             tasks = np.bincount(group_of[worked], minlength=len(groups))
-            heads = np.bincount(group_of, minlength=len(groups))
+            employed = np.bincount(group_of, weights=_employed_days(r, start, stop),
+                                   minlength=len(groups))
             deals, revenue = _won_touched(r, group_of, len(groups))
             for k, (team, role) in enumerate(groups):
-                rows.append({"team": team, "role": role, "headcount": heads[k],
+                rows.append({"team": team, "role": role,
+                             "headcount": employed[k] / (stop - start) if stop > start
+                             else np.nan,
                              "tasks": tasks[k],
-                             "utilisation": busy[k] / (heads[k] * (stop - start)),
+                             "utilisation": busy[k] / employed[k] if employed[k] else np.nan,
                              "deals_won": deals[k], "revenue": revenue[k]})
         return pd.DataFrame(rows).groupby(["team", "role"], sort=False).mean()
 

@@ -25,6 +25,7 @@ class Purpose(IntEnum):
     DEAL_VALUE = 3
     STAGE = 4
     PAYMENT = 5
+    STAFF = 6
 
 
 def name_key(name: str) -> int:

@@ -44,8 +44,7 @@ CREATE TABLE IF NOT EXISTS scenarios (
     scenario_hash TEXT PRIMARY KEY, name TEXT NOT NULL, document TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS replications (
     scenario_hash TEXT NOT NULL, seed INTEGER NOT NULL, replication INTEGER NOT NULL,
-    end_day REAL NOT NULL, rep_team TEXT NOT NULL, rep_role TEXT NOT NULL,
-    leads BLOB NOT NULL, events BLOB NOT NULL,
+    end_day REAL NOT NULL, reps BLOB NOT NULL, leads BLOB NOT NULL, events BLOB NOT NULL,
     PRIMARY KEY (scenario_hash, seed, replication));
 CREATE TABLE IF NOT EXISTS kpis (
     scenario_hash TEXT NOT NULL, seed INTEGER NOT NULL, replication INTEGER NOT NULL,
@@ -142,6 +141,9 @@ class Store:
             kpis: Its KPI values.
         """
         leads, events = _pack(raw.leads), _pack(raw.events)
+        reps = _pack({"team": np.array(raw.rep_team, dtype=str),
+                      "role": np.array(raw.rep_role, dtype=str),
+                      "hired": raw.rep_hired, "left": raw.rep_left})
         rows = [(key, seed, raw.replication, name, _finite_or_none(value))
                 for name, value in kpis.items()]
         db = self._db
@@ -149,9 +151,8 @@ class Store:
         try:
             db.execute("INSERT OR IGNORE INTO scenarios VALUES (?, ?, ?)",
                        (key, scenario.name, json.dumps(scenario.to_document())))
-            db.execute("INSERT OR REPLACE INTO replications VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                       (key, seed, raw.replication, raw.end_day, json.dumps(raw.rep_team),
-                        json.dumps(raw.rep_role), leads, events))
+            db.execute("INSERT OR REPLACE INTO replications VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       (key, seed, raw.replication, raw.end_day, reps, leads, events))
             db.executemany("INSERT OR REPLACE INTO kpis VALUES (?, ?, ?, ?, ?)", rows)
             db.execute("COMMIT")
         except BaseException:
@@ -172,15 +173,18 @@ class Store:
         out: dict[int, RawReplication] = {}
         for r in replications:
             row = self._db.execute(
-                "SELECT end_day, rep_team, rep_role, leads, events FROM replications "
+                "SELECT end_day, reps, leads, events FROM replications "
                 "WHERE scenario_hash = ? AND seed = ? AND replication = ?",
                 (key, seed, r)).fetchone()
             if row is not None:
-                end_day, team, role, leads, events = row
+                end_day, reps, leads, events = row
+                staff = _unpack(reps)
                 out[r] = RawReplication(
                     replication=r, leads=_unpack(leads), events=_unpack(events),
-                    rep_team=tuple(json.loads(team)), rep_role=tuple(json.loads(role)),
-                    end_day=float(end_day))
+                    rep_team=tuple(str(t) for t in staff["team"]),
+                    rep_role=tuple(str(x) for x in staff["role"]),
+                    rep_hired=staff["hired"].astype(np.float64),
+                    rep_left=staff["left"].astype(np.float64), end_day=float(end_day))
         return out
 
     def kpis(self) -> pd.DataFrame:

@@ -126,14 +126,33 @@ class StageLayer:
 
     def __init__(self, u: FloatArray, columns: dict[str, tuple[int, Transform | None]],
                  dense_after: int) -> None:
+        self.u = u
+        self.dense_after = dense_after
+        self.convert(columns)
+
+    def convert(self, columns: dict[str, tuple[int, Transform | None]]) -> None:
+        """(Re)build the columns from the layer's uniforms with these transforms.
+
+        Called again when a distribution changes during a run: rows read from now on
+        take the new distribution's value for the same uniform.
+        """
         for name, (k, transform) in columns.items():
-            setattr(self, name, LazyColumn(self, name, u[:, k], transform, dense_after))
+            setattr(self, name, LazyColumn(self, name, self.u[:, k], transform,
+                                           self.dense_after))
 
 
 @dataclass(frozen=True)
 class PaymentDraws:
-    """Payment draws of a channel's leads: invoice and payment delays (days), bad debt."""
+    """Payment draws of a channel's leads: invoice and payment delays (days), bad debt.
 
+    Attributes:
+        u: The uniforms, one row per lead (kept to redraw values if terms change).
+        invoice_days: Win to invoice (days).
+        payment_days: Invoice to payment (days).
+        u_bad_debt: Uniforms compared with the bad-debt probability.
+    """
+
+    u: FloatArray
     invoice_days: list[float]
     payment_days: list[float]
     u_bad_debt: list[float]
@@ -196,6 +215,11 @@ def stage_layer(
     rng = stream(seed, replication, Purpose.STAGE, name_key(channel.name),
                  name_key(stage.name), attempt)
     u = rng.random((n_leads, _STAGE_COLUMNS))
+    return StageLayer(u, stage_columns(sc, stage), 0 if attempt == 0 else DENSE_AFTER_ROWS)
+
+
+def stage_columns(sc: Scenario, stage: Stage) -> dict[str, tuple[int, Transform | None]]:
+    """A stage layer's columns: name -> (column of uniforms, transform to values)."""
     hpd = sc.calendar.hours_per_day
     handoff = stage.handoff or sc.handoff
     nurture = stage.failure.nurture_days
@@ -204,7 +228,7 @@ def stage_layer(
     def hours(dist: Distribution) -> Transform:
         return lambda x: dist.ppf(x) / hpd
 
-    columns: dict[str, tuple[int, Transform | None]] = {
+    return {
         "work_days": (0, hours(stage.effort_hours)),
         "customer_days": (1, stage.customer_delay_days.ppf),
         "u_outcome": (2, None),
@@ -215,15 +239,20 @@ def stage_layer(
         "travel_wide_days": (6, hours(travel.wide.hours)),
         "nurture_days": (7, nurture.ppf if nurture else np.zeros_like),
     }
-    return StageLayer(u, columns, 0 if attempt == 0 else DENSE_AFTER_ROWS)
 
 
 def payment_draws(sc: Scenario, channel: Channel, n_leads: int, seed: int,
                   replication: int) -> PaymentDraws:
     """Invoice delay, payment delay (days) and bad-debt uniforms for a channel's leads."""
     u = stream(seed, replication, Purpose.PAYMENT, name_key(channel.name)).random((n_leads, 3))
+    return payment_values(sc, u)
+
+
+def payment_values(sc: Scenario, u: FloatArray) -> PaymentDraws:
+    """Payment draws from their uniforms under the scenario's payment terms."""
     pay = sc.payment
     return PaymentDraws(
+        u=u,
         invoice_days=pay.invoice_delay_days.ppf(np.ascontiguousarray(u[:, 0])).tolist(),
         payment_days=pay.payment_days.ppf(np.ascontiguousarray(u[:, 1])).tolist(),
         u_bad_debt=u[:, 2].tolist(),

@@ -15,6 +15,10 @@ from numpy.typing import NDArray
 
 OPEN, WON, LOST = 0, 1, 2
 """Lead status codes."""
+IN_TRANSIT, QUEUED, WORKING, AFTER_WORK = 0, 1, 2, 3
+"""Where an open lead is within its current stage attempt: not yet at the stage
+(handoff, nurture), waiting for a rep, with a rep, or after the rep's work (waiting on
+the customer until ``answer_time``, then in transit to the next activity)."""
 NOT_LOST, DECLINED, COLD_LOSS = 0, 1, 2
 """Codes of why a lead was lost (``LOST_REASONS`` names them)."""
 LOST_REASONS: tuple[str, ...] = ("", "declined", "cold")
@@ -47,6 +51,9 @@ class LeadTable:
             waiting).
         waiting_stage: Stage index of the lead's current or last wait for a rep.
         waiting_attempt: Attempt (from 0) at that stage of that wait.
+        stage_now: Stage index of the lead's current attempt (-1 before the first).
+        phase_now: ``IN_TRANSIT``, ``QUEUED``, ``WORKING`` or ``AFTER_WORK``.
+        answer_time: When the customer answers the current attempt (days).
     """
 
     def __init__(
@@ -79,3 +86,6 @@ class LeadTable:
         self.waiting_since: list[float] = [math.nan] * n
         self.waiting_stage: list[int] = [-1] * n
         self.waiting_attempt: list[int] = [-1] * n
+        self.stage_now: list[int] = [-1] * n
+        self.phase_now: list[int] = [IN_TRANSIT] * n
+        self.answer_time: list[float] = [math.nan] * n

@@ -22,7 +22,7 @@ Key = tuple[int, int, int, int]
 """(grade, region, product, segment) indices."""
 
 
-def _effects(sc: Scenario, team: Team, skill_logit: float) -> dict[Key, float]:
+def team_effects(sc: Scenario, team: Team, skill_logit: float) -> dict[Key, float]:
     """Total conversion effect (logit) of a team's reps for every lead attribute key."""
     table: dict[Key, float] = {}
     dims = [sc.grades, sc.regions, sc.products, sc.segments]
@@ -62,7 +62,7 @@ def build_organisation(
                 env, team.name, role_name, members,
                 owner=role.assignment == "owner", dispatch=role.dispatch,
                 max_wait_days=sc.going_cold.max_wait_days, local=team.is_local,
-                effect=_effects(sc, team, group.skill_logit),
+                effect=team_effects(sc, team, group.skill_logit),
             )
             pools.append(pool)
             pools_by_team_role[team.name, role_name] = pool

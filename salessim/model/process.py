@@ -5,11 +5,17 @@ The life of a lead, for each attempt at a stage:
 1. if the previous activity was done by another role, a handoff delay passes and
    information may be lost;
 2. the lead waits for a rep of the stage's role in the team that covers it;
-3. the rep works (effort plus travel on visits) and is then free;
+3. the rep works (effort plus travel on visits; longer for a rep still ramping up) and
+   is then free;
 4. the customer takes time to answer (holds no rep);
 5. the lead passes with its conversion probability (base by grade, moved in logit space
-   by rep skill, team effects, waiting time and information loss) or fails and is
-   reworked, nurtured or lost.
+   by rep skill and ramp-up, team effects, waiting time and information loss) or fails
+   and is reworked, nurtured or lost.
+
+A replication can run in one go (``run``) or in rounds: ``start``, then ``advance`` to
+a day, look at ``pipeline``, ``apply`` a changed scenario (headcounts, rules, efforts:
+see ``salessim.model.changes``) and ``advance`` again; ``collect`` gives the raw output
+so far or at the end. The same changes on the same days give the same numbers.
 
 Elapsed delays that follow one another (customer answer, then handoff or nurture) are
 one wait, and a free rep is taken without an event: the model does only the
@@ -23,24 +29,38 @@ SimPy's own.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import simpy
-from simpy.events import NORMAL
 
+from salessim.model.changes import change_problems
 from salessim.model.draws import (
     ChannelLeads,
     PaymentDraws,
     StageLayer,
     generate_channel,
     payment_draws,
+    payment_values,
+    stage_columns,
     stage_layer,
 )
-from salessim.model.leads import COLD_LOSS, DECLINED, LOST, NOT_LOST, OPEN, WON, LeadTable
-from salessim.model.organisation import build_organisation
+from salessim.model.events import LeadLife, LeadProcess, Wakeup
+from salessim.model.leads import (
+    AFTER_WORK,
+    COLD_LOSS,
+    DECLINED,
+    IN_TRANSIT,
+    LOST,
+    NOT_LOST,
+    OPEN,
+    QUEUED,
+    WON,
+    WORKING,
+    LeadTable,
+)
+from salessim.model.organisation import build_organisation, team_effects
 from salessim.model.records import (
     ADVANCED,
     COLD,
@@ -49,88 +69,14 @@ from salessim.model.records import (
     REWORK,
     RawReplication,
 )
-from salessim.model.reps import Rep, RepPool
+from salessim.model.reps import RepPool
+from salessim.model.staffing import Staff
+from salessim.scenario.errors import Problem, ScenarioError
 from salessim.scenario.schema import ATTRIBUTES, Scenario
 
-LeadLife = Generator[float | None, Rep | None, None]
-"""A lead's generator: yields days to wait, or None to wait for a rep; is sent the rep."""
-
-
-class Wakeup(simpy.Event):
-    """A reusable SimPy event: each time it is processed it calls ``action`` once.
-
-    A plain SimPy event is processed once; this one is put back on the schedule (at
-    normal priority, like a ``Timeout`` or a succeeded event) by ``after``, so a
-    recurring step costs one heap entry and no new objects. This relies on what
-    ``Environment.step`` does with an event (take its callbacks, set them to None, call
-    them, then check ``_ok``), so the event is re-armed by giving it its callbacks
-    again before each ``Environment.schedule``.
-    """
-
-    def __init__(self, env: simpy.Environment, action: Callable[[simpy.Event], None]) -> None:
-        self.env = env
-        self.callbacks = None  # type: ignore[assignment]  # not scheduled
-        self._ok = True
-        self._value: Any = None
-        self._actions = [action]
-
-    def after(self, delay: float, value: Any = None) -> None:
-        """Process this event again ``delay`` days from now, with ``value``."""
-        self._value = value
-        self.callbacks = self._actions
-        self.env.schedule(self, NORMAL, delay)
-
-    def cancel(self) -> None:
-        """Call nothing from now on, even if already scheduled."""
-        self._actions = []
-        if self.callbacks is not None:
-            self.callbacks = []
-
-
-class LeadProcess(Wakeup):
-    """Drives one lead's generator: one event, re-scheduled for each of its waits.
-
-    The callback is the class's own function, shared by all instances, and the
-    generator is dropped when it ends, so a finished lead's process holds no reference
-    cycle and is freed at once rather than left to the garbage collector.
-    """
-
-    def __init__(self, env: simpy.Environment) -> None:
-        self.env = env
-        self.callbacks = None  # type: ignore[assignment]  # not scheduled
-        self._ok = True
-        self._value = None
-        self._actions = _LEAD_STEP
-        self.life: LeadLife | None = None
-
-    def start(self, life: LeadLife) -> None:
-        """Run ``life`` now until its first wait."""
-        self.life = life
-        self._step()
-
-    def resume(self, value: Rep | None) -> None:
-        """Continue the lead now, sending it ``value`` (the rep it waited for, or None)."""
-        self.after(0.0, value)
-
-    def stop(self) -> None:
-        """End the lead's generator where it waits (the run is over)."""
-        if self.life is not None:
-            self.life.close()
-            self.life = None
-
-    def _step(self, _: object = None) -> None:
-        try:
-            delay = self.life.send(self._value)  # type: ignore[union-attr]
-        except StopIteration:
-            self.life = None
-            return
-        if delay is not None:  # as ``after(delay)``; the value sent after a sleep is unused
-            self.callbacks = self._actions
-            self.env.schedule(self, NORMAL, delay)
-
-
-_LEAD_STEP: list[Callable[[Any], None]] = [LeadProcess._step]
-"""The callbacks of every lead process event: the event is passed as ``self``."""
+PHASE_NAMES: tuple[str, ...] = ("in transit", "waiting for a rep", "with a rep",
+                                "with the customer")
+"""Names of where an open lead is within its stage (``Replication.pipeline``)."""
 
 
 @dataclass(frozen=True)
@@ -175,7 +121,7 @@ def _specs(sc: Scenario) -> list[_StageSpec]:
 
 
 class Replication:
-    """One replication of a scenario: build with the seed, then ``run()`` once."""
+    """One replication of a scenario: ``run()`` it, or ``start()`` and ``advance`` in rounds."""
 
     def __init__(self, scenario: Scenario, seed: int, replication: int) -> None:
         self.sc = scenario
@@ -183,7 +129,9 @@ class Replication:
         self.replication = replication
         self.env = simpy.Environment()
         self.reps, self.pools, self.routes = build_organisation(self.env, scenario)
-        self.specs = _specs(scenario)
+        self.staff = Staff(self.env, self.reps, seed, replication)
+        for pool in self.pools:
+            self.staff.add_pool(pool, scenario.role(pool.role))
         self.channels: list[ChannelLeads] = [
             generate_channel(scenario, ch, seed, replication) for ch in scenario.channels
         ]
@@ -206,36 +154,132 @@ class Replication:
         self.done = self.env.event()
         cal = scenario.calendar
         self.stop_day = cal.horizon_days + cal.drain_limit_days
-        cold = scenario.going_cold
-        self.cold_logit = cold.logit_per_day
-        self.max_wait = cold.max_wait_days if cold.max_wait_days is not None else math.inf
-        pay = scenario.payment
-        self.bad_debt = pay.bad_debt_prob
-        self.travel_cost = (scenario.travel.wide.cost, scenario.travel.local.cost)
+        self._rules(scenario)
         self._arrival = Wakeup(self.env, self._arrive)
         self._next_arrival = 0
         self._live: dict[int, LeadProcess] = {}
         """Processes of the leads whose generator has not ended, by lead id."""
+        self._stop: simpy.Event | None = None
+
+    def _rules(self, sc: Scenario) -> None:
+        """Read the parameters the event loop uses from the scenario."""
+        self.specs = _specs(sc)
+        cold = sc.going_cold
+        self.cold_logit = cold.logit_per_day
+        self.max_wait = cold.max_wait_days if cold.max_wait_days is not None else math.inf
+        self.bad_debt = sc.payment.bad_debt_prob
+        self.travel_cost = (sc.travel.wide.cost, sc.travel.local.cost)
 
     # ---- running -------------------------------------------------------------------
 
     def run(self) -> RawReplication:
         """Simulate until every counted lead is closed or the drain limit passes."""
+        self.start()
+        self.advance(math.inf)
+        return self.collect()
+
+    def start(self) -> None:
+        """Book the first arrival, the end of the run and the staffing plans."""
         env = self.env
         if self.leads.n:
             self._arrival.after(self.leads.arrival[0] - env.now)
         else:
             self._arrivals_over()
-        stop = env.timeout(self.stop_day)
-        stop.callbacks.append(self._finish)
-        env.run(until=self.done)
-        self._close_stale_waits()
+        self._stop = env.timeout(self.stop_day)
+        self._stop.callbacks.append(self._finish)
+        self.staff.start(self.sc)
+
+    @property
+    def finished(self) -> bool:
+        """Whether every counted lead is closed or the drain limit has passed."""
+        return bool(self.done.triggered)
+
+    @property
+    def now(self) -> float:
+        """The simulation clock (days)."""
+        return float(self.env.now)
+
+    def advance(self, until_day: float) -> None:
+        """Simulate up to ``until_day`` (days), or until the run is finished."""
+        if self.finished or until_day <= self.env.now:
+            return
+        if math.isinf(until_day):
+            self.env.run(until=self.done)
+            return
+        pause = self.env.timeout(until_day - self.env.now)
+        self.env.run(until=simpy.AnyOf(self.env, [self.done, pause]))
+
+    def apply(self, scenario: Scenario, source: str = "<change>") -> None:
+        """Let ``scenario``'s rules hold from now on (the run's shape stays as it is).
+
+        Args:
+            scenario: The changed scenario; only what ``salessim.model.changes`` allows
+                may differ from the current one.
+            source: Names the change in error messages.
+
+        Raises:
+            ScenarioError: Naming each key path that cannot change during a run.
+        """
+        problems = change_problems(self.sc, scenario)
+        problems += _empty_groups(self.sc, scenario)
+        if problems:
+            raise ScenarioError(source, problems)
+        self.sc = scenario
+        self._rules(scenario)
+        teams = {t.name: t for t in scenario.teams}
+        for pool in self.pools:
+            role = scenario.role(pool.role)
+            team = teams[pool.team]
+            pool.reconfigure(owner=role.assignment == "owner", dispatch=role.dispatch,
+                             max_wait_days=scenario.going_cold.max_wait_days,
+                             effect=team_effects(scenario, team, team.reps[pool.role].skill_logit))
+        self.cell_pools.clear()
+        self.staff.apply(scenario)
+        for channel_layers in self.layers:
+            for stage, layers in zip(scenario.stages, channel_layers, strict=True):
+                for layer in layers:
+                    layer.convert(stage_columns(scenario, stage))
+        self.payments = [payment_values(scenario, pay.u) for pay in self.payments]
+
+    def collect(self) -> RawReplication:
+        """The raw output so far (leads still in progress are open), or at the end."""
+        if self.finished:
+            self._close_stale_waits()
         raw = RawReplication.collect(self.replication, self.leads, self.events,
-                                     self.reps, end_day=env.now)
-        self._unlink(stop)
+                                     self.reps, end_day=self.env.now)
+        if self.finished:
+            self._unlink()
         return raw
 
-    def _unlink(self, stop: simpy.Event) -> None:
+    def pipeline(self) -> dict[str, Any]:
+        """Where the open leads are now, and how busy each pool is.
+
+        Returns:
+            ``stages`` (names), ``phases`` (``PHASE_NAMES``), ``leads`` (open leads
+            by [stage][phase]; leads not yet at their first stage count under the
+            first), and ``pools``: per pool its ``team``, ``role``, ``reps``, ``busy``
+            and ``queue``.
+        """
+        L = self.leads
+        now = self.env.now
+        counts = [[0] * len(PHASE_NAMES) for _ in self.sc.stages]
+        for i in range(self._next_arrival):
+            if L.status[i] != OPEN:
+                continue
+            phase = L.phase_now[i]
+            if phase == AFTER_WORK:
+                phase = 3 if now < L.answer_time[i] else 0
+            counts[max(L.stage_now[i], 0)][phase] += 1
+        return {
+            "stages": [s.name for s in self.sc.stages],
+            "phases": list(PHASE_NAMES),
+            "leads": counts,
+            "pools": [{"team": p.team, "role": p.role, "reps": len(p.reps),
+                       "busy": len(p.reps) - len(p.idle()), "queue": p.queue_length()}
+                      for p in self.pools],
+        }
+
+    def _unlink(self) -> None:
         """End the leads still waiting and drop the schedule's references to this model.
 
         Without this, generators and callbacks left on SimPy's schedule would keep the
@@ -244,10 +288,10 @@ class Replication:
         """
         for proc in list(self._live.values()):
             proc.stop()
-        if stop.callbacks is not None:
-            stop.callbacks.remove(self._finish)
+        if self._stop is not None and self._stop.callbacks is not None:
+            self._stop.callbacks.remove(self._finish)
         self._arrival.cancel()
-
+        self.staff.stop()
     def _finish(self, _: object = None) -> None:
         if not self.done.triggered:
             self.done.succeed()
@@ -296,28 +340,30 @@ class Replication:
     def _lead(self, i: int, proc: LeadProcess) -> LeadLife:
         """The life of lead ``i``: stage by stage until it is won or lost."""
         env = self.env
-        specs = self.specs
-        n_stages = len(specs)
+        n_stages = len(self.specs)
         leads = self.leads
         channel, row, grade = leads.channel[i], leads.row[i], leads.grade[i]
         deal_value = leads.deal_value[i]
         cell = (leads.region[i], leads.product[i], leads.segment[i])
         key = (grade, *cell)
-        pools, owner_pools = self.cell_pools.get(cell) or self._pools_of(cell)
         layers = self.layers[channel]
         attempts = [0] * n_stages
-        cold_logit = self.cold_logit
         record = self.events.extend
+        stage_now, phase_now = leads.stage_now, leads.phase_now
         first_start = math.nan
         s = 0
         prev_role = -1
         pending = 0.0  # elapsed days (customer answer, handoff, nurture) still to pass
         try:
             while True:
+                # Rules are read at each attempt: they may change between rounds.
+                st = self.specs[s]
+                pools = (self.cell_pools.get(cell) or self._pools_of(cell))[0]
                 cur = s
-                st = specs[s]
                 attempt = attempts[s]
                 attempts[s] = attempt + 1
+                stage_now[i] = s
+                phase_now[i] = IN_TRANSIT
                 stage_layers = layers[s]
                 layer = (stage_layers[attempt] if attempt < len(stage_layers)
                          else self._new_layer(channel, s))
@@ -334,8 +380,9 @@ class Replication:
 
                 enable = env.now
                 pool = pools[s]
-                rep = pool.request(i, grade, deal_value, proc)
+                rep = pool.request(i, grade, deal_value, enable + st.sla_days, proc)
                 if rep is None:
+                    phase_now[i] = QUEUED
                     leads.waiting_since[i] = enable
                     leads.waiting_stage[i] = s
                     leads.waiting_attempt[i] = attempt
@@ -345,11 +392,12 @@ class Replication:
                         gone = enable + self.max_wait
                         record((i, s, attempt, -1, enable, math.nan, math.nan, gone, COLD,
                                 handoff, info_lost, 0.0))
-                        self._close(i, LOST, gone, s, COLD_LOSS, owner_pools)
+                        self._close(i, LOST, gone, s, COLD_LOSS)
                         return
                     start = env.now
                 else:
                     start = enable
+                phase_now[i] = WORKING
                 if first_start != first_start:  # NaN: first touch
                     first_start = leads.first_start[i] = start
                 wait = start - enable
@@ -359,6 +407,9 @@ class Replication:
                     travel = layer.travel_local_days if pool.local else layer.travel_wide_days
                     work += travel[row]
                     travel_cost = self.travel_cost[pool.local]
+                ramping = rep.ramp_until > start
+                if ramping:
+                    work *= 1.0 + rep.ramp_effort * rep.ramp_share(start)
                 if work > 0:
                     yield work
                     end = env.now
@@ -367,12 +418,16 @@ class Replication:
                 pool.release(rep)
                 customer = layer.customer_days[row]
                 decision = end + customer
+                phase_now[i] = AFTER_WORK
+                leads.answer_time[i] = decision
 
                 p = st.p[grade]
                 if 0.0 < p < 1.0:
-                    x = st.logit[grade] + pool.effect[key] + cold_logit * wait
+                    x = st.logit[grade] + pool.effect[key] + self.cold_logit * wait
                     if info_lost:
                         x += st.info_loss_logit
+                    if ramping:
+                        x += rep.ramp_logit * rep.ramp_share(start)
                     p = 1.0 / (1.0 + math.exp(-x))
                 prev_role = st.role
                 pending = customer
@@ -395,28 +450,27 @@ class Replication:
                     if pending > 0:
                         yield pending
                     if outcome == LOST_OUTCOME:
-                        self._close(i, LOST, decision, cur, DECLINED, owner_pools)
+                        self._close(i, LOST, decision, cur, DECLINED)
                     else:
-                        self._win(i, channel, row, decision, owner_pools)
+                        self._win(i, channel, row, decision)
                     return
         finally:
             del self._live[i]
 
-    def _win(self, i: int, channel: int, row: int, when: float,
-             owner_pools: list[RepPool]) -> None:
+    def _win(self, i: int, channel: int, row: int, when: float) -> None:
         pay = self.payments[channel]
         if pay.u_bad_debt[row] >= self.bad_debt:
             self.leads.paid_time[i] = when + pay.invoice_days[row] + pay.payment_days[row]
-        self._close(i, WON, when, -1, NOT_LOST, owner_pools)
+        self._close(i, WON, when, -1, NOT_LOST)
 
-    def _close(self, i: int, status: int, when: float, stage: int, reason: int,
-               owner_pools: list[RepPool]) -> None:
+    def _close(self, i: int, status: int, when: float, stage: int, reason: int) -> None:
         leads = self.leads
         leads.status[i] = status
         leads.close_time[i] = when
         leads.lost_stage[i] = stage
         leads.lost_reason[i] = reason
-        for pool in owner_pools:
+        cell = (leads.region[i], leads.product[i], leads.segment[i])
+        for pool in (self.cell_pools.get(cell) or self._pools_of(cell))[1]:
             pool.forget(i)
         if leads.cohort[i]:
             self.open_cohort -= 1
@@ -434,9 +488,7 @@ class Replication:
                 gone = since + self.max_wait
                 self.events.extend((i, s, attempt, -1, since, math.nan, math.nan, gone, COLD,
                                     0.0, False, 0.0))
-                cell = (leads.region[i], leads.product[i], leads.segment[i])
-                _, owner_pools = self.cell_pools.get(cell) or self._pools_of(cell)
-                self._close(i, LOST, gone, s, COLD_LOSS, owner_pools)
+                self._close(i, LOST, gone, s, COLD_LOSS)
 
 
 def _lead_table(channels: list[ChannelLeads], warmup_days: float) -> LeadTable:
@@ -453,6 +505,19 @@ def _lead_table(channels: list[ChannelLeads], warmup_days: float) -> LeadTable:
     values = np.concatenate([c.deal_value for c in channels])
     return LeadTable(chan[order], rows[order], attributes, values[order], times[order],
                      warmup_days)
+
+
+def _empty_groups(before: Scenario, after: Scenario) -> list[Problem]:
+    """Rep groups with reps that a change would leave with none (leads would wait forever)."""
+    problems = []
+    teams = {t.name: t for t in after.teams}
+    for i, team in enumerate(before.teams):
+        for role, group in team.reps.items():
+            if group.headcount > 0 and teams[team.name].reps.get(role, group).headcount == 0:
+                problems.append(Problem(f"teams[{i}].reps.{role}.headcount",
+                                        "must stay at least 1 during a run: the leads this "
+                                        "group serves would wait forever"))
+    return problems
 
 
 def simulate(scenario: Scenario, seed: int, replication: int) -> RawReplication:

@@ -42,8 +42,10 @@ class RawReplication:
         replication: Replication index.
         leads: Per-lead columns (``LEAD_FIELDS``); attribute columns are indices.
         events: Per-activity columns (``EVENT_FIELDS``).
-        rep_team: Team of each rep, by rep index.
+        rep_team: Team of each rep, by rep index (every rep employed at any time).
         rep_role: Role of each rep, by rep index.
+        rep_hired: Day each rep joined (``-inf`` for reps there from the start).
+        rep_left: Day each rep left (``inf`` if still employed at the end).
         end_day: Time the run stopped (days).
     """
 
@@ -52,6 +54,8 @@ class RawReplication:
     events: dict[str, NDArray[Any]]
     rep_team: tuple[str, ...]
     rep_role: tuple[str, ...]
+    rep_hired: NDArray[np.float64]
+    rep_left: NDArray[np.float64]
     end_day: float
 
     @classmethod
@@ -100,5 +104,7 @@ class RawReplication:
             events=event_cols,
             rep_team=tuple(r.team for r in reps),
             rep_role=tuple(r.role for r in reps),
+            rep_hired=np.array([r.hired for r in reps], dtype=np.float64),
+            rep_left=np.array([r.left for r in reps], dtype=np.float64),
             end_day=end_day,
         )

@@ -4,7 +4,13 @@ A pool holds the reps of one role in one team. In pooled assignment any free rep
 the next task; in owner assignment a lead waits for the rep that owns it for that role
 (chosen, on the lead's first task of the role, as the rep owning the fewest open
 leads). The dispatch policy orders the waiting tasks: longest waiting first (``fifo``),
-best grade first (``grade``) or highest deal value first (``value``).
+best grade first (``grade``), highest deal value first (``value``) or earliest service
+deadline first (``deadline``: the task's wait-for-a-rep SLA runs out soonest; tasks of
+stages without an SLA come after, longest waiting first).
+
+Headcount can change during a run: hired reps join at once (and may ramp up, see
+``Rep``); a dismissed rep leaves at once if free, or when it finishes its task. In owner
+assignment, the leads of a rep who leaves pass to the remaining reps.
 
 A lead whose wait passes the scenario's cold limit is dropped from the queue when a
 rep next looks at it; the lead process records it as lost at the moment the limit
@@ -18,10 +24,19 @@ task or with None if the lead went cold.
 from __future__ import annotations
 
 import heapq
+import math
 from collections import deque
-from typing import Any, Protocol
+from typing import Protocol
 
 import simpy
+
+FIFO, GRADE, VALUE, DEADLINE = 0, 1, 2, 3
+DISPATCH_CODES = {"fifo": FIFO, "grade": GRADE, "value": VALUE, "deadline": DEADLINE}
+
+Task = tuple[float, float, int, int, int, float, float, "Waiter"]
+"""A queued task: (dispatch key, time enabled, sequence number, lead id, grade, deal
+value, deadline, waiter); the heap orders by the first three (sequence numbers are
+unique), the rest lets the key be recomputed when the dispatch policy changes."""
 
 
 class Waiter(Protocol):
@@ -38,24 +53,41 @@ class Rep:
         index: Position in the replication's list of reps.
         team: Team name.
         role: Role name.
+        hired: Day the rep joined (``-inf`` for reps there from the start).
+        left: Day the rep left (``inf`` while employed).
+        ramp_until: Day the rep's ramp-up ends (``-inf`` without ramp-up).
+        ramp_days: Length of the ramp-up (days); the penalties below fade linearly.
+        ramp_logit: Conversion effect (logit) at the start of the ramp-up.
+        ramp_effort: Extra share of effort at the start of the ramp-up (0.5: +50 %).
         busy: Whether the rep is working (or has been handed a task).
+        leaving: Whether the rep leaves when its current task ends.
         owned: Open leads this rep owns (owner assignment only).
         queue: Tasks waiting for this rep (owner assignment only).
     """
 
-    __slots__ = ("busy", "index", "owned", "queue", "role", "team")
+    __slots__ = ("busy", "hired", "index", "leaving", "left", "owned", "queue", "ramp_days",
+                 "ramp_effort", "ramp_logit", "ramp_until", "role", "team")
 
-    def __init__(self, index: int, team: str, role: str) -> None:
+    def __init__(self, index: int, team: str, role: str, hired: float = -math.inf) -> None:
         self.index = index
         self.team = team
         self.role = role
+        self.hired = hired
+        self.left = math.inf
+        self.ramp_until = -math.inf
+        self.ramp_days = 0.0
+        self.ramp_logit = 0.0
+        self.ramp_effort = 0.0
         self.busy = False
+        self.leaving = False
         self.owned = 0
-        self.queue: list[tuple[Any, ...]] = []
+        self.queue: list[Task] = []
 
-
-FIFO, GRADE, VALUE = 0, 1, 2
-DISPATCH_CODES = {"fifo": FIFO, "grade": GRADE, "value": VALUE}
+    def ramp_share(self, now: float) -> float:
+        """How much of the ramp-up is still ahead at ``now`` (1 on the first day, then 0)."""
+        if now >= self.ramp_until:
+            return 0.0
+        return (self.ramp_until - now) / self.ramp_days
 
 
 class RepPool:
@@ -64,7 +96,7 @@ class RepPool:
     Attributes:
         team: Team name.
         role: Role name.
-        reps: The reps.
+        reps: The reps employed now.
         owner: Whether leads keep their rep (owner assignment) rather than take any
             free one (pooled).
         local: Whether visits by this team are local (short travel).
@@ -89,11 +121,21 @@ class RepPool:
         self._dispatch = DISPATCH_CODES[dispatch]
         self._max_wait = max_wait_days
         self._free: deque[Rep] = deque(reps)
-        self._queue: list[tuple[Any, ...]] = []
+        self._queue: list[Task] = []
         self._seq = 0
 
-    def request(self, lead: int, grade: int, deal_value: float, waiter: Waiter) -> Rep | None:
-        """Ask for a rep for the next task of lead ``lead`` (its id, grade and deal value).
+    # ---- tasks --------------------------------------------------------------------
+
+    def request(self, lead: int, grade: int, deal_value: float, deadline: float,
+                waiter: Waiter) -> Rep | None:
+        """Ask for a rep for the next task of lead ``lead``.
+
+        Args:
+            lead: Lead id.
+            grade: Grade index (lower is better).
+            deal_value: Deal value (currency).
+            deadline: When the task's wait-for-a-rep SLA runs out (days; ``inf`` without).
+            waiter: The lead's process, resumed when a rep takes the task.
 
         Returns:
             The rep at once if one is free; otherwise None, and the task is queued:
@@ -101,11 +143,7 @@ class RepPool:
             lead went cold waiting.
         """
         if self.owner:
-            rep = self.owners.get(lead)
-            if rep is None:
-                rep = min(self.reps, key=_owner_load)
-                rep.owned += 1
-                self.owners[lead] = rep
+            rep = self._owner_of(lead)
             if not rep.busy:
                 rep.busy = True
                 return rep
@@ -117,23 +155,38 @@ class RepPool:
                 return rep
             queue = self._queue
         now = self.env.now
-        if self._dispatch == FIFO:
-            key: float = now
-        elif self._dispatch == GRADE:
-            key = grade
-        else:
-            key = -deal_value
         self._seq += 1
-        heapq.heappush(queue, (key, now, self._seq, waiter))
+        heapq.heappush(queue, (self._key(now, grade, deal_value, deadline), now, self._seq,
+                               lead, grade, deal_value, deadline, waiter))
         return None
+
+    def _key(self, enabled: float, grade: int, deal_value: float, deadline: float) -> float:
+        if self._dispatch == FIFO:
+            return enabled
+        if self._dispatch == GRADE:
+            return grade
+        if self._dispatch == VALUE:
+            return -deal_value
+        return deadline
+
+    def _owner_of(self, lead: int) -> Rep:
+        rep = self.owners.get(lead)
+        if rep is None:
+            rep = min(self.reps, key=_owner_load)
+            rep.owned += 1
+            self.owners[lead] = rep
+        return rep
 
     def release(self, rep: Rep) -> None:
         """``rep`` finished a task: hand it the next waiting one, or set it free."""
+        if rep.leaving:
+            self._leave(rep)
+            return
         queue = rep.queue if self.owner else self._queue
         now = self.env.now
         limit = self._max_wait
         while queue:
-            _, enabled, _, waiter = heapq.heappop(queue)
+            _, enabled, _, _, _, _, _, waiter = heapq.heappop(queue)
             if limit is not None and now - enabled > limit:
                 waiter.resume(None)
                 continue
@@ -154,6 +207,91 @@ class RepPool:
         if self.owner:
             return sum(len(r.queue) for r in self.reps)
         return len(self._queue)
+
+    # ---- staffing ------------------------------------------------------------------
+
+    def hire(self, rep: Rep) -> None:
+        """A new rep joins now and takes waiting work at once."""
+        self.reps.append(rep)
+        if self.owner:
+            return  # new leads come to the least loaded owner: the new rep, first
+        rep.busy = True  # release() hands it the next waiting task or frees it
+        self.release(rep)
+
+    def dismiss(self, rep: Rep) -> None:
+        """``rep`` leaves: now if it is free, else when its current task ends."""
+        if rep.busy:
+            rep.leaving = True
+        else:
+            if not self.owner:
+                self._free.remove(rep)
+            self._leave(rep)
+
+    def _leave(self, rep: Rep) -> None:
+        rep.left = self.env.now
+        rep.busy = False
+        rep.leaving = False
+        self.reps.remove(rep)
+        if not self.owner:
+            return
+        # The leaver's leads and their waiting tasks pass to the remaining reps.
+        for lead in [lead for lead, owner in self.owners.items() if owner is rep]:
+            del self.owners[lead]
+            rep.owned -= 1
+            self._owner_of(lead)
+        waiting, rep.queue = rep.queue, []
+        for task in waiting:
+            new = self.owners[task[3]]
+            if new.busy:
+                heapq.heappush(new.queue, task)
+            else:
+                new.busy = True
+                task[7].resume(new)
+
+    def idle(self) -> list[Rep]:
+        """Reps employed now that are not working."""
+        return [r for r in self.reps if not r.busy]
+
+    # ---- changing the rules --------------------------------------------------------
+
+    def reconfigure(self, *, owner: bool, dispatch: str, max_wait_days: float | None,
+                    effect: dict[tuple[int, int, int, int], float]) -> None:
+        """New rules from now on; waiting tasks are kept and re-ordered under them.
+
+        Args:
+            owner: Owner (True) or pooled (False) assignment.
+            dispatch: Dispatch policy name.
+            max_wait_days: Cold limit (days), or None.
+            effect: Conversion effect (logit) by lead attribute key.
+        """
+        self.effect = effect
+        self._max_wait = max_wait_days
+        tasks = self._queue + [t for r in self.reps for t in r.queue]
+        for r in self.reps:
+            r.queue = []
+        self._queue = []
+        if owner != self.owner:
+            self.owner = owner
+            self.owners.clear()
+            for r in self.reps:
+                r.owned = 0
+            self._free = deque(r for r in self.reps if not r.busy) if not owner else deque()
+        self._dispatch = DISPATCH_CODES[dispatch]
+        for task in sorted(tasks, key=lambda t: (t[1], t[2])):
+            _, enabled, seq, lead, grade, value, deadline, waiter = task
+            queue = self._owner_of(lead).queue if owner else self._queue
+            heapq.heappush(queue, (self._key(enabled, grade, value, deadline), enabled, seq,
+                                   lead, grade, value, deadline, waiter))
+        self._serve_idle()
+
+    def _serve_idle(self) -> None:
+        """Hand waiting tasks to idle reps (after the rules or the staff changed)."""
+        for rep in list(self.reps):
+            if not rep.busy and (rep.queue if self.owner else self._queue):
+                if not self.owner and rep in self._free:
+                    self._free.remove(rep)
+                rep.busy = True
+                self.release(rep)
 
 
 def _owner_load(rep: Rep) -> tuple[int, int]:

@@ -207,38 +207,91 @@ class DealValue(_Frozen):
     )
 
 
+class RampUp(_Frozen):
+    """How a newly hired rep gets up to speed; both penalties fade linearly to zero.
+
+    Attributes:
+        days: Length of the ramp-up (working days).
+        logit: Conversion effect (logit, usually negative) of a rep on the first day.
+        extra_effort: Extra share of effort on the first day (0.5: tasks take 50 %
+            longer).
+    """
+
+    days: Positive
+    logit: Logit = 0.0
+    extra_effort: Annotated[float, Field(ge=0.0, le=10.0)] = 0.0
+
+
 class Role(_Frozen):
     """A job in the sales process.
 
     Attributes:
         name: Role name used by stages and teams (e.g. ``ae``).
         title: Human-readable title.
-        salary_per_day: Fully loaded cost of one rep per working day (currency).
+        salary_per_day: Fully loaded cost of one rep per working day employed (currency).
         assignment: ``owner``: a lead keeps the rep of this role who first worked on
             it for all later stages of the role; ``pooled``: any free rep of the
             lead's team takes the next task.
         dispatch: Which waiting task a free rep takes: ``fifo`` (longest waiting),
-            ``grade`` (best grade first, then longest waiting) or ``value`` (highest
-            deal value first).
+            ``grade`` (best grade first, then longest waiting), ``value`` (highest
+            deal value first) or ``deadline`` (the task whose stage SLA runs out
+            soonest; tasks without an SLA after them, longest waiting first).
+        ramp_up: How hires of this role get up to speed; omitted means at once.
+        attrition_per_year: Expected leavers per rep per 250 working days (0.2: one
+            rep in five leaves in a year), at exponentially distributed times.
+        replacement_days: Working days from a leaver's departure to the replacement's
+            first day; omitted means leavers are not replaced.
     """
 
     name: Name
     title: str = ""
     salary_per_day: NonNegative
     assignment: Literal["owner", "pooled"] = "pooled"
-    dispatch: Literal["fifo", "grade", "value"] = "fifo"
+    dispatch: Literal["fifo", "grade", "value", "deadline"] = "fifo"
+    ramp_up: RampUp | None = None
+    attrition_per_year: Annotated[float, Field(ge=0.0, le=50.0)] = 0.0
+    replacement_days: NonNegative | None = None
+
+
+class HeadcountChange(_Frozen):
+    """From ``day`` on, a rep group has ``headcount`` reps (hiring or leaving then).
+
+    Attributes:
+        day: Working day of the change.
+        headcount: Reps from that day on (at least 1).
+    """
+
+    day: NonNegative
+    headcount: Annotated[int, Field(ge=1, le=10_000)]
 
 
 class RepGroup(_Frozen):
     """The reps of one role in one team.
 
     Attributes:
-        headcount: Number of reps.
+        headcount: Reps at the start.
         skill_logit: Conversion effect of these reps on stages they work (logit).
+        plan: Headcount changes during the run, in order of day; hires ramp up as
+            their role says.
     """
 
     headcount: Annotated[int, Field(ge=0, le=10_000)]
     skill_logit: Logit = 0.0
+    plan: tuple[HeadcountChange, ...] = ()
+
+    @model_validator(mode="after")
+    def _plan_in_order(self) -> RepGroup:
+        problems: list[tuple[str, str]] = []
+        if self.plan and self.headcount == 0:
+            problems.append(("plan", "a group that starts with no reps cannot hire during "
+                                     "the run; give it a headcount of at least 1"))
+        for i, (a, b) in enumerate(itertools.pairwise(self.plan)):
+            if b.day <= a.day:
+                problems.append((f"plan[{i + 1}].day", f"must be after plan[{i}].day "
+                                                        f"({a.day:g}); got {b.day:g}"))
+        if problems:
+            raise KeyPathError(problems)
+        return self
 
 
 class Team(_Frozen):

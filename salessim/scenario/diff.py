@@ -30,7 +30,12 @@ def differences(scenarios: Mapping[str, Scenario]) -> pd.DataFrame:
         One row per differing path (index ``path``), one column per scenario holding
         its value there (``ABSENT`` where it has none). Empty for a single scenario.
     """
-    docs = {name: _flatten(sc.to_document()) for name, sc in scenarios.items()}
+    return document_differences({name: sc.to_document() for name, sc in scenarios.items()})
+
+
+def document_differences(documents: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
+    """``differences`` for plain scenario documents (or parts of them)."""
+    docs = {name: _flatten(doc) for name, doc in documents.items()}
     paths = list(dict.fromkeys(p for doc in docs.values() for p in doc))
     rows: list[str] = []
     for p in paths:

@@ -1,0 +1,59 @@
+"""What may change while a run is under way, and what is fixed once it starts.
+
+Between rounds (``Replication.apply``) a scenario may change how the work is done:
+headcounts and hiring plans, skills and team effects, salaries, assignment and dispatch,
+ramp-up and attrition, stage efforts, delays, conversions, failure routes and SLAs,
+handoffs, going cold, travel, payment terms and money. What shapes the run itself is
+fixed: the calendar, the lead attributes, the channels and deal values (the leads are
+drawn when the run starts), the stages and their roles, the roles and teams that exist
+and what each team covers, and which rep groups have reps.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from salessim.scenario.diff import ABSENT, document_differences
+from salessim.scenario.errors import Problem
+from salessim.scenario.schema import Scenario
+
+FIXED_KEYS = ("schema_version", "calendar", "grades", "regions", "products", "segments",
+              "channels", "deal_value")
+"""Top-level keys that cannot change during a run."""
+
+CHANGEABLE = ("headcounts and hiring plans, skills and team effects, salaries, assignment "
+              "and dispatch, ramp-up and attrition, stage efforts, delays, conversions, "
+              "failure routes and SLAs, handoffs, going cold, travel, payment and money")
+
+
+def _shape(sc: Scenario) -> dict[str, Any]:
+    """The parts of a scenario that are fixed during a run, as a document."""
+    doc = sc.to_document()
+    return {
+        **{k: doc[k] for k in FIXED_KEYS},
+        "roles": [{"name": r["name"]} for r in doc["roles"]],
+        "stages": [{"name": s["name"], "role": s["role"]} for s in doc["stages"]],
+        "teams": [
+            {"name": t["name"],
+             **{k: t[k] for k in ("regions", "products", "segments") if k in t},
+             "reps with staff": sorted(r for r, g in t["reps"].items() if g["headcount"] > 0)}
+            for t in doc["teams"]
+        ],
+    }
+
+
+def change_problems(before: Scenario, after: Scenario) -> list[Problem]:
+    """Why ``after`` cannot replace ``before`` during a run (empty if it can).
+
+    Returns:
+        One problem per key path that differs where nothing may change.
+    """
+    table = document_differences({"before": _shape(before), "after": _shape(after)})
+    problems = []
+    for path, row in table.iterrows():
+        was, now = row["before"], row["after"]
+        what = ("cannot be added" if was is ABSENT else "cannot be removed" if now is ABSENT
+                else "cannot change")
+        problems.append(Problem(str(path), f"{what} during a run (it is fixed when the run "
+                                           f"starts); what can change: {CHANGEABLE}"))
+    return problems
