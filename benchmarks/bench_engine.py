@@ -94,7 +94,7 @@ def tandem_scenario(horizon_days: float) -> ss.Scenario:
             for n, d, p in zip(names, effort_days(), CONVERSION, strict=True)
         ],
         "handoff": {"delay_days": zero, "info_loss_prob": 0.0},
-        "travel": {"local": {"hours": zero}, "wide": {"hours": zero}},
+        "travel": {"zones": [{"up_to_regions": 1, "hours": zero}]},
         "payment": {"invoice_delay_days": zero, "payment_days": zero},
     }
     return ss.Scenario.from_document(doc, "<tandem benchmark>")

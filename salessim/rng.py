@@ -26,6 +26,7 @@ class Purpose(IntEnum):
     STAGE = 4
     PAYMENT = 5
     STAFF = 6
+    JOINT = 7
 
 
 def name_key(name: str) -> int:

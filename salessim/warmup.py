@@ -36,7 +36,7 @@ from salessim.executors import ExecutorSpec
 from salessim.model import RawReplication
 from salessim.runner import check_replications, run
 from salessim.scenario import Scenario
-from salessim.scenario.schema import MAX_HORIZON_DAYS
+from salessim.scenario.limits import MAX_HORIZON_DAYS
 from salessim.stats import mser
 
 STEP_DAYS = 1.0

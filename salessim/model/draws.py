@@ -23,10 +23,12 @@ from typing import Protocol
 import numpy as np
 from numpy.typing import NDArray
 
+from salessim.model.organisation import travel_zones
 from salessim.rng import Purpose, name_key, stream
 from salessim.scenario.distributions import Distribution
+from salessim.scenario.limits import ATTRIBUTES
 from salessim.scenario.rates import rate_knots
-from salessim.scenario.schema import ATTRIBUTES, Channel, Scenario, Stage
+from salessim.scenario.schema import Channel, Scenario, Stage
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -102,7 +104,7 @@ class LazyColumn:
             self._dense = dense
             layer = self._layer()
             if layer is not None:
-                setattr(layer, self._name, dense)
+                layer.put(self._name, dense)
             self._cache.clear()
         return self._dense
 
@@ -120,8 +122,8 @@ class StageLayer:
     u_route: Rows
     handoff_days: Rows
     u_info_loss: Rows
-    travel_local_days: Rows
-    travel_wide_days: Rows
+    travel_days: list[Rows]
+    """Travel time of a visit (days), by travel zone (``organisation.travel_zones``)."""
     nurture_days: Rows
 
     def __init__(self, u: FloatArray, columns: dict[str, tuple[int, Transform | None]],
@@ -136,9 +138,19 @@ class StageLayer:
         Called again when a distribution changes during a run: rows read from now on
         take the new distribution's value for the same uniform.
         """
+        self.travel_days = []
         for name, (k, transform) in columns.items():
-            setattr(self, name, LazyColumn(self, name, self.u[:, k], transform,
-                                           self.dense_after))
+            self.put(name, LazyColumn(self, name, self.u[:, k], transform, self.dense_after))
+
+    def put(self, name: str, column: Rows) -> None:
+        """Set a column by name; ``travel_days.3`` is the fourth travel zone's column."""
+        _, _, index = name.partition(".")
+        if not index:
+            setattr(self, name, column)
+        elif int(index) < len(self.travel_days):
+            self.travel_days[int(index)] = column
+        else:
+            self.travel_days.append(column)
 
 
 @dataclass(frozen=True)
@@ -187,7 +199,7 @@ def generate_channel(
     attributes: dict[str, IntArray] = {}
     for attr in ATTRIBUTES:
         values = sc.values_of(attr)
-        shares = np.array([channel.mix[attr].get(v, 0.0) for v in values])  # type: ignore[index]
+        shares = np.array([channel.mix[attr].get(v, 0.0) for v in values])
         u = stream(seed, replication, Purpose.ATTRIBUTES, ckey, name_key(attr)).random(n)
         idx = np.searchsorted(np.cumsum(shares) / shares.sum(), u, side="right")
         attributes[attr] = np.minimum(idx, len(values) - 1).astype(np.int64)
@@ -223,22 +235,69 @@ def stage_columns(sc: Scenario, stage: Stage) -> dict[str, tuple[int, Transform 
     hpd = sc.calendar.hours_per_day
     handoff = stage.handoff or sc.handoff
     nurture = stage.failure.nurture_days
-    travel = sc.travel
-
-    def hours(dist: Distribution) -> Transform:
-        return lambda x: dist.ppf(x) / hpd
 
     return {
-        "work_days": (0, hours(stage.effort_hours)),
+        "work_days": (0, _hours(stage.effort_hours, hpd)),
         "customer_days": (1, stage.customer_delay_days.ppf),
         "u_outcome": (2, None),
         "u_route": (3, None),
         "handoff_days": (4, handoff.delay_days.ppf),
         "u_info_loss": (5, None),
-        "travel_local_days": (6, hours(travel.local.hours)),
-        "travel_wide_days": (6, hours(travel.wide.hours)),
+        # One uniform for a visit's travel, whatever the zone: a lead's trip is as long
+        # or short, relative to its zone, in every structure compared.
+        **{f"travel_days.{k}": (6, _hours(zone.hours, hpd))
+           for k, zone in enumerate(travel_zones(sc))},
         "nurture_days": (7, nurture.ppf if nurture else np.zeros_like),
     }
+
+
+def _hours(dist: Distribution, hours_per_day: float) -> Transform:
+    """Uniforms to a duration given in hours, in days."""
+    return lambda x: dist.ppf(x) / hours_per_day
+
+
+class PartLayer(StageLayer):
+    """Draws for the extra reps of joint work at one (channel, stage, attempt).
+
+    Each kind of part (the stage's role in another team, or a joining role) and its
+    number among its kind have a stream of their own, one row per lead of the channel.
+
+    Columns: ``work_days`` (the part's effort) and ``travel_days`` by zone.
+    """
+
+
+def part_layer(
+    sc: Scenario, channel: Channel, n_leads: int, stage: Stage, attempt: int, joint: int,
+    number: int, seed: int, replication: int,
+) -> PartLayer:
+    """The draws of a part of joint work for all ``n_leads`` leads of a channel.
+
+    Args:
+        sc: The scenario.
+        channel: The channel.
+        n_leads: Leads of the channel.
+        stage: The stage worked.
+        attempt: Attempt at the stage (from 0).
+        joint: Index of the joining role in ``stage.joint``, or -1 for the stage's own
+            role in another team (a bundle worked by two product teams).
+        number: The part's number among parts of its kind (from 0).
+        seed: Root seed.
+        replication: Replication index.
+    """
+    rng = stream(seed, replication, Purpose.JOINT, name_key(channel.name), name_key(stage.name),
+                 attempt, joint + 1, number)
+    return PartLayer(rng.random((n_leads, 2)), part_columns(sc, stage, joint),
+                     0 if attempt == 0 else DENSE_AFTER_ROWS)
+
+
+def part_columns(sc: Scenario, stage: Stage, joint: int
+                 ) -> dict[str, tuple[int, Transform | None]]:
+    """A part layer's columns: its effort and travel by zone."""
+    hpd = sc.calendar.hours_per_day
+    effort = stage.effort_hours if joint < 0 else stage.joint[joint].effort_hours
+    return {"work_days": (0, _hours(effort, hpd)),
+            **{f"travel_days.{k}": (1, _hours(zone.hours, hpd))
+               for k, zone in enumerate(travel_zones(sc))}}
 
 
 def payment_draws(sc: Scenario, channel: Channel, n_leads: int, seed: int,

@@ -53,6 +53,9 @@ class LeadProcess(Wakeup):
     cycle and is freed at once rather than left to the garbage collector.
     """
 
+    cold_exempt = False
+    """A lead's own wait for a rep can go cold."""
+
     def __init__(self, env: simpy.Environment) -> None:
         self.env = env
         self.callbacks = None  # type: ignore[assignment]  # not scheduled
@@ -89,3 +92,9 @@ class LeadProcess(Wakeup):
 
 _LEAD_STEP: list[Callable[[Any], None]] = [LeadProcess._step]
 """The callbacks of every lead process event: the event is passed as ``self``."""
+
+
+class PartProcess(LeadProcess):
+    """Drives an extra rep's work on a joint attempt; its wait for a rep never goes cold."""
+
+    cold_exempt = True

@@ -29,24 +29,29 @@ SimPy's own.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from statistics import fmean
 from typing import Any
 
 import numpy as np
 import simpy
+from numpy.typing import NDArray
 
 from salessim.model.changes import change_problems
 from salessim.model.draws import (
     ChannelLeads,
+    PartLayer,
     PaymentDraws,
     StageLayer,
     generate_channel,
+    part_columns,
+    part_layer,
     payment_draws,
     payment_values,
     stage_columns,
     stage_layer,
 )
-from salessim.model.events import LeadLife, LeadProcess, Wakeup
+from salessim.model.events import LeadLife, LeadProcess, PartProcess, Wakeup
 from salessim.model.leads import (
     AFTER_WORK,
     COLD_LOSS,
@@ -60,7 +65,7 @@ from salessim.model.leads import (
     WORKING,
     LeadTable,
 )
-from salessim.model.organisation import build_organisation, team_effects
+from salessim.model.organisation import build_organisation, team_effects, travel_zones
 from salessim.model.records import (
     ADVANCED,
     COLD,
@@ -72,7 +77,9 @@ from salessim.model.records import (
 from salessim.model.reps import RepPool
 from salessim.model.staffing import Staff
 from salessim.scenario.errors import Problem, ScenarioError
-from salessim.scenario.schema import ATTRIBUTES, Scenario
+from salessim.scenario.limits import ATTRIBUTES
+from salessim.scenario.routing import joins
+from salessim.scenario.schema import Scenario
 
 PHASE_NAMES: tuple[str, ...] = ("in transit", "waiting for a rep", "with a rep",
                                 "with the customer")
@@ -120,6 +127,62 @@ def _specs(sc: Scenario) -> list[_StageSpec]:
     return specs
 
 
+@dataclass(frozen=True)
+class _Part:
+    """One rep's share of a stage attempt.
+
+    Attributes:
+        pool: Where the rep comes from.
+        joint: Index of the joining role in the stage's ``joint``, or -1 for the
+            stage's own role.
+        number: The part's number among parts of its kind (the lead's main part is the
+            own role's number 0).
+    """
+
+    pool: RepPool
+    joint: int
+    number: int
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """How the stages of leads of one kind (grade, region, product, segment) are worked.
+
+    Attributes:
+        parts: Per stage, the reps' shares; the first is the main part.
+        roles: Per stage, the role indices working it (no handoff into a stage whose
+            role worked the previous activity).
+        effect: Per stage, the conversion effect (logit) of the teams working it.
+        owner_pools: Pools in owner assignment among all parts (to forget the lead).
+    """
+
+    parts: list[tuple[_Part, ...]]
+    roles: list[frozenset[int]]
+    effect: list[float]
+    owner_pools: list[RepPool]
+
+
+@dataclass
+class _Join:
+    """The other reps of a joint attempt, while the lead's main rep works.
+
+    Attributes:
+        main: The lead's process, resumed when the last part is done.
+        remaining: Parts not done yet.
+        waiting: Whether the lead is waiting for them (its own work is done).
+        abandoned: Whether the lead went cold; parts then record themselves.
+        last_end: When the last part done so far ended (days).
+        rows: Finished parts: (part number, rep index, enable, start, end, travel cost).
+    """
+
+    main: LeadProcess
+    remaining: int
+    waiting: bool = False
+    abandoned: bool = False
+    last_end: float = -math.inf
+    rows: list[tuple[int, int, float, float, float, float]] = field(default_factory=list)
+
+
 class Replication:
     """One replication of a scenario: ``run()`` it, or ``start()`` and ``advance`` in rounds."""
 
@@ -144,9 +207,12 @@ class Replication:
             [[] for _ in scenario.stages] for _ in scenario.channels
         ]
         """Stage draws by [channel][stage][attempt], each drawn when a lead first needs it."""
-        self.cell_pools: dict[tuple[int, int, int], tuple[list[RepPool], list[RepPool]]] = {}
-        """For a lead cell (region, product, segment): the pool serving each stage, and
-        the distinct owner-assignment pools among them."""
+        self.plans: dict[tuple[int, int, int, int], _Plan] = {}
+        """How leads of each kind (grade, region, product, segment) are worked, built
+        when the first such lead needs it."""
+        self.part_layers: dict[tuple[int, int, int, int, int], PartLayer] = {}
+        """Draws of the extra reps of joint work by (channel, stage, attempt, kind,
+        number), each drawn when first needed."""
         self.events: list[Any] = []
         """Event records, ``len(EVENT_FIELDS)`` entries per activity, one after another."""
         self.open_cohort = 0
@@ -159,6 +225,8 @@ class Replication:
         self._next_arrival = 0
         self._live: dict[int, LeadProcess] = {}
         """Processes of the leads whose generator has not ended, by lead id."""
+        self._parts: set[PartProcess] = set()
+        """Processes of extra reps' work not ended yet."""
         self._stop: simpy.Event | None = None
 
     def _rules(self, sc: Scenario) -> None:
@@ -168,7 +236,7 @@ class Replication:
         self.cold_logit = cold.logit_per_day
         self.max_wait = cold.max_wait_days if cold.max_wait_days is not None else math.inf
         self.bad_debt = sc.payment.bad_debt_prob
-        self.travel_cost = (sc.travel.wide.cost, sc.travel.local.cost)
+        self.roles = [r.name for r in sc.roles]
 
     # ---- running -------------------------------------------------------------------
 
@@ -227,18 +295,22 @@ class Replication:
         self.sc = scenario
         self._rules(scenario)
         teams = {t.name: t for t in scenario.teams}
+        zones = travel_zones(scenario)
         for pool in self.pools:
             role = scenario.role(pool.role)
             team = teams[pool.team]
             pool.reconfigure(owner=role.assignment == "owner", dispatch=role.dispatch,
                              max_wait_days=scenario.going_cold.max_wait_days,
+                             travel_cost=zones[pool.travel].cost if pool.travel >= 0 else 0.0,
                              effect=team_effects(scenario, team, team.reps[pool.role].skill_logit))
-        self.cell_pools.clear()
+        self.plans.clear()
         self.staff.apply(scenario)
         for channel_layers in self.layers:
             for stage, layers in zip(scenario.stages, channel_layers, strict=True):
                 for layer in layers:
                     layer.convert(stage_columns(scenario, stage))
+        for (_, stage_index, _, joint, _), part in self.part_layers.items():
+            part.convert(part_columns(scenario, scenario.stages[stage_index], joint))
         self.payments = [payment_values(scenario, pay.u) for pay in self.payments]
 
     def collect(self) -> RawReplication:
@@ -246,7 +318,8 @@ class Replication:
         if self.finished:
             self._close_stale_waits()
         raw = RawReplication.collect(self.replication, self.leads, self.events,
-                                     self.reps, end_day=self.env.now)
+                                     self.reps, end_day=self.env.now,
+                                     arrived=self._next_arrival)
         if self.finished:
             self._unlink()
         return raw
@@ -286,7 +359,7 @@ class Replication:
         replication's draws in reference cycles until a full garbage collection; with
         it, they are freed as soon as the replication is dropped.
         """
-        for proc in list(self._live.values()):
+        for proc in [*self._live.values(), *self._parts]:
             proc.stop()
         if self._stop is not None and self._stop.callbacks is not None:
             self._stop.callbacks.remove(self._finish)
@@ -330,12 +403,31 @@ class Replication:
         layers.append(layer)
         return layer
 
-    def _pools_of(self, cell: tuple[int, int, int]) -> tuple[list[RepPool], list[RepPool]]:
-        """The pool serving each stage for leads of ``cell``, and its owner pools."""
-        pools = [self.routes[st.role][cell] for st in self.specs]
-        owner_pools = [p for p in dict.fromkeys(pools) if p.owner]
-        self.cell_pools[cell] = pools, owner_pools
-        return pools, owner_pools
+    def _plan(self, key: tuple[int, int, int, int]) -> _Plan:
+        """Build (and keep) how leads of this kind are worked, stage by stage."""
+        sc = self.sc
+        cell = key[1:]
+        names = {attr: sc.values_of(attr)[k] for attr, k in zip(ATTRIBUTES, key, strict=True)}
+        parts, roles, effects = [], [], []
+        for st in sc.stages:
+            own = self.routes[st.role][cell]
+            stage_parts = [_Part(pool, -1, n) for n, pool in enumerate(own)]
+            stage_roles = {self.roles.index(st.role)}
+            joined = False
+            for j, jw in enumerate(st.joint):
+                if joins(names, jw.when):
+                    joined = True
+                    stage_roles.add(self.roles.index(jw.role))
+                    stage_parts += [_Part(pool, j, n)
+                                    for n, pool in enumerate(self.routes[jw.role][cell])]
+            parts.append(tuple(stage_parts))
+            roles.append(frozenset(stage_roles))
+            effects.append(fmean(pool.effect[key] for pool in own)
+                           + (st.joint_logit if joined else 0.0))
+        owner_pools = [p for p in dict.fromkeys(part.pool for ps in parts for part in ps)
+                       if p.owner]
+        plan = self.plans[key] = _Plan(parts, roles, effects, owner_pools)
+        return plan
 
     def _lead(self, i: int, proc: LeadProcess) -> LeadLife:
         """The life of lead ``i``: stage by stage until it is won or lost."""
@@ -344,21 +436,21 @@ class Replication:
         leads = self.leads
         channel, row, grade = leads.channel[i], leads.row[i], leads.grade[i]
         deal_value = leads.deal_value[i]
-        cell = (leads.region[i], leads.product[i], leads.segment[i])
-        key = (grade, *cell)
+        key = (grade, leads.region[i], leads.product[i], leads.segment[i])
         layers = self.layers[channel]
         attempts = [0] * n_stages
         record = self.events.extend
         stage_now, phase_now = leads.stage_now, leads.phase_now
         first_start = math.nan
         s = 0
-        prev_role = -1
+        prev_roles: frozenset[int] = frozenset()
         pending = 0.0  # elapsed days (customer answer, handoff, nurture) still to pass
         try:
             while True:
-                # Rules are read at each attempt: they may change between rounds.
+                # Rules and plans are read at each attempt: they may change between rounds.
                 st = self.specs[s]
-                pools = (self.cell_pools.get(cell) or self._pools_of(cell))[0]
+                plan = self.plans.get(key) or self._plan(key)
+                parts = plan.parts[s]
                 cur = s
                 attempt = attempts[s]
                 attempts[s] = attempt + 1
@@ -370,7 +462,7 @@ class Replication:
 
                 handoff = 0.0
                 info_lost = False
-                if prev_role >= 0 and prev_role != st.role:
+                if prev_roles and st.role not in prev_roles:
                     handoff = layer.handoff_days[row]
                     info_lost = layer.u_info_loss[row] < st.info_loss_prob
                     pending += handoff
@@ -379,8 +471,11 @@ class Replication:
                     pending = 0.0
 
                 enable = env.now
-                pool = pools[s]
-                rep = pool.request(i, grade, deal_value, enable + st.sla_days, proc)
+                deadline = enable + st.sla_days
+                join = (None if len(parts) == 1 else
+                        self._start_parts(i, row, s, attempt, parts, deadline))
+                pool = parts[0].pool
+                rep = pool.request(i, grade, deal_value, deadline, proc)
                 if rep is None:
                     phase_now[i] = QUEUED
                     leads.waiting_since[i] = enable
@@ -391,7 +486,9 @@ class Replication:
                     if rep is None:  # went cold in the queue
                         gone = enable + self.max_wait
                         record((i, s, attempt, -1, enable, math.nan, math.nan, gone, COLD,
-                                handoff, info_lost, 0.0))
+                                handoff, info_lost, 0.0, 0))
+                        if join is not None:
+                            join.abandoned = True
                         self._close(i, LOST, gone, s, COLD_LOSS)
                         return
                     start = env.now
@@ -403,10 +500,9 @@ class Replication:
                 wait = start - enable
                 work = layer.work_days[row]
                 travel_cost = 0.0
-                if st.visit:
-                    travel = layer.travel_local_days if pool.local else layer.travel_wide_days
-                    work += travel[row]
-                    travel_cost = self.travel_cost[pool.local]
+                if st.visit and pool.travel >= 0:
+                    work += layer.travel_days[pool.travel][row]
+                    travel_cost = pool.travel_cost
                 ramping = rep.ramp_until > start
                 if ramping:
                     work *= 1.0 + rep.ramp_effort * rep.ramp_share(start)
@@ -416,20 +512,26 @@ class Replication:
                 else:
                     end = start
                 pool.release(rep)
+                last_end = end
+                if join is not None:
+                    if join.remaining:
+                        join.waiting = True
+                        yield None  # resumed by the last colleague to finish
+                    last_end = max(end, join.last_end)
                 customer = layer.customer_days[row]
-                decision = end + customer
+                decision = last_end + customer
                 phase_now[i] = AFTER_WORK
                 leads.answer_time[i] = decision
 
                 p = st.p[grade]
                 if 0.0 < p < 1.0:
-                    x = st.logit[grade] + pool.effect[key] + self.cold_logit * wait
+                    x = st.logit[grade] + plan.effect[s] + self.cold_logit * wait
                     if info_lost:
                         x += st.info_loss_logit
                     if ramping:
                         x += rep.ramp_logit * rep.ramp_share(start)
                     p = 1.0 / (1.0 + math.exp(-x))
-                prev_role = st.role
+                prev_roles = plan.roles[s]
                 pending = customer
                 if layer.u_outcome[row] < p:
                     outcome = ADVANCED
@@ -445,7 +547,11 @@ class Replication:
                     else:
                         outcome = LOST_OUTCOME
                 record((i, cur, attempt, rep.index, enable, start, end, decision, outcome,
-                        handoff, info_lost, travel_cost))
+                        handoff, info_lost, travel_cost, 0))
+                if join is not None:
+                    for number, rep_index, p_enable, p_start, p_end, p_cost in join.rows:
+                        record((i, cur, attempt, rep_index, p_enable, p_start, p_end, decision,
+                                outcome, handoff, info_lost, p_cost, number))
                 if outcome == LOST_OUTCOME or s == n_stages:
                     if pending > 0:
                         yield pending
@@ -456,6 +562,65 @@ class Replication:
                     return
         finally:
             del self._live[i]
+
+    def _start_parts(self, i: int, row: int, stage: int, attempt: int,
+                     parts: tuple[_Part, ...], deadline: float) -> _Join:
+        """Set the other reps of a joint attempt to work; the lead's part is its own."""
+        join = _Join(main=self._live[i], remaining=len(parts) - 1)
+        for k, part in enumerate(parts[1:], start=1):
+            proc = PartProcess(self.env)
+            self._parts.add(proc)
+            proc.start(self._part(i, row, stage, attempt, k, part, deadline, join, proc))
+        return join
+
+    def _part(self, i: int, row: int, stage: int, attempt: int, number: int, part: _Part,
+              deadline: float, join: _Join, proc: PartProcess) -> LeadLife:
+        """One extra rep's work on a joint attempt: wait for the rep, work, report."""
+        env = self.env
+        leads = self.leads
+        channel = leads.channel[i]
+        try:
+            layer = self._part_layer(channel, stage, attempt, part.joint, part.number)
+            enable = env.now
+            pool = part.pool
+            rep = pool.request(i, leads.grade[i], leads.deal_value[i], deadline, proc)
+            if rep is None:
+                rep = yield None  # a colleague's task never goes cold
+                assert rep is not None
+            start = env.now
+            work = layer.work_days[row]
+            cost = 0.0
+            if self.specs[stage].visit and pool.travel >= 0:
+                work += layer.travel_days[pool.travel][row]
+                cost = pool.travel_cost
+            if rep.ramp_until > start:
+                work *= 1.0 + rep.ramp_effort * rep.ramp_share(start)
+            if work > 0:
+                yield work
+            end = env.now
+            pool.release(rep)
+            if join.abandoned:  # the lead went cold meanwhile: the work is on record
+                self.events.extend((i, stage, attempt, rep.index, enable, start, end, end,
+                                    COLD, 0.0, False, cost, number))
+                return
+            join.rows.append((number, rep.index, enable, start, end, cost))
+            join.last_end = max(join.last_end, end)
+            join.remaining -= 1
+            if join.remaining == 0 and join.waiting:
+                join.main.resume(None)
+        finally:
+            self._parts.discard(proc)
+
+    def _part_layer(self, channel: int, stage: int, attempt: int, joint: int, number: int
+                    ) -> PartLayer:
+        key = (channel, stage, attempt, joint, number)
+        layer = self.part_layers.get(key)
+        if layer is None:
+            sc = self.sc
+            layer = self.part_layers[key] = part_layer(
+                sc, sc.channels[channel], len(self.channels[channel].arrival_days),
+                sc.stages[stage], attempt, joint, number, self.seed, self.replication)
+        return layer
 
     def _win(self, i: int, channel: int, row: int, when: float) -> None:
         pay = self.payments[channel]
@@ -469,8 +634,8 @@ class Replication:
         leads.close_time[i] = when
         leads.lost_stage[i] = stage
         leads.lost_reason[i] = reason
-        cell = (leads.region[i], leads.product[i], leads.segment[i])
-        for pool in (self.cell_pools.get(cell) or self._pools_of(cell))[1]:
+        key = (leads.grade[i], leads.region[i], leads.product[i], leads.segment[i])
+        for pool in (self.plans.get(key) or self._plan(key)).owner_pools:
             pool.forget(i)
         if leads.cohort[i]:
             self.open_cohort -= 1
@@ -487,7 +652,7 @@ class Replication:
                 s, attempt = leads.waiting_stage[i], leads.waiting_attempt[i]
                 gone = since + self.max_wait
                 self.events.extend((i, s, attempt, -1, since, math.nan, math.nan, gone, COLD,
-                                    0.0, False, 0.0))
+                                    0.0, False, 0.0, 0))
                 self._close(i, LOST, gone, s, COLD_LOSS)
 
 
@@ -498,7 +663,7 @@ def _lead_table(channels: list[ChannelLeads], warmup_days: float) -> LeadTable:
     chan = np.concatenate([np.full(len(c.arrival_days), i, dtype=np.int64)
                            for i, c in enumerate(channels)])
     rows = np.concatenate([np.arange(len(c.arrival_days), dtype=np.int64) for c in channels])
-    attributes = {
+    attributes: dict[str, NDArray[np.int64]] = {
         attr: np.concatenate([c.attributes[attr] for c in channels])[order]
         for attr in ATTRIBUTES
     }

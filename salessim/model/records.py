@@ -23,7 +23,7 @@ OUTCOMES: tuple[str, ...] = ("advanced", "lost", "rework", "nurture", "cold")
 
 EVENT_FIELDS: tuple[str, ...] = (
     "case", "stage", "attempt", "resource", "enable_time", "start_time", "end_time",
-    "decision_time", "outcome", "handoff_days", "info_lost", "travel_cost",
+    "decision_time", "outcome", "handoff_days", "info_lost", "travel_cost", "part",
 )
 """Columns of the raw event records, in the order the model writes them."""
 
@@ -61,7 +61,7 @@ class RawReplication:
     @classmethod
     def collect(
         cls, replication: int, leads: LeadTable, events: Sequence[Any],
-        reps: Sequence[Rep], end_day: float,
+        reps: Sequence[Rep], end_day: float, arrived: int,
     ) -> RawReplication:
         """Turn the model's tables into columns.
 
@@ -72,10 +72,12 @@ class RawReplication:
                 activity, in the order of ``EVENT_FIELDS``.
             reps: All reps, by rep index.
             end_day: Time the run stopped (days).
+            arrived: Leads arrived by then (the first ones: the table is in arrival
+                order); a run paused between rounds has not seen the others yet.
         """
-        arrays = leads.arrays
+        arrays = {name: column[:arrived] for name, column in leads.arrays.items()}
         lead_cols: dict[str, NDArray[Any]] = {
-            "case": np.arange(leads.n, dtype=np.int64),
+            "case": np.arange(arrived, dtype=np.int64),
             "channel": arrays["channel"],
             "grade": arrays["grade"],
             "region": arrays["region"],
@@ -84,16 +86,16 @@ class RawReplication:
             "deal_value": arrays["deal_value"],
             "arrival_time": arrays["arrival"],
             "cohort": arrays["cohort"],
-            "status": np.array(leads.status, dtype=np.int64),
-            "close_time": np.array(leads.close_time, dtype=np.float64),
-            "lost_stage": np.array(leads.lost_stage, dtype=np.int64),
-            "lost_reason": np.array(leads.lost_reason, dtype=np.int64),
-            "first_start_time": np.array(leads.first_start, dtype=np.float64),
-            "paid_time": np.array(leads.paid_time, dtype=np.float64),
+            "status": np.array(leads.status[:arrived], dtype=np.int64),
+            "close_time": np.array(leads.close_time[:arrived], dtype=np.float64),
+            "lost_stage": np.array(leads.lost_stage[:arrived], dtype=np.int64),
+            "lost_reason": np.array(leads.lost_reason[:arrived], dtype=np.int64),
+            "first_start_time": np.array(leads.first_start[:arrived], dtype=np.float64),
+            "paid_time": np.array(leads.paid_time[:arrived], dtype=np.float64),
         }
         table = np.array(events, dtype=np.float64).reshape(-1, len(EVENT_FIELDS))
         dtypes = (np.int64, np.int64, np.int64, np.int64, np.float64, np.float64, np.float64,
-                  np.float64, np.int64, np.float64, np.bool_, np.float64)
+                  np.float64, np.int64, np.float64, np.bool_, np.float64, np.int64)
         event_cols: dict[str, NDArray[Any]] = {
             name: np.ascontiguousarray(table[:, k], dtype=dt)
             for k, (name, dt) in enumerate(zip(EVENT_FIELDS, dtypes, strict=True))

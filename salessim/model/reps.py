@@ -40,7 +40,14 @@ unique), the rest lets the key be recomputed when the dispatch policy changes.""
 
 
 class Waiter(Protocol):
-    """What a queued task holds: the waiting lead's process."""
+    """What a queued task holds: the waiting lead's process.
+
+    Attributes:
+        cold_exempt: Whether the task never goes cold (a colleague joining joint work
+            waits for a rep; only the customer's own wait can go cold).
+    """
+
+    cold_exempt: bool
 
     def resume(self, value: Rep | None) -> None:
         """Continue the lead now, with the rep that takes its task (None: it went cold)."""
@@ -99,7 +106,9 @@ class RepPool:
         reps: The reps employed now.
         owner: Whether leads keep their rep (owner assignment) rather than take any
             free one (pooled).
-        local: Whether visits by this team are local (short travel).
+        travel: Index of the team's travel zone (see ``organisation.travel_zones``), or
+            -1 when visits need no travel.
+        travel_cost: Travel cost of one visit by a rep of this pool (currency).
         effect: Conversion effect (logit) of this team's reps by lead attribute key.
         owners: In owner assignment, the rep owning each open lead (by lead id) that
             has had a task in this pool.
@@ -107,15 +116,16 @@ class RepPool:
 
     def __init__(
         self, env: simpy.Environment, team: str, role: str, reps: list[Rep], *,
-        owner: bool, dispatch: str, max_wait_days: float | None, local: bool,
-        effect: dict[tuple[int, int, int, int], float],
+        owner: bool, dispatch: str, max_wait_days: float | None, travel: int,
+        travel_cost: float, effect: dict[tuple[int, int, int, int], float],
     ) -> None:
         self.env = env
         self.team = team
         self.role = role
         self.reps = reps
         self.owner = owner
-        self.local = local
+        self.travel = travel
+        self.travel_cost = travel_cost
         self.effect = effect
         self.owners: dict[int, Rep] = {}
         self._dispatch = DISPATCH_CODES[dispatch]
@@ -187,7 +197,7 @@ class RepPool:
         limit = self._max_wait
         while queue:
             _, enabled, _, _, _, _, _, waiter = heapq.heappop(queue)
-            if limit is not None and now - enabled > limit:
+            if limit is not None and now - enabled > limit and not waiter.cold_exempt:
                 waiter.resume(None)
                 continue
             waiter.resume(rep)
@@ -255,16 +265,19 @@ class RepPool:
     # ---- changing the rules --------------------------------------------------------
 
     def reconfigure(self, *, owner: bool, dispatch: str, max_wait_days: float | None,
-                    effect: dict[tuple[int, int, int, int], float]) -> None:
+                    travel_cost: float, effect: dict[tuple[int, int, int, int], float]
+                    ) -> None:
         """New rules from now on; waiting tasks are kept and re-ordered under them.
 
         Args:
             owner: Owner (True) or pooled (False) assignment.
             dispatch: Dispatch policy name.
             max_wait_days: Cold limit (days), or None.
+            travel_cost: Travel cost of one visit (currency).
             effect: Conversion effect (logit) by lead attribute key.
         """
         self.effect = effect
+        self.travel_cost = travel_cost
         self._max_wait = max_wait_days
         tasks = self._queue + [t for r in self.reps for t in r.queue]
         for r in self.reps:

@@ -11,7 +11,6 @@ Every default lives here, in one place, and is documented; the model never guess
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Annotated, Any, Literal
 
@@ -25,34 +24,30 @@ from pydantic import (
     model_validator,
 )
 
+from salessim.scenario.checks import cross_reference_problems
 from salessim.scenario.distributions import Distribution
 from salessim.scenario.document import apply_changes, dump_yaml
 from salessim.scenario.errors import (
     KeyPathError,
     Problem,
     ScenarioError,
-    listing,
-    unknown,
     validation_problems,
+)
+from salessim.scenario.limits import (
+    ATTRIBUTES,
+    MAX_HORIZON_DAYS,
+    MIN_CYCLE_DAYS,
+    MIX_TOLERANCE,
 )
 from salessim.scenario.rates import cumulative_rate
 
 SCHEMA_VERSION = 1
-MAX_HORIZON_DAYS = 2500.0
-"""Longest horizon accepted: ten years of 250 working days."""
-MAX_EXPECTED_LEADS = 1_000_000.0
-"""Largest expected number of leads per replication accepted."""
-ATTRIBUTES: tuple[str, ...] = ("grade", "region", "product", "segment")
-"""Lead attributes a channel mix draws, in the order they are drawn."""
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 NonNegative = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
 Positive = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
 Logit = Annotated[float, Field(ge=-20.0, le=20.0, allow_inf_nan=False)]
 Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z][A-Za-z0-9_\-]*$")]
-MIX_TOLERANCE = 1e-6
-MIN_CYCLE_DAYS = 1.0
-"""Shortest repeating cycle of a rate schedule (days)."""
 
 
 class _Frozen(BaseModel):
@@ -294,45 +289,112 @@ class RepGroup(_Frozen):
         return self
 
 
+class TravelZone(_Frozen):
+    """Travel for one customer visit.
+
+    Attributes:
+        hours: Rep travel time per visit (hours); the rep is busy.
+        cost: Travel cost per visit (currency).
+    """
+
+    hours: Distribution
+    cost: NonNegative = 0.0
+
+
+class ReachZone(TravelZone):
+    """Travel for the visits of teams whose territory spans up to some regions.
+
+    Attributes:
+        up_to_regions: The zone applies to teams covering at most this many regions
+            (and more than the previous zone's).
+    """
+
+    up_to_regions: Annotated[int, Field(ge=1, le=10_000)]
+
+
+class Travel(_Frozen):
+    """Travel per visit by how far a team's territory reaches.
+
+    A team covering one region travels little; a team covering the whole country (a
+    product or key-account team) travels far. Each team's visits use the first zone
+    whose ``up_to_regions`` is at least the number of regions the team covers (all of
+    them when it lists none), unless the team gives its own ``travel``.
+
+    Attributes:
+        zones: Zones in increasing order of ``up_to_regions``.
+    """
+
+    zones: tuple[ReachZone, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _increasing(self) -> Travel:
+        problems = [
+            (f"zones[{i + 1}].up_to_regions",
+             f"must be more than zones[{i}].up_to_regions ({a.up_to_regions}); got "
+             f"{b.up_to_regions}")
+            for i, (a, b) in enumerate(itertools.pairwise(self.zones))
+            if b.up_to_regions <= a.up_to_regions
+        ]
+        if problems:
+            raise KeyPathError(problems)
+        return self
+
+    def zone_for(self, reach: int) -> int:
+        """Index of the zone for a team covering ``reach`` regions."""
+        return next(i for i, z in enumerate(self.zones) if z.up_to_regions >= reach)
+
+
 class Team(_Frozen):
     """A team and the leads it covers.
 
     A team covers a lead when the lead's region, product and segment are each in the
-    team's lists; an omitted list covers every value. For each role, a lead goes to
-    the first team in file order that covers it and has reps of that role.
+    team's lists; an omitted list covers every value (a bundle of products is covered
+    when all its products are). For each role, a lead goes to the team with the highest
+    ``priority`` among those that cover it and have reps of that role; two such teams
+    with the same priority are refused when the scenario is loaded. A bundle no single
+    team covers is worked by the team covering each of its products, together.
 
     Attributes:
         name: Team name.
-        regions: Regions covered; omitted means all. A team that covers only some
-            regions is local: its visits use ``travel.local``, otherwise ``travel.wide``.
-        products: Products covered; omitted means all.
+        regions: Regions covered; omitted means all. How many regions a team covers
+            decides its travel zone (``Travel``).
+        products: Products covered (not bundles); omitted means all.
         segments: Customer segments covered; omitted means all.
+        priority: Where teams overlap, the higher priority takes the lead (e.g. a
+            key-account team over the regional teams).
+        travel: The team's own travel per visit, instead of its zone's.
         effects: Conversion effects (logit) by lead attribute value for work done by
             this team, e.g. a product specialist ``{product: {platform: 0.5}}``.
         reps: Rep groups by role name.
     """
 
     name: Name
-    regions: tuple[str, ...] | None = None
-    products: tuple[str, ...] | None = None
-    segments: tuple[str, ...] | None = None
+    regions: tuple[str, ...] | None = Field(default=None, min_length=1)
+    products: tuple[str, ...] | None = Field(default=None, min_length=1)
+    segments: tuple[str, ...] | None = Field(default=None, min_length=1)
+    priority: Annotated[int, Field(ge=-1000, le=1000)] = 0
+    travel: TravelZone | None = None
     effects: dict[Literal["grade", "region", "product", "segment"], dict[str, Logit]] = Field(
         default_factory=dict
     )
     reps: dict[str, RepGroup] = Field(min_length=1)
 
-    def covers(self, region: str, product: str, segment: str) -> bool:
-        """Whether this team covers a lead with these attributes."""
+    def covers(self, region: str, products: Iterable[str], segment: str) -> bool:
+        """Whether this team covers a lead of this region and segment for all ``products``."""
         return (
             (self.regions is None or region in self.regions)
-            and (self.products is None or product in self.products)
+            and (self.products is None or all(p in self.products for p in products))
             and (self.segments is None or segment in self.segments)
         )
 
-    @property
-    def is_local(self) -> bool:
-        """Whether the team's territory is a subset of the regions (short travel)."""
-        return self.regions is not None
+    def staffed(self, role: str) -> bool:
+        """Whether the team has reps of ``role`` at the start."""
+        group = self.reps.get(role)
+        return group is not None and group.headcount > 0
+
+    def reach(self, n_regions: int) -> int:
+        """How many regions the team covers, of ``n_regions``."""
+        return n_regions if self.regions is None else len(self.regions)
 
 
 class Handoff(_Frozen):
@@ -391,6 +453,25 @@ class Failure(_Frozen):
         return self
 
 
+class JointWork(_Frozen):
+    """Another role working a stage together with the stage's role.
+
+    The iron triangle is one: sales, solution and service meet the customer together at
+    needs analysis instead of one after another.
+
+    Attributes:
+        role: The joining role.
+        effort_hours: Its rep's working time per attempt (hours).
+        when: Which leads it joins for, by attribute, e.g. ``{segment: [enterprise]}``;
+            omitted means every lead.
+    """
+
+    role: Name
+    effort_hours: Distribution
+    when: dict[Literal["grade", "region", "product", "segment"], tuple[str, ...]] = Field(
+        default_factory=dict)
+
+
 class Stage(_Frozen):
     """One step of the sales process.
 
@@ -399,14 +480,20 @@ class Stage(_Frozen):
         role: Role that does the work.
         effort_hours: Rep working time per attempt (hours); the rep is busy.
         customer_delay_days: Elapsed time after the work until the customer's answer
-            (days); holds no rep.
+            (days); holds no rep. With joint work it starts when the last rep is done.
         conversion: Base probability of passing the stage, by lead grade.
         failure: Where failures go.
-        visit: Whether each attempt is a customer visit (adds travel time and cost).
+        visit: Whether each attempt is a customer visit (adds travel time and cost for
+            every rep who works it).
         sla_days: Optional service level: the most days a lead may wait for a rep at
-            this stage; misses are counted, not enforced.
+            this stage; misses are counted, not enforced (``deadline`` dispatch serves
+            the tasks nearest to missing theirs first).
         handoff: Optional override of the scenario's ``handoff`` for arrivals at this
-            stage from a different role (e.g. removing a handoff).
+            stage from a different role (e.g. removing a handoff). No handoff applies
+            when the stage's role already worked the previous activity.
+        joint: Other roles that work each attempt together with the stage's role; the
+            lead waits until all are done.
+        joint_logit: Conversion effect (logit) of the joint work, for leads it joins.
     """
 
     name: Name
@@ -418,6 +505,8 @@ class Stage(_Frozen):
     visit: bool = False
     sla_days: Positive | None = None
     handoff: Handoff | None = None
+    joint: tuple[JointWork, ...] = ()
+    joint_logit: Logit = 0.0
 
 
 class GoingCold(_Frozen):
@@ -432,25 +521,6 @@ class GoingCold(_Frozen):
 
     logit_per_day: Logit = 0.0
     max_wait_days: Positive | None = None
-
-
-class TravelZone(_Frozen):
-    """Travel for one customer visit.
-
-    Attributes:
-        hours: Rep travel time per visit (hours); the rep is busy.
-        cost: Travel cost per visit (currency).
-    """
-
-    hours: Distribution
-    cost: NonNegative = 0.0
-
-
-class Travel(_Frozen):
-    """Travel per visit for local teams and for teams covering all regions."""
-
-    local: TravelZone
-    wide: TravelZone
 
 
 class Payment(_Frozen):
@@ -494,6 +564,7 @@ class Scenario(_Frozen):
     regions: tuple[Name, ...] = Field(min_length=1)
     products: tuple[Name, ...] = Field(min_length=1)
     segments: tuple[Name, ...] = Field(min_length=1)
+    bundles: dict[Name, tuple[Name, ...]] = Field(default_factory=dict)
     channels: tuple[Channel, ...] = Field(min_length=1)
     deal_value: DealValue
     roles: tuple[Role, ...] = Field(min_length=1)
@@ -501,7 +572,7 @@ class Scenario(_Frozen):
     stages: tuple[Stage, ...] = Field(min_length=1)
     handoff: Handoff
     going_cold: GoingCold = GoingCold()
-    travel: Travel
+    travel: Travel | None = None
     payment: Payment
     money: Money = Money()
 
@@ -521,7 +592,9 @@ class Scenario(_Frozen):
 
     @model_validator(mode="after")
     def _cross_references(self) -> Scenario:
-        _check_cross_references(self)
+        problems = cross_reference_problems(self)
+        if problems:
+            raise CrossReferenceError(problems)
         return self
 
     # ---- building and changing ---------------------------------------------------------
@@ -601,9 +674,13 @@ class Scenario(_Frozen):
         return {
             "grade": self.grades,
             "region": self.regions,
-            "product": self.products,
+            "product": (*self.products, *self.bundles),
             "segment": self.segments,
         }[attribute]
+
+    def components(self, product: str) -> tuple[str, ...]:
+        """The products a lead for ``product`` (a product or a bundle) buys."""
+        return self.bundles.get(product, (product,))
 
     def expected_leads(self, from_day: float = 0.0) -> float:
         """Expected number of leads arriving in [from_day, horizon), all channels.
@@ -619,17 +696,16 @@ class Scenario(_Frozen):
             for ch in self.channels
         )
 
-    def reachable_cells(self) -> Iterator[tuple[str, str, str]]:
-        """(region, product, segment) combinations some channel can produce."""
-        cells: set[tuple[str, str, str]] = set()
+    def reachable_leads(self) -> Iterator[tuple[str, str, str, str]]:
+        """(grade, region, product, segment) combinations some channel can produce."""
+        kinds: set[tuple[str, str, str, str]] = set()
         for ch in self.channels:
             if ch.leads_per_day == 0:
                 continue
-            regs = [k for k, p in ch.mix["region"].items() if p > 0]
-            prods = [k for k, p in ch.mix["product"].items() if p > 0]
-            segs = [k for k, p in ch.mix["segment"].items() if p > 0]
-            cells.update(itertools.product(regs, prods, segs))
-        return iter(sorted(cells))
+            grades, regions, products, segments = (
+                [k for k, p in ch.mix.get(attr, {}).items() if p > 0] for attr in ATTRIBUTES)
+            kinds.update(itertools.product(grades, regions, products, segments))
+        return iter(sorted(kinds))
 
 
 def _not_a_mapping(document: Any) -> str:
@@ -642,107 +718,6 @@ def _not_a_mapping(document: Any) -> str:
             f"with keys such as {keys}), not {kind}")
 
 
-def _check_cross_references(sc: Scenario) -> None:
-    """Checks that span several parts of the scenario, each naming its key path."""
-    problems: list[tuple[str, str]] = []
-    roles = [r.name for r in sc.roles]
-    stage_names = [s.name for s in sc.stages]
-
-    def unknown_value(path: str, attr: str, value: str) -> None:
-        problems.append((path, unknown(attr, value, sc.values_of(attr), f"{attr}s are")))
-
-    mixes_complete = True
-    for i, ch in enumerate(sc.channels):
-        for attr in ATTRIBUTES:
-            allowed = sc.values_of(attr)
-            mix = ch.mix.get(attr)  # type: ignore[call-overload]
-            path = f"channels[{i}].mix.{attr}"
-            if mix is None:
-                mixes_complete = False
-                problems.append((path, f"missing; give the share of each {attr}: "
-                                       f"{listing(allowed)} (shares sum to 1)"))
-                continue
-            for key in mix:
-                if key not in allowed:
-                    unknown_value(f"{path}.{key}", attr, key)
-            total = sum(mix.values())
-            if abs(total - 1.0) > MIX_TOLERANCE:
-                problems.append((path, f"shares sum to {total:.6g}; they must sum to 1"))
-
-    for attr, factors in sc.deal_value.multipliers.items():
-        for key in factors:
-            if key not in sc.values_of(attr):
-                unknown_value(f"deal_value.multipliers.{attr}.{key}", attr, key)
-
-    for i, team in enumerate(sc.teams):
-        for attr, values in (("region", team.regions), ("product", team.products),
-                             ("segment", team.segments)):
-            for j, v in enumerate(values or ()):
-                if v not in sc.values_of(attr):
-                    unknown_value(f"teams[{i}].{attr}s[{j}]", attr, v)
-        for role in team.reps:
-            if role not in roles:
-                problems.append((f"teams[{i}].reps.{role}", unknown("role", role, roles,
-                                                                     "roles are")))
-        for attr, shifts in team.effects.items():
-            for key in shifts:
-                if key not in sc.values_of(attr):
-                    unknown_value(f"teams[{i}].effects.{attr}.{key}", attr, key)
-
-    for i, st in enumerate(sc.stages):
-        if st.role not in roles:
-            problems.append((f"stages[{i}].role", unknown("role", st.role, roles, "roles are")))
-        absent = [g for g in sc.grades if g not in st.conversion]
-        if absent:
-            problems.append((f"stages[{i}].conversion",
-                             f"missing grade{'s' if len(absent) > 1 else ''} "
-                             f"{listing(absent)}; give a probability for each grade: "
-                             f"{listing(sc.grades)}"))
-        for g in st.conversion:
-            if g not in sc.grades:
-                unknown_value(f"stages[{i}].conversion.{g}", "grade", g)
-        target = st.failure.rework_to
-        if target is not None:
-            path = f"stages[{i}].failure.rework_to"
-            if target not in stage_names:
-                problems.append((path, unknown("stage", target, stage_names[: i + 1],
-                                               "rework can go back to")))
-            elif stage_names.index(target) > i:
-                problems.append((path, f"{target!r} comes after {st.name!r}; rework can only "
-                                       f"go back to this or an earlier stage: "
-                                       f"{listing(stage_names[: i + 1])}"))
-
-    for i, st in enumerate(sc.stages):
-        if st.role not in roles:
-            continue
-        staffed = [t for t in sc.teams if t.reps.get(st.role, RepGroup(headcount=0)).headcount]
-        if not staffed:
-            problems.append((f"stages[{i}].role",
-                             f"no team has reps of role {st.role!r}; add some under "
-                             f"teams[...].reps.{st.role}.headcount"))
-            continue
-        if not mixes_complete:
-            continue
-        for region, product, segment in sc.reachable_cells():
-            if not any(t.covers(region, product, segment) for t in staffed):
-                problems.append(
-                    (f"stages[{i}].role",
-                     f"no team with {st.role!r} reps covers leads of region={region!r}, "
-                     f"product={product!r}, segment={segment!r}; widen a team's regions, "
-                     "products or segments, or add reps")
-                )
-                break
-
-    expected = sc.expected_leads()
-    if not expected <= MAX_EXPECTED_LEADS:
-        amount = f"about {expected:,.0f}" if math.isfinite(expected) else "unboundedly many"
-        problems.append(("channels",
-                         f"{amount} leads expected per replication; the limit is "
-                         f"{MAX_EXPECTED_LEADS:,.0f}: lower leads_per_day or "
-                         "calendar.horizon_days"))
-    if problems:
-        raise CrossReferenceError(problems)
-
-
 class CrossReferenceError(KeyPathError):
     """Problems found across sections, each with its key path."""
+

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 import salessim as ss
 from salessim.scenario.distributions import DIST_NAMES
-from salessim.scenario.schema import MAX_EXPECTED_LEADS, MAX_HORIZON_DAYS
+from salessim.scenario.limits import MAX_EXPECTED_LEADS, MAX_HORIZON_DAYS
 
 ROOT = Path(__file__).resolve().parents[2]
 REGIONAL = ROOT / "scenarios" / "regional.yaml"
@@ -588,11 +588,11 @@ def test_distribution_without_dist() -> None:
 
 def test_distribution_rule_names_the_distribution() -> None:
     line = problem_at(
-        broken(lambda d: d["travel"]["local"].update(
+        broken(lambda d: d["travel"]["zones"][0].update(
             hours={"dist": "triangular", "low": 3, "mode": 1, "high": 2})),
-        "travel.local.hours",
+        "travel.zones[0].hours",
     )
-    assert line.startswith("<dict>: travel.local.hours: triangular distribution: needs low")
+    assert line.startswith("<dict>: travel.zones[0].hours: triangular distribution: needs low")
 
 
 # ---- several problems, one message ----------------------------------------------------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import salessim as ss
-from salessim.scenario_diff import ABSENT, differences
+from salessim.scenario.diff import ABSENT, differences
 
 
 def test_changed_values_by_key_path(regional: ss.Scenario) -> None:

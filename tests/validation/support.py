@@ -69,7 +69,7 @@ _BASE: dict[str, Any] = {
     # nothing but the queue and the routing acts on a lead unless a test adds it.
     "handoff": {"delay_days": _ZERO, "info_loss_prob": 0.0, "info_loss_logit": 0.0},
     "going_cold": {"logit_per_day": 0.0},
-    "travel": {"local": {"hours": _ZERO}, "wide": {"hours": _ZERO}},
+    "travel": {"zones": [{"up_to_regions": 1, "hours": _ZERO}]},
     "payment": {"invoice_delay_days": _ZERO, "payment_days": _ZERO},
 }
 
