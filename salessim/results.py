@@ -221,7 +221,7 @@ class Results:
                 "channel": _names([c.name for c in sc.channels], L["channel"]),
                 "grade": _names(sc.grades, L["grade"]),
                 "region": _names(sc.regions, L["region"]),
-                "product": _names(sc.products, L["product"]),
+                "product": _names(sc.values_of("product"), L["product"]),
                 "segment": _names(sc.segments, L["segment"]),
                 "deal_value": L["deal_value"],
                 "arrival_time": L["arrival_time"],
@@ -267,7 +267,7 @@ class Results:
                 "channel": _names([c.name for c in sc.channels], L["channel"][case]),
                 "grade": _names(sc.grades, L["grade"][case]),
                 "region": _names(sc.regions, L["region"][case]),
-                "product": _names(sc.products, L["product"][case]),
+                "product": _names(sc.values_of("product"), L["product"][case]),
                 "segment": _names(sc.segments, L["segment"][case]),
                 "deal_value": L["deal_value"][case],
                 "cohort": L["cohort"][case],
@@ -343,7 +343,7 @@ class Results:
             employed = _employed_days(r, start, stop)
             n = len(r.rep_team)
             tasks = np.bincount(r.events["resource"][r.events["resource"] >= 0], minlength=n)
-            deals, revenue = _won_touched(r, np.arange(n), n)
+            _, _, deals, revenue = _touched(r, np.arange(n), n)
             for i, label in enumerate(_rep_labels(r)):
                 rows.append({"rep": label, "team": r.rep_team[i], "role": r.rep_role[i],
                              "tasks": tasks[i], "busy_days": busy[i],
@@ -354,12 +354,17 @@ class Results:
         return df.groupby(["rep", "team", "role"], sort=False).mean().reset_index(["team", "role"])
 
     def teams(self) -> pd.DataFrame:
-        """Per team and role, averaged over replications.
+        """Per team and role, averaged over replications: the load of each territory.
 
         Columns: ``headcount`` (reps employed on average over the measurement window),
         ``tasks``, ``utilisation`` (busy over employed time of the team's reps),
-        ``deals_won`` (distinct counted won leads the team worked on; a lead reworked by
-        two reps of the team counts once) and ``revenue`` of those deals (currency).
+        ``wait_mean_days`` (leads' wait for a rep of the team), ``leads`` (distinct
+        counted leads the team worked on), ``potential`` (their deal value, won or
+        not: what the territory could sell; currency), ``deals_won`` (of those leads,
+        the won ones; a lead reworked by two reps of the team counts once),
+        ``revenue`` of those deals (currency), ``potential_per_rep`` and
+        ``revenue_per_rep`` (currency), and ``load_index`` (utilisation over the mean
+        utilisation of the role's teams: above 1 carries more than its share).
         """
         rows = []
         for r in self.raw:
@@ -367,21 +372,32 @@ class Results:
             groups = list(dict.fromkeys(zip(r.rep_team, r.rep_role, strict=True)))
             group_of = np.array([groups.index(g) for g in zip(r.rep_team, r.rep_role,
                                                                 strict=True)])
-            busy = np.bincount(group_of, weights=_busy_days(r, start, stop),
-                               minlength=len(groups))
-            worked = r.events["resource"][r.events["resource"] >= 0]
-            tasks = np.bincount(group_of[worked], minlength=len(groups))
+            n = len(groups)
+            busy = np.bincount(group_of, weights=_busy_days(r, start, stop), minlength=n)
+            E = r.events
+            worked = E["resource"] >= 0
+            tasks = np.bincount(group_of[E["resource"][worked]], minlength=n)
+            counted = worked & r.leads["cohort"][E["case"]]
+            waits = np.bincount(group_of[E["resource"][counted]], minlength=n,
+                                weights=(E["start_time"] - E["enable_time"])[counted])
             employed = np.bincount(group_of, weights=_employed_days(r, start, stop),
-                                   minlength=len(groups))
-            deals, revenue = _won_touched(r, group_of, len(groups))
+                                   minlength=n)
+            leads, potential, deals, revenue = _touched(r, group_of, n)
             for k, (team, role) in enumerate(groups):
-                rows.append({"team": team, "role": role,
-                             "headcount": employed[k] / (stop - start) if stop > start
-                             else np.nan,
+                heads = employed[k] / (stop - start) if stop > start else np.nan
+                served = np.count_nonzero(group_of[E["resource"][counted]] == k)
+                rows.append({"team": team, "role": role, "headcount": heads,
                              "tasks": tasks[k],
                              "utilisation": busy[k] / employed[k] if employed[k] else np.nan,
-                             "deals_won": deals[k], "revenue": revenue[k]})
-        return pd.DataFrame(rows).groupby(["team", "role"], sort=False).mean()
+                             "wait_mean_days": waits[k] / served if served else np.nan,
+                             "leads": leads[k], "potential": potential[k],
+                             "deals_won": deals[k], "revenue": revenue[k],
+                             "potential_per_rep": potential[k] / heads if heads else np.nan,
+                             "revenue_per_rep": revenue[k] / heads if heads else np.nan})
+        table = pd.DataFrame(rows).groupby(["team", "role"], sort=False).mean()
+        role_mean = table.groupby(level="role")["utilisation"].transform("mean")
+        table["load_index"] = table["utilisation"] / role_mean
+        return table
 
     # The analysis and export modules build on Results; they are imported where they are
     # used so that Results stays the one object users hold without an import cycle.
@@ -417,10 +433,13 @@ class Results:
         return to_event_log(self, path, **xes_calendar)
 
 
-def _won_touched(
+def _touched(
     raw: RawReplication, group_of: np.ndarray, n_groups: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct counted won leads, and their revenue, that each group of reps worked on.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """What each group of reps worked on: counted leads, their value, wins, revenue.
+
+    Returns distinct counted leads per group and their deal value (currency), then the
+    won ones among them and their revenue (currency).
 
     Args:
         raw: One replication.
@@ -430,11 +449,13 @@ def _won_touched(
     E, L = raw.events, raw.leads
     worked = E["resource"] >= 0
     pairs = np.unique(np.stack([group_of[E["resource"][worked]], E["case"][worked]]), axis=1)
-    won = (L["status"] == WON) & L["cohort"]
-    pairs = pairs[:, won[pairs[1]]]
-    deals = np.bincount(pairs[0], minlength=n_groups)
-    revenue = np.bincount(pairs[0], weights=L["deal_value"][pairs[1]], minlength=n_groups)
-    return deals, revenue
+    pairs = pairs[:, L["cohort"][pairs[1]]]
+    value = L["deal_value"][pairs[1]]
+    won = L["status"][pairs[1]] == WON
+    return (np.bincount(pairs[0], minlength=n_groups),
+            np.bincount(pairs[0], weights=value, minlength=n_groups),
+            np.bincount(pairs[0][won], minlength=n_groups),
+            np.bincount(pairs[0][won], weights=value[won], minlength=n_groups))
 
 
 def _names(names: Sequence[str], codes: np.ndarray) -> np.ndarray:

@@ -422,12 +422,29 @@ class Replication:
                                     for n, pool in enumerate(self.routes[jw.role][cell])]
             parts.append(tuple(stage_parts))
             roles.append(frozenset(stage_roles))
-            effects.append(fmean(pool.effect[key] for pool in own)
-                           + (st.joint_logit if joined else 0.0))
+            effects.append(self._effect(st.role, key, own) + (st.joint_logit if joined else 0.0))
         owner_pools = [p for p in dict.fromkeys(part.pool for ps in parts for part in ps)
                        if p.owner]
         plan = self.plans[key] = _Plan(parts, roles, effects, owner_pools)
         return plan
+
+    def _effect(self, role: str, key: tuple[int, int, int, int],
+                own: tuple[RepPool, ...]) -> float:
+        """Conversion effect (logit) of the teams of a role working a lead.
+
+        Product teams working a bundle together each bring their effect on their own
+        product; the lead gets the mean over the bundle's products.
+        """
+        if len(own) == 1:
+            return own[0].effect[key]
+        grade, region, product, segment = key
+        products = self.sc.values_of("product")
+        effects = []
+        for component in self.sc.components(products[product]):
+            c = products.index(component)
+            pool = self.routes[role][region, c, segment][0]
+            effects.append(pool.effect[grade, region, c, segment])
+        return fmean(effects)
 
     def _lead(self, i: int, proc: LeadProcess) -> LeadLife:
         """The life of lead ``i``: stage by stage until it is won or lost."""

@@ -25,7 +25,7 @@ def base(regional: ss.Scenario) -> ss.Scenario:
 @pytest.fixture(scope="module")
 def cmp(base: ss.Scenario) -> ss.Comparison:
     return ss.compare({"baseline": base,
-                       "one more SE": base.with_changes({"teams.solutions.se.headcount": 8}),
+                       "one more SE": base.with_changes({"teams.solutions.se.headcount": 9}),
                        "pre-review": base.with_changes({
                            "stages.contract.customer_delay_days":
                                {"dist": "gamma", "mean": 2.0, "sd": 1.0}})},
@@ -117,7 +117,7 @@ def test_compare_takes_files_and_refuses_bad_input(base: ss.Scenario, tmp_path: 
 
 # ---- sweeps ---------------------------------------------------------------------------
 
-GRID = {"teams.north.ae.headcount": [4, 8], "stages.contract.effort_hours.value": [2, 3]}
+GRID = {"teams.north.ae.headcount": [4, 10], "stages.contract.effort_hours.value": [2, 3]}
 
 
 @pytest.fixture(scope="module")
@@ -127,18 +127,18 @@ def sweep(base: ss.Scenario) -> ss.Sweep:
 
 def test_sweep_runs_every_point_and_the_baseline(base: ss.Scenario, sweep: ss.Sweep) -> None:
     assert list(sweep.points.index) == ["baseline", "headcount=4, value=2",
-                                        "headcount=4, value=3", "headcount=8, value=2",
-                                        "headcount=8, value=3"]
+                                        "headcount=4, value=3", "headcount=10, value=2",
+                                        "headcount=10, value=3"]
     assert list(sweep.points.columns) == list(GRID)
     for name, values in zip(sweep.points.index[1:], itertools.product(*GRID.values()),
                             strict=True):
         sc = sweep.comparison.results[name].scenario
         assert sc.teams[0].reps["ae"].headcount == values[0]
         assert sc.stages[-1].effort_hours.mean() == values[1]
-    # The base has 8 north AEs and 3-hour contracts: that point is the baseline itself.
-    same = sweep.comparison.results["headcount=8, value=3"].kpis
+    # The base has 10 north AEs and 3-hour contracts: that point is the baseline itself.
+    same = sweep.comparison.results["headcount=10, value=3"].kpis
     assert same.equals(sweep.comparison.results["baseline"].kpis)
-    assert base.teams[0].reps["ae"].headcount == 8
+    assert base.teams[0].reps["ae"].headcount == 10
 
 
 def test_sweep_tables(sweep: ss.Sweep) -> None:
@@ -171,12 +171,12 @@ def test_frontier_holds_exactly_the_undominated_points(sweep: ss.Sweep) -> None:
 
 
 def test_named_change_sets(base: ss.Scenario) -> None:
-    sw = ss.sweep(base, changes={"more SE": {"teams.solutions.se.headcount": 8}},
+    sw = ss.sweep(base, changes={"more SE": {"teams.solutions.se.headcount": 9}},
                   replications=2, seed=5, executor="serial")
     assert list(sw.points.index) == ["baseline", "more SE"]
-    listed = ss.sweep(base, changes=[{"teams.solutions.se.headcount": 8}], replications=2,
+    listed = ss.sweep(base, changes=[{"teams.solutions.se.headcount": 9}], replications=2,
                       seed=5, executor="serial")
-    assert list(listed.points.index) == ["baseline", "headcount=8"]
+    assert list(listed.points.index) == ["baseline", "headcount=9"]
     assert listed.means(["cost"])["cost"].tolist() == sw.means(["cost"])["cost"].tolist()
 
 

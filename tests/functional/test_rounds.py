@@ -51,7 +51,7 @@ def test_the_state_between_rounds(small: ss.Scenario) -> None:
     counted_open = pipeline.to_numpy().sum()  # every open lead, counted or not
     assert 0 < open_leads <= counted_open
     pools = sandbox.pools()
-    assert pools.loc[("solutions", "se"), "reps"] == 7
+    assert pools.loc[("solutions", "se"), "reps"] == 8
     assert (pools["busy"] <= pools["reps"]).all()
 
 

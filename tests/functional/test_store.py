@@ -73,7 +73,7 @@ def test_a_changed_scenario_is_not_mistaken_for_a_stored_one(
     path = tmp_path / "c.sqlite"
     calls = counting(monkeypatch)
     ss.run(small, replications=2, seed=1, executor="serial", store=path)
-    ss.run(small.with_changes({"teams.legal.legal.headcount": 3}), replications=2, seed=1,
+    ss.run(small.with_changes({"teams.legal.legal.headcount": 4}), replications=2, seed=1,
            executor="serial", store=path)
     ss.run(small, replications=2, seed=2, executor="serial", store=path)  # another seed
     assert len(calls) == 6

@@ -14,7 +14,7 @@ def test_changed_values_by_key_path(regional: ss.Scenario) -> None:
     })
     table = differences({"base": regional, "other": other})
     assert list(table.columns) == ["base", "other"]
-    assert table.loc["teams.solutions.reps.se.headcount"].tolist() == [7, 5]
+    assert table.loc["teams.solutions.reps.se.headcount"].tolist() == [8, 5]
     assert table.loc["name", "other"] == "Faster contracts"
     assert table.loc["stages.contract.customer_delay_days.dist"].tolist() == ["gamma", "fixed"]
     assert table.loc["stages.contract.customer_delay_days.sd", "other"] == ABSENT
