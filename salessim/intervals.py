@@ -1,14 +1,16 @@
 """Where a lead's time goes: each activity split into phases, as intervals of days.
 
-A lead's life is a chain of activities (one per attempt at a stage). Between its
-arrival and its close, every moment belongs to exactly one phase of one activity:
+A lead's life is a chain of activities (one per attempt at a stage, however many reps
+work it). Between its arrival and its close, every moment belongs to exactly one phase
+of one activity:
 
 - ``handoff``: handed over from another role (``enable - handoff_days`` to ``enable``);
 - ``nurture``: parked after a nurture outcome, until the retry's handoff (the previous
   activity's decision to ``enable - handoff_days``);
 - ``wait``: waiting for a rep, the queue (``enable`` to ``start``; for a lead that went
   cold, ``enable`` to the time it was lost);
-- ``work``: a rep works, travel included (``start`` to ``end``);
+- ``work``: a rep works, travel included (``start`` to ``end``; with joint work, to the
+  end of the last rep's work);
 - ``customer``: the customer answers, holding no rep (``end`` to ``decision``).
 
 Handoff and nurture belong to the activity they lead to. The phases are computed from
@@ -55,10 +57,18 @@ class Phases:
 
 
 def phases(raw: RawReplication) -> Phases:
-    """Split every activity of a replication into its phases."""
-    E = raw.events
+    """Split every activity of a replication into its phases.
+
+    An activity worked by several reps together (joint work) is the lead's one
+    activity: its row for the lead's own rep, whose work phase lasts until the last rep
+    is done (the customer's clock starts then).
+    """
+    every = raw.events
+    last_end = _attempt_end(every)
+    main = every["part"] == 0
+    E = {name: column[main] for name, column in every.items()}
     enable, start = E["enable_time"], E["start_time"]
-    end, decision = E["end_time"], E["decision_time"]
+    end, decision = last_end[main], E["decision_time"]
     served = E["resource"] >= 0
     # A lead that went cold has no start: its wait ends when it is lost.
     wait_end = np.where(served, start, decision)
@@ -78,6 +88,18 @@ def phases(raw: RawReplication) -> Phases:
             "customer": (work_hi, np.where(served, decision, work_hi)),
         },
     )
+
+
+def _attempt_end(E: dict[str, NDArray[Any]]) -> NDArray[np.float64]:
+    """For each row, when the last rep working its attempt (lead, stage, attempt) ended."""
+    order = np.lexsort((E["attempt"], E["stage"], E["case"]))
+    keys = np.stack([E["case"], E["stage"], E["attempt"]])[:, order]
+    starts = np.flatnonzero(np.r_[True, (keys[:, 1:] != keys[:, :-1]).any(axis=0)])
+    # fmax ignores the NaN end of a lead that went cold before its rep started.
+    group_end = np.fmax.reduceat(E["end_time"][order], starts) if len(order) else np.empty(0)
+    out = np.empty(len(order))
+    out[order] = np.repeat(group_end, np.diff(np.r_[starts, len(order)]))
+    return out
 
 
 def _previous_decision_if_nurtured(

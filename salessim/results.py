@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 EVENT_LOG_COLUMNS: tuple[str, ...] = (
     "case_id", "activity", "role", "resource", "enable_time", "start_time", "end_time",
     "outcome", "replication", "attempt", "team", "decision_time", "handoff_days",
-    "info_lost", "travel_cost", "channel", "grade", "region", "product", "segment",
+    "info_lost", "travel_cost", "part", "channel", "grade", "region", "product", "segment",
     "deal_value",
 )
 """Event-log columns: one row per activity instance (a lead's attempt at a stage).
@@ -41,6 +41,9 @@ EVENT_LOG_COLUMNS: tuple[str, ...] = (
 worked (including travel); ``decision_time``: the customer answered and the outcome
 (``advanced``, ``lost``, ``rework``, ``nurture``, or ``cold`` for a lead lost while
 waiting, which has no rep and no start) was known. Times are days from the start.
+When several reps work an attempt together (joint work), each has its row: ``part`` 0
+is the lead's own rep of the stage's role, 1, 2... the others, with their ``role``; the
+outcome and decision are the attempt's.
 """
 
 STATUS = {OPEN: "open", WON: "won", LOST: "lost"}
@@ -251,7 +254,8 @@ class Results:
             frames.append(pd.DataFrame({
                 "case_id": case,
                 "activity": _names(stages, E["stage"]),
-                "role": _names(stage_role, E["stage"]),
+                "role": np.where(res >= 0, np.array([*r.rep_role, ""], dtype=object)[res],
+                                 _names(stage_role, E["stage"])),
                 "resource": labels[res],
                 "enable_time": E["enable_time"],
                 "start_time": E["start_time"],
@@ -264,6 +268,7 @@ class Results:
                 "handoff_days": E["handoff_days"],
                 "info_lost": E["info_lost"],
                 "travel_cost": E["travel_cost"],
+                "part": E["part"],
                 "channel": _names([c.name for c in sc.channels], L["channel"][case]),
                 "grade": _names(sc.grades, L["grade"][case]),
                 "region": _names(sc.regions, L["region"][case]),
@@ -281,18 +286,22 @@ class Results:
 
         Columns: ``entered`` (attempts), ``advanced``, ``lost`` (declined or cold),
         ``cold``, ``reworked``, ``nurtured``, ``conversion`` (advanced / entered),
-        ``wait_mean_days`` and ``wait_p90_days`` (for a rep), ``effort_mean_hours``
-        (rep time incl. travel), ``customer_delay_mean_days``, ``handoff_mean_days``
-        and ``sla_miss_rate`` (share of attempts that waited past the stage's SLA;
-        NaN without an SLA).
+        ``wait_mean_days`` and ``wait_p90_days`` (for the lead's own rep),
+        ``effort_mean_hours`` (rep time per attempt incl. travel, summed over every rep
+        working it together), ``customer_delay_mean_days`` (from the last rep's work to
+        the answer), ``handoff_mean_days`` and ``sla_miss_rate`` (share of attempts
+        that waited past the stage's SLA; NaN without an SLA).
         """
         sc = self.scenario
         hpd = sc.calendar.hours_per_day
         ev = self.events[self.events["cohort"]]
         names = [s.name for s in sc.stages]
         per_rep = []
-        for (rep, stage), g in ev.groupby(["replication", "activity"], sort=False):
+        for (rep, stage), every in ev.groupby(["replication", "activity"], sort=False):
             st = sc.stages[sc.stage_index(str(stage))]
+            last_end = every.groupby(["case_id", "attempt"])["end_time"].transform("max")
+            main = every["part"] == 0
+            g = every[main]
             wait = (g["start_time"] - g["enable_time"]).to_numpy(dtype=float)
             worked = np.isfinite(wait)
             out = g["outcome"]
@@ -307,8 +316,10 @@ class Results:
                 "wait_mean_days": float(wait[worked].mean()) if worked.any() else np.nan,
                 "wait_p90_days": float(np.percentile(wait[worked], 90)) if worked.any()
                 else np.nan,
-                "effort_mean_hours": float((g["end_time"] - g["start_time"]).mean() * hpd),
-                "customer_delay_mean_days": float((g["decision_time"] - g["end_time"]).mean()),
+                "effort_mean_hours": float((every["end_time"] - every["start_time"]).sum()
+                                           / worked.sum() * hpd) if worked.any() else np.nan,
+                "customer_delay_mean_days": float((g["decision_time"]
+                                                   - last_end[main]).mean()),
                 "handoff_mean_days": float(g["handoff_days"].mean()),
                 "sla_miss_rate": float((wait[worked] > st.sla_days).mean())
                 if st.sla_days is not None and worked.any() else np.nan,

@@ -63,11 +63,12 @@ def timeseries(res: Results, step_days: float = 1.0) -> pd.DataFrame:
             lo, hi = ((ph.bounds["wait"][0], ph.bounds["customer"][1]) if measure == "wip"
                       else ph.bounds[measure])
             blocks.append(covering(lo, hi, ph.stage, len(stages), times))
+        # Busy reps count every rep's own work, joint work included.
         rep_role = np.array([roles.index(r) for r in raw.rep_role], dtype=np.int64)
-        served = ph.resource >= 0
-        lo, hi = ph.bounds["work"]
-        blocks.append(covering(lo[served], hi[served], rep_role[ph.resource[served]],
-                               len(roles), times))
+        E = raw.events
+        served = E["resource"] >= 0
+        blocks.append(covering(E["start_time"][served], E["end_time"][served],
+                               rep_role[E["resource"][served]], len(roles), times))
         # One row per (measure, stage or role, time): codes now, names once at the end.
         n_stage_rows, n_role_rows = len(STAGE_MEASURES) * len(stages), len(roles)
         series = n_stage_rows + n_role_rows
