@@ -9,6 +9,7 @@ from typing import Any
 
 from salessim.scenario.document import merge, parse_yaml
 from salessim.scenario.errors import Problem, ScenarioError, show, unknown
+from salessim.scenario.exercise_spec import AnswerSpec, ExerciseSpec
 from salessim.scenario.schema import Scenario
 from salessim.scenario.sweep_spec import SweepSpec
 
@@ -106,6 +107,69 @@ def load_sweep_spec(path: str | Path) -> SweepSpec:
     """
     source = Path(path)
     return SweepSpec.from_document(_read_document(source), str(source))
+
+
+def load_exercise(path: str | Path) -> ExerciseSpec:
+    """Read a training exercise and the scenarios it refers to.
+
+    ``scenario:`` is a scenario file relative to the exercise, or an inline scenario
+    whose ``extends`` is relative to the exercise; an option's ``extends`` builds that
+    inline scenario on another file instead (a structure to choose).
+
+    Raises:
+        ScenarioError: Naming the file, the key path and what is allowed.
+    """
+    source = Path(path)
+
+    def read(reference: Any, extends: str | None) -> Scenario:
+        return _exercise_scenario(reference, extends, source)
+
+    return ExerciseSpec.from_document(_read_document(source), str(source), read)
+
+
+def _exercise_scenario(reference: Any, extends: str | None, exercise: Path) -> Scenario:
+    """The scenario an exercise names, built on ``extends`` when that is given.
+
+    Problems of the exercise's own text have no source of their own (the exercise
+    quotes them at its key path); those of a scenario file name that file.
+    """
+    label = ""
+    if isinstance(reference, str):
+        if extends is not None:
+            raise ScenarioError(label, [Problem("", (
+                "an option with extends needs the exercise's scenario written out with "
+                "extends: (it is built on the option's file instead)"))])
+        path = exercise.parent / reference
+        if not _is_file(path):
+            raise ScenarioError(label, [Problem("", f"scenario file {reference!r} not found: "
+                                                    f"there is no file {path} (the path is "
+                                                    "relative to the exercise)")])
+        return Scenario.from_document(_read(path, ()), str(path))
+    document = dict(reference)
+    if extends is not None:
+        if "extends" not in document:
+            raise ScenarioError(label, [Problem("", (
+                "an option with extends needs the exercise's scenario to have extends: "
+                "too (the option replaces it)"))])
+        document["extends"] = extends
+    return Scenario.from_document(_resolve(document, label, exercise.parent, ()), label)
+
+
+def load_answer(path: str | Path) -> AnswerSpec:
+    """Read a trainee's answer file: ``decisions: [{day, lever, value}, ...]``.
+
+    Raises:
+        ScenarioError: Naming the file, the key path and what is allowed.
+    """
+    source = Path(path)
+    return AnswerSpec.from_document(_read_document(source), str(source))
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
 
 
 def _is_dir(path: Path) -> bool:

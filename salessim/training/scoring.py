@@ -1,0 +1,160 @@
+"""Scoring an answer: the goal's conditions, the objective, and what changed against the baseline.
+
+Every answer to an exercise runs with the exercise's seed and replications, and so does
+the baseline (the scenario left untouched), so replication ``r`` of both sees the same
+leads: differences are paired over replications, like ``salessim.compare``.
+
+Lever costs count: they are added to ``cost`` (and ``cost_per_won``) and taken off
+``profit``, so a lever has to pay for itself.
+
+Points, out of 100: ``CONDITION_POINTS`` shared equally by the goal's conditions met;
+and, once every condition is met, up to ``OBJECTIVE_POINTS`` in proportion to how far
+the objective moved from the baseline's mean towards the exercise's ``excellent`` value
+(nothing for no gain or a loss, all of them at ``excellent`` or beyond).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+
+from salessim.results import Results
+from salessim.sandbox import play_rounds
+from salessim.scenario.exercise_spec import Decision
+from salessim.stats import paired_difference
+from salessim.training.exercise import Exercise
+from salessim.training.goal import Objective, Target
+from salessim.training.levers import plan
+
+CONDITION_POINTS = 50
+"""Points for meeting every condition of the goal (shared equally between them)."""
+OBJECTIVE_POINTS = 50
+"""Points for reaching the excellent value of the objective, once the goal is met."""
+
+TABLE_COLUMNS = ("baseline", "answer", "diff", "diff_ci_low", "diff_ci_high", "p_value")
+"""Columns of ``Score.table``."""
+
+
+@dataclass(frozen=True)
+class Check:
+    """One condition of the goal, checked.
+
+    Attributes:
+        target: The condition as written.
+        value: The answer's mean of the KPI.
+        bound: The bound in the KPI's unit (a relative one worked out from the baseline).
+        met: Whether the mean meets the bound.
+    """
+
+    target: Target
+    value: float
+    bound: float
+    met: bool
+
+
+@dataclass(frozen=True)
+class Score:
+    """How an answer did.
+
+    Attributes:
+        points: 0 to 100 (see the module).
+        met: Whether every condition of the goal holds.
+        checks: Each condition, checked.
+        objective: What is maximised or minimised.
+        objective_value: The answer's mean of it (lever costs included).
+        baseline_value: The baseline's mean of it.
+        excellent_value: The value that earns full marks (the KPI's unit).
+        spent: Lever costs paid (currency).
+        table: Per KPI: ``baseline`` and ``answer`` means, and the paired difference
+            (answer minus baseline) with its 95 % interval and p-value.
+        results: The answer's results (KPIs without lever costs; see ``kpis``).
+    """
+
+    points: int
+    met: bool
+    checks: tuple[Check, ...]
+    objective: Objective
+    objective_value: float
+    baseline_value: float
+    excellent_value: float
+    spent: float
+    table: pd.DataFrame
+    results: Results
+
+
+def with_spend(kpis: pd.DataFrame, spent: float) -> pd.DataFrame:
+    """KPIs per replication with lever costs counted in cost, cost per won and profit.
+
+    Args:
+        kpis: ``Results.kpis``.
+        spent: Lever costs paid (currency).
+    """
+    out = kpis.copy()
+    out["cost"] = out["cost"] + spent
+    out["profit"] = out["profit"] - spent
+    out["cost_per_won"] = out["cost"] / out["won"].where(out["won"] > 0)
+    return out
+
+
+def baseline(exercise: Exercise) -> Results:
+    """The exercise's scenario left untouched, on the exercise's seed and replications."""
+    return play_rounds(exercise.scenario, [], exercise.spec.replications, exercise.spec.seed)
+
+
+def check_answer(exercise: Exercise, decisions: Sequence[Decision], source: str,
+                 base: Results | None = None) -> Score:
+    """Play an answer's decisions and score them.
+
+    Args:
+        exercise: The exercise.
+        decisions: The answer's decisions.
+        source: The answer (a file name), named in messages.
+        base: ``baseline(exercise)`` if already run (scoring many answers).
+
+    Raises:
+        ScenarioError: If a decision is not allowed (see ``levers.plan``).
+    """
+    chosen = plan(exercise, decisions, source)
+    results = play_rounds(chosen.scenario, chosen.rounds, exercise.spec.replications,
+                          exercise.spec.seed)
+    return score(exercise, results, chosen.spent, base if base is not None else baseline(exercise))
+
+
+def score(exercise: Exercise, results: Results, spent: float, base: Results) -> Score:
+    """Score finished results against the goal and the baseline.
+
+    Args:
+        exercise: The exercise.
+        results: The answer's results, run to the end.
+        spent: Lever costs paid (currency).
+        base: ``baseline(exercise)``.
+    """
+    answer = with_spend(results.kpis, spent)
+    untouched = base.kpis
+    rows = []
+    for kpi in [k for k in untouched.columns if k in answer.columns]:
+        d = paired_difference(answer[kpi], untouched[kpi])
+        rows.append({"kpi": kpi, "baseline": float(untouched[kpi].mean()),
+                     "answer": float(answer[kpi].mean()), "diff": d.mean,
+                     "diff_ci_low": d.low, "diff_ci_high": d.high, "p_value": d.p_value})
+    table = pd.DataFrame(rows).set_index("kpi")[list(TABLE_COLUMNS)]
+    answer_means, base_means = table["answer"], table["baseline"]
+    checks = []
+    for target in exercise.targets:
+        kpi = target.condition.kpi
+        value, base_mean = float(answer_means[kpi]), float(base_means[kpi])
+        checks.append(Check(target, value, target.bound(base_mean),
+                            target.holds(value, base_mean)))
+    met = all(c.met for c in checks)
+    objective = exercise.objective
+    value = float(answer_means[objective.kpi])
+    base_value = float(base_means[objective.kpi])
+    points = CONDITION_POINTS * sum(c.met for c in checks) / len(checks)
+    if met:
+        points += OBJECTIVE_POINTS * objective.share(value, base_value)
+    return Score(points=round(points), met=met, checks=tuple(checks), objective=objective,
+                 objective_value=value, baseline_value=base_value,
+                 excellent_value=objective.excellent_value(base_value), spent=spent,
+                 table=table, results=results)

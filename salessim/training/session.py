@@ -1,0 +1,232 @@
+"""A trainee's game: decide, play a round, look at the state, decide again.
+
+``Session`` wraps ``salessim.sandbox.Sandbox``: the exercise's scenario runs, with the
+exercise's seed and replications, up to the end of its warm-up, where the trainee takes
+over. Before each round the trainee sets levers (``decide``; values can be revised until
+the round is played); ``play`` applies them from that day on and runs one round, the run
+going on from where it stopped. The last round also runs the drain, after which the
+answer can be scored. The decisions are an answer (``answer``): ``salessim exercise
+check`` on them gives the same numbers, since the same decisions on the same days give
+the same outcome.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from salessim.model.records import RawReplication
+from salessim.results import Results
+from salessim.sandbox import Sandbox
+from salessim.scenario.document import dump_yaml
+from salessim.scenario.errors import Problem, ScenarioError
+from salessim.scenario.exercise_spec import Decision
+from salessim.scenario.schema import Scenario
+from salessim.training.exercise import Exercise, LeverValue
+from salessim.training.levers import (
+    changes_for,
+    check_day,
+    check_value,
+    cost_of,
+    over_budget,
+    start_scenario,
+)
+from salessim.training.scoring import Score, score, with_spend
+
+
+class Session:
+    """One trainee playing one exercise in rounds.
+
+    Args:
+        exercise: The exercise.
+
+    Attributes:
+        exercise: The exercise.
+        spent: Lever costs paid in the rounds played so far (currency).
+    """
+
+    def __init__(self, exercise: Exercise) -> None:
+        self.exercise = exercise
+        self.spent = 0.0
+        self._in_force: dict[str, LeverValue] = dict(exercise.start)
+        self._pending: dict[str, LeverValue] = {}
+        self._decisions: list[Decision] = []
+        self._round = 0
+        self._final: Results | None = None
+        self._sandbox = self._start(exercise.scenario)
+
+    def _start(self, scenario: Scenario) -> Sandbox:
+        sandbox = Sandbox(scenario, self.exercise.spec.replications, self.exercise.spec.seed)
+        sandbox.play_to(self.exercise.takeover_day)
+        return sandbox
+
+    # ---- where the game is -------------------------------------------------------
+
+    @property
+    def rounds(self) -> int:
+        """Rounds in the exercise."""
+        return len(self.exercise.round_starts)
+
+    @property
+    def round(self) -> int:
+        """Rounds played so far."""
+        return self._round
+
+    @property
+    def day(self) -> float:
+        """Days since the trainee took over (the first day of the next round)."""
+        starts = self.exercise.round_starts
+        return starts[self._round] if self._round < len(starts) else self.exercise.year_days
+
+    @property
+    def finished(self) -> bool:
+        """Whether every round is played and the open deals have run to their end."""
+        return self._final is not None
+
+    @property
+    def values(self) -> dict[str, LeverValue]:
+        """Each lever's value for the next round: in force, or as just decided."""
+        return {**self._in_force, **self._pending}
+
+    @property
+    def pending_cost(self) -> float:
+        """What the values decided for the next round cost (currency)."""
+        return sum(cost_of(self.exercise.lever(name), self._in_force[name], value)
+                   for name, value in self._pending.items())
+
+    @property
+    def budget_left(self) -> float:
+        """Budget not yet spent or committed for the next round (currency)."""
+        return self.exercise.spec.budget - self.spent - self.pending_cost
+
+    # ---- deciding and playing ------------------------------------------------------
+
+    def decide(self, values: Mapping[str, Any]) -> None:
+        """Set levers for the next round (and on); earlier values for today are replaced.
+
+        Nothing changes if any value is refused.
+
+        Args:
+            values: Lever name -> value (a number, or an option's name).
+
+        Raises:
+            ScenarioError: One problem per refused value, naming the lever and what it
+                allows; or the budget, if the values together cost more than is left.
+            ValueError: If the game is over.
+        """
+        if self._round >= self.rounds:
+            raise ValueError("every round is played; the game is over")
+        pending = dict(self._pending)
+        problems: list[Problem] = []
+        for name, raw in values.items():
+            try:
+                lever = self.exercise.lever(name)
+                check_day(self.exercise, lever, self.day)
+                value = check_value(self.exercise, lever, raw)
+            except ValueError as err:
+                problems.append(Problem(str(name), str(err)))
+                continue
+            if value == self._in_force[name]:
+                pending.pop(name, None)
+            else:
+                pending[name] = value
+        source = f"day {self.day:g}"
+        if problems:
+            raise ScenarioError(source, problems)
+        spent = self.spent
+        for name, value in pending.items():
+            lever = self.exercise.lever(name)
+            cost = cost_of(lever, self._in_force[name], value)
+            if spent + cost > self.exercise.spec.budget + 1e-9:
+                raise ScenarioError(source, [Problem(name, over_budget(
+                    self.exercise, lever, value, cost, spent))])
+            spent += cost
+        self._pending = pending
+
+    def play(self) -> None:
+        """Apply the values decided and play one round; the last round runs to the end.
+
+        Raises:
+            ValueError: If the game is over.
+        """
+        if self._round >= self.rounds:
+            raise ValueError("every round is played; the game is over")
+        day = self.day
+        levers = {name: self.exercise.lever(name) for name in self._pending}
+        at_start = {n: v for n, v in self._pending.items() if levers[n].only_at_start}
+        if at_start:
+            self._sandbox = self._start(start_scenario(self.exercise, at_start))
+        changes: dict[str, Any] = {}
+        for name, value in self._pending.items():
+            if not levers[name].only_at_start:
+                changes.update(changes_for(levers[name], value))
+            self._decisions.append(Decision(day=day, lever=name, value=value))
+        if changes:
+            self._sandbox.change(changes)
+        self.spent += self.pending_cost
+        self._in_force.update(self._pending)
+        self._pending = {}
+        self._round += 1
+        if self._round < self.rounds:
+            self._sandbox.play_to(self.exercise.takeover_day + self.day)
+        else:
+            self._final = self._sandbox.finish()
+
+    # ---- what the trainee sees -------------------------------------------------------
+
+    def pipeline(self) -> pd.DataFrame:
+        """Open leads by stage and where they are in it, now (mean over replications)."""
+        return self._sandbox.pipeline()
+
+    def pools(self) -> pd.DataFrame:
+        """Reps, busy reps and tasks waiting per team and role, now (mean over replications)."""
+        return self._sandbox.pools()
+
+    def results(self) -> Results:
+        """Results so far, or at the end when finished.
+
+        So far, leads that have arrived count (those in progress as open), with their
+        channel cost; leads still to come count nowhere.
+        """
+        if self._final is not None:
+            return self._final
+        now = self._sandbox.results()
+        return dataclasses.replace(now, raw=tuple(_arrived(raw) for raw in now.raw))
+
+    def kpis(self) -> pd.Series:
+        """KPI means so far, lever costs counted in cost, cost per won and profit."""
+        return with_spend(self.results().kpis, self.spent).mean()
+
+    def score(self, base: Results) -> Score:
+        """The score of the game played.
+
+        Args:
+            base: ``salessim.training.baseline(exercise)``.
+
+        Raises:
+            ValueError: If rounds are left to play.
+        """
+        if self._final is None:
+            raise ValueError(f"{self.rounds - self._round} rounds are left to play; the score "
+                             "comes at the end")
+        return score(self.exercise, self._final, self.spent, base)
+
+    def answer(self, trainee: str = "") -> str:
+        """The decisions made, as the YAML text of an answer file."""
+        decisions = [{"day": d.day, "lever": d.lever, "value": d.value} for d in self._decisions]
+        return dump_yaml({"trainee": trainee, "decisions": decisions})
+
+
+def _arrived(raw: RawReplication) -> RawReplication:
+    """A replication under way with only the leads that have arrived counted.
+
+    The run draws every lead when it starts, so ``Sandbox.results`` counts leads still
+    to come as open and charges their channel cost; a trainee reading the state of the
+    game should see only what has happened.
+    """
+    leads = dict(raw.leads)
+    leads["cohort"] = raw.leads["cohort"] & (raw.leads["arrival_time"] <= raw.end_day)
+    return dataclasses.replace(raw, leads=leads)
