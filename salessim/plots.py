@@ -15,9 +15,11 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
-from matplotlib.ticker import PercentFormatter
+from matplotlib.ticker import FuncFormatter, PercentFormatter
 
+from salessim.formatting import is_share
 from salessim.intervals import PHASES
+from salessim.kpis import better
 from salessim.model.leads import WON
 from salessim.scenario.errors import unknown
 
@@ -41,6 +43,8 @@ HEADLINE_KPIS: tuple[str, ...] = (
 )
 """KPIs the comparison plot shows unless told otherwise (plus each ``utilisation_*``)."""
 UTILISATION_BY = ("role", "team", "rep")
+TRADEOFF_VALUES = ("mean", "diff")
+COUNT_KPIS = ("leads", "won", "lost", "open")
 
 
 def _figure(height_in: float, rows: int = 1, **kwargs: Any) -> tuple[Figure, Any]:
@@ -288,6 +292,156 @@ def forest(table: pd.DataFrame, kpis: Sequence[str] | None = None,
                  else "KPI differences (no other scenario)")
     return fig
 
+
+def tradeoff(table: pd.DataFrame, x: str, y: str, values: str = "mean",
+             baseline: str | None = None, currency: str = "EUR") -> Figure:
+    """Two KPIs against each other, one point per scenario with its confidence intervals.
+
+    Shows a trade-off at a glance: a scenario up and to the side of another wins on one
+    KPI and loses on the other. Each axis says its unit and which way is better; each
+    point is labelled with its scenario, labels placed so they do not overlap.
+
+    Args:
+        table: A comparison table (``Comparison.table()``) holding both KPIs.
+        x: KPI on the horizontal axis.
+        y: KPI on the vertical axis.
+        values: ``"mean"``: each scenario's mean with its t interval (the baseline
+            too); ``"diff"``: each other scenario's difference to the baseline with
+            its paired interval, the baseline at the origin.
+        baseline: The baseline scenario (default: the first in the table), drawn as
+            an open marker.
+        currency: Unit of money KPIs on the axes.
+
+    Raises:
+        ValueError: If ``values``, a KPI or the baseline is not known.
+    """
+    if values not in TRADEOFF_VALUES:
+        raise ValueError(unknown("values", values, TRADEOFF_VALUES, "values are"))
+    names = list(dict.fromkeys(table.index.get_level_values("scenario").astype(str)))
+    known = list(dict.fromkeys(table.index.get_level_values("kpi").astype(str)))
+    for k in (x, y):
+        if k not in known:
+            raise ValueError(unknown("KPI", k, known, "KPIs are"))
+    base = baseline if baseline is not None else names[0]
+    if base not in names:
+        raise ValueError(unknown("baseline scenario", base, names, "scenarios are"))
+    others = [n for n in names if n != base]
+    mid, low, high = (("mean", "ci_low", "ci_high") if values == "mean"
+                      else ("diff", "diff_ci_low", "diff_ci_high"))
+    fig, ax = _figure(5.6)
+    points: list[tuple[float, float]] = []
+    colours: list[str] = []
+    for name in [base, *others]:
+        colour = "0.2" if name == base else f"C{others.index(name)}"
+        at_origin = values == "diff" and name == base
+        centre, bars = [], []
+        for k in (x, y):
+            r = table.loc[(k, name)]
+            c = 0.0 if at_origin else float(r[mid])
+            lo, hi = float(r[low]), float(r[high])
+            centre.append(c)
+            bars.append(np.array([[c - lo], [hi - c]]) if np.isfinite(lo + hi) else None)
+        ax.errorbar([centre[0]], [centre[1]], xerr=bars[0], yerr=bars[1], fmt="o",
+                    color=colour, markersize=7, capsize=3, linewidth=1.5,
+                    markerfacecolor="white" if name == base else colour)
+        points.append((centre[0], centre[1]))
+        colours.append(colour)
+    if values == "diff":
+        ax.axhline(0, color="0.5", linewidth=0.8)
+        ax.axvline(0, color="0.5", linewidth=0.8)
+    for k, axis, set_label in ((x, ax.xaxis, ax.set_xlabel), (y, ax.yaxis, ax.set_ylabel)):
+        axis.set_major_formatter(_tick_formatter(k, values))
+        set_label(_axis_label(k, values, base, currency))
+    ax.margins(0.18)
+    what = (f"difference to {base!r} with paired 95% intervals" if values == "diff"
+            else "means with 95% intervals")
+    ax.set_title(f"{_kpi_words(y)[:1].upper()}{_kpi_words(y)[1:]} against "
+                 f"{_kpi_words(x)}: {what}")
+    _place_labels(fig, ax, points, [base, *others], colours)
+    return fig
+
+
+def _place_labels(fig: Figure, ax: Any, points: Sequence[tuple[float, float]],
+                  names: Sequence[str], colours: Sequence[str]) -> None:
+    """Label each point beside it, where the label covers no other point or label.
+
+    Each label takes the first of a few offsets around its point that overlaps neither
+    an earlier label nor another point, or failing that the offset of least overlap.
+    """
+    fig.draw_without_rendering()  # lays the figure out, so display positions hold
+    xy = ax.transData.transform(np.asarray(points, dtype=float))
+    scale = fig.dpi / 72  # offsets in points, positions in display pixels
+    marker = 6 * scale
+    taken = [(px - marker, py - marker, px + marker, py + marker) for px, py in xy]
+    placed: list[tuple[float, float, float, float]] = []
+    for i, name in enumerate(names):
+        text = ax.annotate(name, points[i], xytext=(0, 0), textcoords="offset points",
+                           fontsize=9, color=colours[i])
+        box = text.get_window_extent()
+        w, h = box.width / scale, box.height / scale
+        candidates = [(7, 5), (7, -5 - h), (-7 - w, 5), (-7 - w, -5 - h), (7, -h / 2),
+                      (-7 - w, -h / 2), (-w / 2, 9), (-w / 2, -9 - h), (7, 5 + h),
+                      (7, -5 - 2 * h), (-7 - w, 5 + h), (-7 - w, -5 - 2 * h)]
+        avoid = [b for j, b in enumerate(taken) if j != i] + placed
+        boxes = [(xy[i][0] + dx * scale, xy[i][1] + dy * scale,
+                  xy[i][0] + (dx + w) * scale, xy[i][1] + (dy + h) * scale)
+                 for dx, dy in candidates]
+        areas = [_overlap_area(b, avoid) for b in boxes]
+        k = min(range(len(boxes)), key=lambda j: (areas[j] > 0, areas[j]))
+        text.set_position(candidates[k])
+        placed.append(boxes[k])
+
+
+def _overlap_area(box: tuple[float, float, float, float],
+                  others: Sequence[tuple[float, float, float, float]]) -> float:
+    """Total area a box (x0, y0, x1, y1) shares with other boxes."""
+    x0, y0, x1, y1 = box
+    return float(sum(max(0.0, min(x1, b[2]) - max(x0, b[0]))
+                     * max(0.0, min(y1, b[3]) - max(y0, b[1])) for b in others))
+
+
+KPI_WORDS = {
+    "conversion_rate": "conversion rate", "cycle_time_mean_days": "mean cycle time",
+    "cycle_time_p50_days": "median cycle time", "cycle_time_p90_days": "90th-percentile cycle time",
+    "response_time_mean_days": "mean response time", "cost_per_won": "cost per won deal",
+    "collection_rate": "collection rate",
+}
+"""KPI names as words, where the name alone reads badly."""
+
+
+def _kpi_words(kpi: str) -> str:
+    """A KPI name as words: ``cycle_time_mean_days`` -> ``mean cycle time``."""
+    return KPI_WORDS.get(kpi, kpi.removesuffix("_days").replace("_", " "))
+
+
+def _axis_label(kpi: str, values: str, base: str, currency: str) -> str:
+    """An axis label naming the KPI, its unit and which way is better."""
+    if is_share(kpi):
+        unit = "percentage points" if values == "diff" else "%"
+    elif kpi.endswith("_days"):
+        unit = "working days"
+    elif kpi in COUNT_KPIS:
+        unit = "leads"
+    else:
+        unit = currency
+    way = better(kpi)
+    text = f"{_kpi_words(kpi)}, difference to {base}" if values == "diff" else _kpi_words(kpi)
+    return f"{text} ({unit}" + (f"; {way} is better)" if way else ")")
+
+
+def _tick_formatter(kpi: str, values: str) -> FuncFormatter | PercentFormatter:
+    """Ticks as people read them: shares in % (or points), money in k and M."""
+    if is_share(kpi):
+        return PercentFormatter(1.0, decimals=1, symbol="" if values == "diff" else "%")
+    sign = "+" if values == "diff" else ""
+
+    def number(value: float, _pos: int) -> str:
+        size, suffix = ((1e6, "M") if abs(value) >= 1e6 else (1e3, "k") if abs(value) >= 1e4
+                        else (1.0, ""))
+        text = f"{value / size:{sign},.2f}".rstrip("0").rstrip(".")
+        return "0" if text in ("+0", "-0", "0") else text + suffix
+
+    return FuncFormatter(number)
 
 def figures(res: Results, ts: pd.DataFrame | None = None) -> dict[str, Figure]:
     """The standard plots of one run, by file-friendly name.

@@ -154,3 +154,59 @@ def test_figures_are_built_without_pyplot(res: ss.Results) -> None:
                          "utilisation_role", "utilisation_team", "utilisation_rep"}
     assert all(isinstance(f, Figure) for f in figs.values())
     assert plt.get_fignums() == before
+
+
+def _points(fig: Figure) -> list[float]:
+    """The centre of each error-bar point, in drawing order: x0, y0, x1, y1..."""
+    return [float(v) for c in fig.axes[0].containers
+            for v in (c.lines[0].get_xdata()[0], c.lines[0].get_ydata()[0])]
+
+
+def test_tradeoff_draws_each_scenario_at_its_means_with_intervals() -> None:
+    table = comparison_table(["profit", "cycle_time_mean_days"], ["base", "b", "c"])
+    fig = plots.tradeoff(table, "cycle_time_mean_days", "profit", currency="EUR")
+    ax = fig.axes[0]
+    assert _points(fig) == pytest.approx([100.0, 100.0, 98.0, 101.0, 96.0, 102.0])
+    x_bars = ax.containers[1].lines[2][0].get_segments()[0]
+    assert [p[0] for p in x_bars] == pytest.approx([95.0, 105.0])  # the mean's t interval
+    labels = {t.get_text(): t.xy for t in ax.texts}
+    assert labels == {"base": (100.0, 100.0), "b": (98.0, 101.0), "c": (96.0, 102.0)}
+    assert ax.containers[0].lines[0].get_markerfacecolor() == "white"  # the baseline
+    assert ax.get_xlabel() == "mean cycle time (working days; lower is better)"
+    assert ax.get_ylabel() == "profit (EUR; higher is better)"
+    assert ax.get_title() == "Profit against mean cycle time: means with 95% intervals"
+
+
+def test_tradeoff_of_differences_puts_the_baseline_at_the_origin() -> None:
+    table = comparison_table(["conversion_rate", "cost"], ["base", "b", "c"])
+    fig = plots.tradeoff(table, "cost", "conversion_rate", values="diff")
+    ax = fig.axes[0]
+    assert _points(fig) == pytest.approx([0.0, 0.0, -2.0, 1.0, -4.0, 2.0])
+    y_bars = ax.containers[2].lines[2][1].get_segments()[0]
+    assert [p[1] for p in y_bars] == pytest.approx([0.5, 3.5])  # the paired interval
+    assert "percentage points" in ax.get_ylabel() and "difference to base" in ax.get_ylabel()
+    assert "paired" in ax.get_title()
+    assert ax.yaxis.get_major_formatter()(0.02, 0) == "2.0"
+
+
+def test_tradeoff_labels_do_not_overlap_when_points_crowd() -> None:
+    names = ["base", *(f"scenario {k}" for k in range(1, 8))]
+    table = comparison_table(["profit", "cost"], names)
+    table["diff"] = [0.01 * k for _ in range(2) for k in range(len(names))]
+    table.loc["profit", "diff"] = [0.0, 100.0, 0.02, -0.01, 0.0, 0.03, -0.02, 0.01]
+    table["diff_ci_low"], table["diff_ci_high"] = table["diff"] - 0.01, table["diff"] + 0.01
+    fig = plots.tradeoff(table, "cost", "profit", values="diff")
+    fig.draw_without_rendering()
+    boxes = [t.get_window_extent() for t in fig.axes[0].texts]
+    assert len(boxes) == len(names)
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+
+
+def test_tradeoff_bad_input_names_what_exists() -> None:
+    table = comparison_table(["profit", "cost"], ["base", "b"])
+    with pytest.raises(ValueError, match=r"unknown KPI 'proft'.*KPIs are: profit, cost"):
+        plots.tradeoff(table, "cost", "proft")
+    with pytest.raises(ValueError, match=r"unknown values 'median'.*values are: mean, diff"):
+        plots.tradeoff(table, "cost", "profit", values="median")
+    with pytest.raises(ValueError, match=r"unknown baseline scenario 'x'.*scenarios are: base, b"):
+        plots.tradeoff(table, "cost", "profit", baseline="x")
