@@ -15,6 +15,10 @@ scenario:
   extends: {SCENARIOS / "regional.yaml"}
   name: Short regional year
   calendar: {{horizon_days: 80, warmup_days: 20, drain_limit_days: 100}}
+  teams:
+    - name: legal
+      reps:
+        legal: {{headcount: 2}}
   stages:
     - name: contract
       effort_hours: {{dist: fixed, value: 3.6}}

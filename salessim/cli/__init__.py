@@ -12,12 +12,12 @@ import sys
 from collections.abc import Sequence
 
 import salessim
-from salessim.cli import experiments, report, run
+from salessim.cli import exercise, experiments, report, run
 from salessim.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED
 from salessim.runner import ReplicationError
 from salessim.scenario import ScenarioError
 
-COMMANDS = (run, experiments, report)
+COMMANDS = (run, experiments, report, exercise)
 """Command modules, in the order ``salessim --help`` lists them."""
 
 

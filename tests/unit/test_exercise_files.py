@@ -22,7 +22,7 @@ def _problems(err: pytest.ExceptionInfo[ScenarioError]) -> list[str]:
 def test_small_exercise_loads_with_resolved_scenarios(tmp_path: Path) -> None:
     ex = Exercise.load(small_exercise(tmp_path))
     assert ex.scenario.name == "Short regional year"
-    assert ex.start == {"legal": 2, "se": 7, "dispatch": "fifo", "structure": "regional"}
+    assert ex.start == {"legal": 2, "se": 8, "dispatch": "fifo", "structure": "regional"}
     customer = ex.lever("structure").options["customer"].scenario  # type: ignore[index]
     assert customer is not None and {t.name for t in customer.teams} >= {"key_accounts"}
     # The option's structure carries the exercise's own changes (calendar, contract effort).

@@ -1,0 +1,232 @@
+"""Training: every shipped exercise is solvable, decisions are refused with what is
+allowed, a game played in rounds scores exactly as its answer file, the CLI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from salessim.cli import main
+from salessim.sandbox import play_rounds
+from salessim.scenario import ScenarioError
+from salessim.scenario.loader import load_answer
+from salessim.training import Decision, Exercise, Session, baseline, check_answer, plan
+
+from ..conftest import SCENARIOS
+from ..training_support import small_exercise
+
+EXERCISES = SCENARIOS / "exercises"
+
+SENSIBLE: dict[str, list[dict[str, Any]]] = {
+    "01-find-the-bottleneck": [{"day": 0, "lever": "legal", "value": 3}],
+    "02-fix-a-handoff": [{"day": 0, "lever": "handoff", "value": "needs_report"}],
+    "03-structure-for-a-new-product-line": [
+        {"day": 0, "lever": "structure", "value": "product"}],
+    "04-recover-from-a-surge": [
+        {"day": 0, "lever": "se", "value": 10},
+        {"day": 0, "lever": "ae_dispatch", "value": "grade"},
+        {"day": 120, "lever": "se", "value": 8}],
+    "05-plan-a-years-hiring": [
+        {"day": 0, "lever": "se", "value": 10}, {"day": 0, "lever": "ae_north", "value": 12},
+        {"day": 0, "lever": "ae_central", "value": 14},
+        {"day": 0, "lever": "ae_south", "value": 10}],
+}
+"""A sensible answer to each shipped exercise, as a trainer would write it."""
+
+
+def test_every_shipped_exercise_has_a_sensible_answer_here() -> None:
+    assert sorted(p.stem for p in EXERCISES.glob("*.yaml")) == sorted(SENSIBLE)
+    levels = [Exercise.load(EXERCISES / f"{name}.yaml").spec.level for name in sorted(SENSIBLE)]
+    assert levels == sorted(levels) and len(set(levels)) == 5  # from easy to hard
+
+
+@pytest.mark.parametrize("name", sorted(SENSIBLE))
+def test_exercise_is_solvable_and_doing_nothing_is_not(name: str) -> None:
+    ex = Exercise.load(EXERCISES / f"{name}.yaml")
+    base = baseline(ex)
+    nothing = check_answer(ex, [], "nothing", base)
+    assert not nothing.met
+    assert nothing.points < 50
+    good = check_answer(ex, [Decision(**d) for d in SENSIBLE[name]], "sensible", base)
+    assert good.met, [(c.target.text, c.value, c.bound) for c in good.checks]
+    assert good.points >= 60
+    assert good.objective_value > good.baseline_value if good.objective.direction == "higher" \
+        else good.objective_value < good.baseline_value
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory: pytest.TempPathFactory) -> Exercise:
+    return Exercise.load(small_exercise(tmp_path_factory.mktemp("ex")))
+
+
+def _refusals(ex: Exercise, decisions: list[dict[str, Any]]) -> list[str]:
+    with pytest.raises(ScenarioError) as err:
+        plan(ex, [Decision(**d) for d in decisions], "answer.yaml")
+    assert str(err.value).startswith("answer.yaml: decisions[")
+    return [f"{p.path}: {p.message}" for p in err.value.problems]
+
+
+def test_refusals_say_what_is_allowed(small: Exercise) -> None:
+    problems = _refusals(small, [
+        {"day": 0, "lever": "lawyers", "value": 3},
+        {"day": 0, "lever": "legal", "value": 5},
+        {"day": 0, "lever": "se", "value": 7.5},
+        {"day": 10, "lever": "dispatch", "value": "value"},
+        {"day": 20, "lever": "structure", "value": "customer"},
+        {"day": 0, "lever": "dispatch", "value": "fastest"},
+    ])
+    assert problems == [
+        "decisions[0].lever: unknown lever 'lawyers'; this exercise's levers are: legal, se, "
+        "dispatch, structure",
+        "decisions[1].value: 5 is outside the bounds of legal (Contract counsels): allowed "
+        "2 to 4",
+        "decisions[2].value: se (Solution engineers) takes a whole number from 6 to 9; got 7.5",
+        "decisions[5].value: unknown option 'fastest'; dispatch (Which contract legal takes "
+        "next) can be: fifo, value",
+        "decisions[3].day: decisions are made between rounds, on day 0, 20, 40 (a round is "
+        "20 days); got day 10",
+        "decisions[4].day: structure (Structure) can only be chosen at the start (day 0); "
+        "got day 20",
+    ]
+
+
+def test_budget_and_one_value_per_day(small: Exercise) -> None:
+    problems = _refusals(small, [{"day": 0, "lever": "legal", "value": 4},
+                                 {"day": 20, "lever": "se", "value": 6},
+                                 {"day": 20, "lever": "dispatch", "value": "value"},
+                                 {"day": 20, "lever": "dispatch", "value": "fifo"}])
+    assert problems == [
+        "decisions[1]: se = 6 costs 24,000 EUR; with 24,000 EUR already spent that is "
+        "48,000 EUR, over the budget of 30,000 EUR",
+        "decisions[3]: dispatch is already set on day 20 by decisions[2]; a lever takes one "
+        "value per day",
+    ]
+
+
+def test_plan_applies_levers_on_their_days_and_counts_costs(small: Exercise) -> None:
+    chosen = plan(small, [Decision(day=20, lever="legal", value=3),
+                          Decision(day=0, lever="dispatch", value="value"),
+                          Decision(day=0, lever="structure", value="customer")], "a")
+    assert chosen.spent == 12000 + 1000 + 5000
+    assert "key_accounts" in {t.name for t in chosen.scenario.teams}  # from the first day
+    assert chosen.rounds == ((20.0, {"roles.legal.dispatch": "value"}),
+                             (40.0, {"teams.legal.legal.headcount": 3}))
+
+
+def test_lever_costs_count_in_cost_and_profit(small: Exercise) -> None:
+    base = baseline(small)
+    free = check_answer(small, [Decision(day=0, lever="dispatch", value="value")], "a", base)
+    chosen = plan(small, [Decision(day=0, lever="dispatch", value="value")], "a")
+    raw = play_rounds(chosen.scenario, chosen.rounds, 2, 5).kpis.mean()
+    assert free.table.at["cost", "answer"] == pytest.approx(raw["cost"] + 1000)
+    assert free.table.at["profit", "answer"] == pytest.approx(raw["profit"] - 1000)
+    assert free.spent == 1000
+
+
+def test_nothing_decided_is_the_baseline(small: Exercise) -> None:
+    base = baseline(small)
+    same = check_answer(small, [], "nothing", base)
+    assert (same.table["diff"].abs() < 1e-9).all()
+    assert same.table.at["profit", "diff_ci_low"] == 0
+
+
+def test_session_scores_exactly_as_its_answer_file(small: Exercise, tmp_path: Path) -> None:
+    game = Session(small)
+    assert (game.round, game.rounds, game.day) == (0, 3, 0.0)
+    game.decide({"structure": "customer", "legal": 3})
+    game.decide({"legal": 2})  # changed her mind before playing: no decision, no cost
+    assert game.pending_cost == 5000
+    game.play()
+    assert game.round == 1 and game.day == 20 and game.spent == 5000
+    pools = game.pools()
+    assert "key_accounts" in pools.index.get_level_values("team")
+    assert set(game.pipeline().columns) >= {"waiting for a rep"}
+    so_far = game.kpis()
+    assert 0 < so_far["leads"] < game.results().kpis["leads"].max() + 1
+    game.decide({"legal": 3, "dispatch": "value"})
+    game.play()
+    game.play()
+    assert game.finished
+    base = baseline(small)
+    score = game.score(base)
+    file = tmp_path / "answer.yaml"
+    file.write_text(game.answer("Ann"), encoding="utf-8")
+    answer = load_answer(file)
+    assert answer.trainee == "Ann"
+    replay = check_answer(small, answer.decisions, str(file), base)
+    assert replay.points == score.points
+    assert replay.table.equals(score.table)
+    assert replay.spent == score.spent == 5000 + 12000 + 1000
+
+
+def test_session_refuses_bad_values_and_keeps_its_state(small: Exercise) -> None:
+    game = Session(small)
+    game.decide({"legal": 3})
+    with pytest.raises(ScenarioError, match=r"^day 0: se: 12 is outside the bounds"):
+        game.decide({"se": 12, "dispatch": "value"})
+    assert game.values["legal"] == 3 and game.values["dispatch"] == "fifo"
+    with pytest.raises(ScenarioError, match="over the budget of 30,000 EUR"):
+        game.decide({"se": 6})
+    assert game.values["se"] == 8
+    game.play()
+    with pytest.raises(ScenarioError, match="can only be chosen at the start"):
+        game.decide({"structure": "customer"})
+    with pytest.raises(ValueError, match="rounds are left to play"):
+        game.score(baseline(small))
+
+
+def test_cli_show_and_check_one_answer(small: Exercise, tmp_path: Path,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["exercise", "show", small.source]) == 0
+    shown = capsys.readouterr().out
+    assert "Small test exercise (level 1 of 5)" in shown
+    assert "- legal: Contract counsels; 2 to 4, now 2; 12,000 EUR per unit moved" in shown
+    answer = tmp_path / "a.yaml"
+    answer.write_text("decisions: [{day: 0, lever: legal, value: 3}]\n", encoding="utf-8")
+    assert main(["exercise", "check", small.source, str(answer)]) == 0
+    out = capsys.readouterr().out
+    expected = check_answer(small, load_answer(answer).decisions, "a")
+    assert f"Score {expected.points}/100" in out
+    assert "day 0: legal = 3 (Contract counsels)" in out
+    assert "utilisation_legal" in out and "Legal was the bottleneck." in out
+
+
+def test_cli_scores_a_folder_and_refuses_bad_answers(small: Exercise, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "answers"
+    folder.mkdir()
+    (folder / "ann.yaml").write_text("trainee: Ann\ndecisions: [{day: 0, lever: legal, "
+                                     "value: 3}]\n", encoding="utf-8")
+    (folder / "bob.yaml").write_text("trainee: Bob\ndecisions: []\n", encoding="utf-8")
+    (folder / "eve.yaml").write_text("decisions: [{day: 0, lever: legal, value: 9}]\n",
+                                     encoding="utf-8")
+    status = main(["exercise", "check", small.source, str(folder), "--format", "csv"])
+    out, err = capsys.readouterr()
+    assert status == 2  # one answer was refused; the others are scored
+    assert err.strip() == (f"{folder / 'eve.yaml'}: decisions[0].value: 9 is outside the "
+                           "bounds of legal (Contract counsels): allowed 2 to 4")
+    lines = out.splitlines()
+    assert lines[0] == "answer,trainee,points,goal_met,profit,lever_costs,cycle_time_p90_days"
+    assert [line.split(",")[:2] for line in lines[1:]] == [["ann.yaml", "Ann"],
+                                                           ["bob.yaml", "Bob"]]
+    assert main(["exercise", "check", small.source, str(folder / "ann.yaml"),
+                 str(folder / "bob.yaml")]) == 0
+    table = capsys.readouterr().out
+    assert "2 answers" in table and table.index("Ann") < table.index("Bob")
+
+
+def test_cli_single_bad_answer_is_one_message_per_problem(
+        small: Exercise, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    answer = tmp_path / "a.yaml"
+    answer.write_text("decisions: [{day: 0, lever: lawyers, value: 3}, "
+                      "{day: 0, lever: se, value: 20}]\n", encoding="utf-8")
+    assert main(["exercise", "check", small.source, str(answer)]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines() == [
+        f"{answer}: decisions[0].lever: unknown lever 'lawyers'; this exercise's levers are: "
+        "legal, se, dispatch, structure",
+        f"{answer}: decisions[1].value: 20 is outside the bounds of se (Solution engineers): "
+        "allowed 6 to 9"]
