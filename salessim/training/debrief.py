@@ -23,11 +23,11 @@ def lever_terms(exercise: Exercise, lever: Lever) -> str:
     start = exercise.start[lever.name]
     if lever.options is None:
         assert lever.min is not None and lever.max is not None
-        takes = f"{lever.min:g} to {lever.max:g}, now {start}"
+        takes = f"{lever.min:g} to {lever.max:g}, {start} at the start"
         cost = (f"{fmt('cost', lever.cost_per_unit)} {money} per unit moved"
                 if lever.cost_per_unit else "free")
     else:
-        takes = " | ".join(f"{name}{' (now)' if name == start else ''}"
+        takes = " | ".join(f"{name}{' (at the start)' if name == start else ''}"
                            for name in lever.options)
         priced = [f"{name} {fmt('cost', o.cost)} {money}" for name, o in lever.options.items()
                   if o.cost]
@@ -61,15 +61,20 @@ def brief_text(exercise: Exercise) -> str:
     return "\n".join(lines)
 
 
-def verdict(exercise: Exercise, score: Score) -> str:
-    """``Score 78/100: goal met; profit 9,012,345 EUR (baseline ..., excellent ...)``."""
+def outcome(exercise: Exercise, score: Score) -> str:
+    """``goal met; profit 9,012,345 EUR (baseline ..., excellent ...); lever costs ...``."""
     kpi = score.objective.kpi
     money = f" {exercise.currency}" if _money(kpi) else ""
     met = "goal met" if score.met else "goal not met"
-    return (f"Score {score.points}/100: {met}; {kpi} {fmt(kpi, score.objective_value)}{money} "
+    return (f"{met}; {kpi} {fmt(kpi, score.objective_value)}{money} "
             f"(baseline {fmt(kpi, score.baseline_value)}, excellent "
             f"{fmt(kpi, score.excellent_value)}); lever costs {fmt('cost', score.spent)} "
             f"{exercise.currency}")
+
+
+def verdict(exercise: Exercise, score: Score) -> str:
+    """``Score 78/100: `` and the outcome."""
+    return f"Score {score.points}/100: {outcome(exercise, score)}"
 
 
 def check_line(check: Check) -> str:

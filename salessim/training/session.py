@@ -124,15 +124,15 @@ class Session:
         for name, raw in values.items():
             try:
                 lever = self.exercise.lever(name)
-                check_day(self.exercise, lever, self.day)
                 value = check_value(self.exercise, lever, raw)
+                if value == self._in_force[name]:  # not a decision: the day does not matter
+                    pending.pop(name, None)
+                    continue
+                check_day(self.exercise, lever, self.day)
             except ValueError as err:
                 problems.append(Problem(str(name), str(err)))
                 continue
-            if value == self._in_force[name]:
-                pending.pop(name, None)
-            else:
-                pending[name] = value
+            pending[name] = value
         source = f"day {self.day:g}"
         if problems:
             raise ScenarioError(source, problems)

@@ -171,6 +171,7 @@ def test_session_refuses_bad_values_and_keeps_its_state(small: Exercise) -> None
         game.decide({"se": 6})
     assert game.values["se"] == 8
     game.play()
+    game.decide({"structure": "regional", "legal": 3})  # as they are: no decision
     with pytest.raises(ScenarioError, match="can only be chosen at the start"):
         game.decide({"structure": "customer"})
     with pytest.raises(ValueError, match="rounds are left to play"):
@@ -182,7 +183,8 @@ def test_cli_show_and_check_one_answer(small: Exercise, tmp_path: Path,
     assert main(["exercise", "show", small.source]) == 0
     shown = capsys.readouterr().out
     assert "Small test exercise (level 1 of 5)" in shown
-    assert "- legal: Contract counsels; 2 to 4, now 2; 12,000 EUR per unit moved" in shown
+    assert "- legal: Contract counsels; 2 to 4, 2 at the start; 12,000 EUR per unit moved" \
+        in shown
     answer = tmp_path / "a.yaml"
     answer.write_text("decisions: [{day: 0, lever: legal, value: 3}]\n", encoding="utf-8")
     assert main(["exercise", "check", small.source, str(answer)]) == 0
