@@ -10,6 +10,12 @@ import salessim as ss
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"
+EXERCISES = SCENARIOS / "exercises"
+
+
+def scenario_files() -> list[Path]:
+    """The shipped scenario files; training exercises are not scenarios (they name one)."""
+    return sorted(p for p in SCENARIOS.rglob("*.yaml") if EXERCISES not in p.parents)
 
 
 def short(sc: ss.Scenario, horizon_days: float = 60.0) -> ss.Scenario:

@@ -14,7 +14,7 @@ import salessim as ss
 import salessim.executors
 from salessim.cli import main
 
-from ..conftest import SCENARIOS
+from ..conftest import SCENARIOS, scenario_files
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -23,7 +23,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_validate_accepts_shipped_scenarios() -> None:
-    files = sorted(str(p) for p in SCENARIOS.rglob("*.yaml"))
+    files = [str(p) for p in scenario_files()]
     out = _cli("validate", *files)
     assert out.returncode == 0, out.stderr
     assert out.stdout.count("ok ") == len(files)

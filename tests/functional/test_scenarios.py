@@ -8,9 +8,9 @@ import pytest
 
 import salessim as ss
 
-from ..conftest import SCENARIOS, short
+from ..conftest import SCENARIOS, scenario_files, short
 
-FILES = sorted(SCENARIOS.rglob("*.yaml"))
+FILES = scenario_files()
 
 
 @pytest.mark.parametrize("path", FILES, ids=[str(p.relative_to(SCENARIOS)) for p in FILES])

@@ -14,10 +14,8 @@ from salessim.scenario import ScenarioError
 from salessim.scenario.loader import load_answer
 from salessim.training import Decision, Exercise, Session, baseline, check_answer, plan
 
-from ..conftest import SCENARIOS
+from ..conftest import EXERCISES
 from ..training_support import small_exercise
-
-EXERCISES = SCENARIOS / "exercises"
 
 SENSIBLE: dict[str, list[dict[str, Any]]] = {
     "01-find-the-bottleneck": [{"day": 0, "lever": "legal", "value": 3}],
