@@ -6,9 +6,12 @@ counted for all sample times at once with two sorted searches, so it costs nothi
 during the simulation and little after it (``benchmarks/bench_timeseries.py``).
 
 Every lead is counted, warm-up leads included: this is the state of the organisation,
-not cohort accounting. A lead's last activity is in the event log once its rep has
-finished, so at the very end of a run stopped by the drain limit, leads still queued or
-in work are not counted.
+not cohort accounting. An activity enters the event log once its rep has finished, so
+activities not finished when the results were taken are not counted: at the very end
+of a run stopped by the drain limit, and, for a run still under way (a ``Sandbox``
+between rounds), over the last days before today, where the series falls short of the
+real load by the activities still in progress. ``Sandbox.pipeline()`` gives the exact
+state today.
 """
 
 from __future__ import annotations

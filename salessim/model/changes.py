@@ -1,12 +1,13 @@
 """What may change while a run is under way, and what is fixed once it starts.
 
 Between rounds (``Replication.apply``) a scenario may change how the work is done:
-headcounts and hiring plans, skills and team effects, salaries, assignment and dispatch,
+headcounts and hiring plans, skills and team effects, assignment and dispatch,
 ramp-up and attrition, stage efforts, delays, conversions, failure routes and SLAs,
 handoffs, going cold, travel, payment terms and money. What shapes the run itself is
 fixed: the calendar, the lead attributes, the channels and deal values (the leads are
 drawn when the run starts), the stages and their roles, the roles and teams that exist
-and what each team covers, and which rep groups have reps.
+and what each team covers, which rep groups have reps, and salaries (costs price every
+day a rep was employed at its role's salary).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ FIXED_KEYS = ("schema_version", "calendar", "grades", "regions", "products", "se
               "channels", "deal_value")
 """Top-level keys that cannot change during a run."""
 
-CHANGEABLE = ("headcounts and hiring plans, skills and team effects, salaries, assignment "
+CHANGEABLE = ("headcounts and hiring plans, skills and team effects, assignment "
               "and dispatch, ramp-up and attrition, stage efforts, delays, conversions, "
               "failure routes and SLAs, handoffs, going cold, travel, payment and money")
 
@@ -31,7 +32,9 @@ def _shape(sc: Scenario) -> dict[str, Any]:
     doc = sc.to_document()
     return {
         **{k: doc[k] for k in FIXED_KEYS},
-        "roles": [{"name": r["name"]} for r in doc["roles"]],
+        # Costs price every employed day at the role's salary: it is fixed for the run.
+        "roles": [{"name": r["name"], "salary_per_day": r["salary_per_day"]}
+                  for r in doc["roles"]],
         "stages": [{"name": s["name"], "role": s["role"]} for s in doc["stages"]],
         "teams": [
             {"name": t["name"],

@@ -292,7 +292,7 @@ class Replication:
         problems += _empty_groups(self.sc, scenario)
         if problems:
             raise ScenarioError(source, problems)
-        self.sc = scenario
+        before, self.sc = self.sc, scenario
         self._rules(scenario)
         teams = {t.name: t for t in scenario.teams}
         zones = travel_zones(scenario)
@@ -304,7 +304,7 @@ class Replication:
                              travel_cost=zones[pool.travel].cost if pool.travel >= 0 else 0.0,
                              effect=team_effects(scenario, team, team.reps[pool.role].skill_logit))
         self.plans.clear()
-        self.staff.apply(scenario)
+        self.staff.apply(before, scenario)
         for channel_layers in self.layers:
             for stage, layers in zip(scenario.stages, channel_layers, strict=True):
                 for layer in layers:

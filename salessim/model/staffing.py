@@ -102,22 +102,26 @@ class Staff:
             for position in group.positions:
                 self._occupant_joins(group, position)
 
-    def apply(self, sc: Scenario) -> None:
-        """Take the scenario's headcounts, plans and staffing rules from now on.
+    def apply(self, before: Scenario, after: Scenario) -> None:
+        """Take ``after``'s staffing from now on, where it differs from ``before``'s.
 
-        Pending plan changes and replacements are replaced by the new scenario's plan
-        (from today on); headcount differences take effect now.
+        A group whose headcount the change sets gets that headcount now; the others keep
+        their staff as the run has made it (plan steps done, leavers not yet replaced).
+        Plan steps still to come are ``after``'s; the attrition rate is ``after``'s
+        (a change of rate rescales the time each rep has left).
         """
         for (team, role_name), group in self.groups.items():
-            group.role = sc.role(role_name)
-            rep_group = next(t for t in sc.teams if t.name == team).reps[role_name]
+            group.role = after.role(role_name)
+            was, now = (next(t for t in sc.teams if t.name == team).reps[role_name]
+                        for sc in (before, after))
             for pending in group.pending:
                 pending.cancel()
             group.pending = []
             for position in group.positions:
                 self._reschedule_departure(group, position)
-            self.set_headcount(group, rep_group.headcount)
-            self._schedule(group, sc)
+            if now.headcount != was.headcount:
+                self.set_headcount(group, now.headcount)
+            self._schedule(group, after)
 
     def stop(self) -> None:
         """Cancel everything still booked (the run is over)."""

@@ -12,13 +12,11 @@ the same outcome.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
 
-from salessim.model.records import RawReplication
 from salessim.results import Results
 from salessim.sandbox import Sandbox
 from salessim.scenario.document import dump_yaml
@@ -193,8 +191,7 @@ class Session:
         """
         if self._final is not None:
             return self._final
-        now = self._sandbox.results()
-        return dataclasses.replace(now, raw=tuple(_arrived(raw) for raw in now.raw))
+        return self._sandbox.results()
 
     def kpis(self) -> pd.Series:
         """KPI means so far, lever costs counted in cost, cost per won and profit."""
@@ -218,15 +215,3 @@ class Session:
         """The decisions made, as the YAML text of an answer file."""
         decisions = [{"day": d.day, "lever": d.lever, "value": d.value} for d in self._decisions]
         return dump_yaml({"trainee": trainee, "decisions": decisions})
-
-
-def _arrived(raw: RawReplication) -> RawReplication:
-    """A replication under way with only the leads that have arrived counted.
-
-    The run draws every lead when it starts, so ``Sandbox.results`` counts leads still
-    to come as open and charges their channel cost; a trainee reading the state of the
-    game should see only what has happened.
-    """
-    leads = dict(raw.leads)
-    leads["cohort"] = raw.leads["cohort"] & (raw.leads["arrival_time"] <= raw.end_day)
-    return dataclasses.replace(raw, leads=leads)

@@ -204,3 +204,27 @@ def test_deadline_dispatch_serves_the_sla_stage_first() -> None:
     second = paired_difference(mean_wait("deadline", "second"), mean_wait("fifo", "second"))
     first = paired_difference(mean_wait("deadline", "work"), mean_wait("fifo", "work"))
     assert second.high < 0 < first.low
+
+
+def test_an_unrelated_change_keeps_the_staff_the_run_has_made() -> None:
+    """A plan step already taken and leavers not replaced stay as they are when a round
+    changes something else; a change of the headcount itself sets it."""
+    doc = base_scenario()
+    doc["calendar"].update(horizon_days=120.0, warmup_days=0.0)
+    doc["channels"][0]["leads_per_day"] = 2.0
+    doc["teams"][0]["reps"]["rep"] = {"headcount": 4, "plan": [{"day": 10, "headcount": 6}]}
+    doc["roles"][0].update(attrition_per_year=5.0)  # a leaver every few weeks, not replaced
+    sandbox = Sandbox(ss.load_scenario(doc), replications=1, seed=15)
+    sandbox.play_to(30.0)
+    before = sandbox.pools().loc[("everyone", "rep"), "reps"]
+    sandbox.change({"roles.rep.dispatch": "grade"})
+    assert sandbox.pools().loc[("everyone", "rep"), "reps"] == before < 6
+    sandbox.change({"teams.everyone.rep.headcount": 5})
+    assert sandbox.pools().loc[("everyone", "rep"), "reps"] == 5
+
+
+def test_salaries_are_fixed_during_a_run(small: ss.Scenario) -> None:
+    sandbox = Sandbox(small, replications=1, seed=16)
+    sandbox.play(5.0)
+    with pytest.raises(ss.ScenarioError, match=r"salary_per_day: cannot change during a run"):
+        sandbox.change({"roles.se.salary_per_day": 600})
