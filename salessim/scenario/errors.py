@@ -552,3 +552,28 @@ def _one_line(text: str) -> str:
     return "".join(
         ch if ch.isprintable() else " " if ch in "\n\r\t" else repr(ch)[1:-1] for ch in text
     )
+
+
+Model = typing.TypeVar("Model", bound=BaseModel)
+
+
+def validate_document(model: type[Model], document: Any, source: str, shape: str,
+                      context: dict[str, Any] | None = None) -> Model:
+    """Validate a file's plain data into ``model``; every problem names ``source``.
+
+    Args:
+        model: The pydantic model of the file.
+        document: What the file holds.
+        source: The file (or ``<text>``, ``<dict>``), named in every message.
+        shape: What the file must look like, said when it is not a mapping.
+        context: Passed to the model's validators.
+
+    Raises:
+        ScenarioError: With one problem per fault, each at its key path.
+    """
+    if not isinstance(document, Mapping):
+        raise ScenarioError(source, [Problem("", shape)])
+    try:
+        return model.model_validate(dict(document), context=context)
+    except ValidationError as err:
+        raise ScenarioError(source, validation_problems(err, document, model)) from None

@@ -43,19 +43,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
 )
 
-from salessim.scenario.errors import KeyPathError, Problem, ScenarioError, show, validation_problems
+from salessim.scenario.errors import KeyPathError, ScenarioError, show, validate_document
 from salessim.scenario.schema import Name, NonNegative, Positive, Scenario
 
 ScenarioReader = Callable[[Any, str | None], Scenario]
@@ -66,9 +65,6 @@ KeyPath = Annotated[str, Field(min_length=1, max_length=200)]
 Text = Annotated[str, Field(min_length=1, max_length=20_000)]
 MAX_REPLICATIONS = 100
 """Most replications an exercise may ask for: scoring must stay quick on a laptop."""
-
-
-_Spec = TypeVar("_Spec", bound=BaseModel)
 
 
 class _Frozen(BaseModel):
@@ -272,9 +268,10 @@ class ExerciseSpec(_Frozen):
             ScenarioError: Naming ``source``, each key path and what is allowed; a bad
                 scenario's own problems are quoted under ``scenario``.
         """
-        return _validate(cls, document, source, (
+        scenario = document.get("scenario") if isinstance(document, Mapping) else None
+        return validate_document(cls, document, source, (
             "an exercise file is a mapping with keys such as title, brief, scenario, levers, "
-            "goal and debrief"), read_scenario)
+            "goal and debrief"), {"read": read_scenario, "scenario": scenario})
 
 
 def _read(info: ValidationInfo, extends: str | None, where: str) -> Scenario:
@@ -336,28 +333,6 @@ class AnswerSpec(_Frozen):
         Raises:
             ScenarioError: Naming ``source``, the key path and what is allowed.
         """
-        return _validate(cls, document, source, (
+        return validate_document(cls, document, source, (
             "an answer file is a mapping with the key decisions: a list of "
-            "{day: D, lever: NAME, value: V}"), None)
-
-
-def _validate(cls: type[_Spec], document: Any, source: str, shape: str,
-              read_scenario: ScenarioReader | None) -> _Spec:
-    """Validate a file's plain data into ``cls``; every problem names ``source``.
-
-    Args:
-        cls: The model.
-        document: What the file holds.
-        source: The file.
-        shape: What the file must look like, said when it is not a mapping.
-        read_scenario: Resolves scenario references (exercises only).
-    """
-    if not isinstance(document, Mapping):
-        raise ScenarioError(source, [Problem("", shape)])
-    context = None
-    if read_scenario is not None:
-        context = {"read": read_scenario, "scenario": document.get("scenario")}
-    try:
-        return cls.model_validate(dict(document), context=context)
-    except ValidationError as err:
-        raise ScenarioError(source, validation_problems(err, document, cls)) from None
+            "{day: D, lever: NAME, value: V}"))

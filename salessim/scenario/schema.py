@@ -18,7 +18,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -31,7 +30,7 @@ from salessim.scenario.errors import (
     KeyPathError,
     Problem,
     ScenarioError,
-    validation_problems,
+    validate_document,
 )
 from salessim.scenario.limits import (
     ATTRIBUTES,
@@ -610,12 +609,7 @@ class Scenario(_Frozen):
         Raises:
             ScenarioError: Naming ``source``, each bad key path and what is allowed.
         """
-        if not isinstance(document, Mapping):
-            raise ScenarioError(source, [Problem("", _not_a_mapping(document))])
-        try:
-            return cls.model_validate(dict(document))
-        except ValidationError as err:
-            raise ScenarioError(source, validation_problems(err, document, cls)) from None
+        return validate_document(cls, document, source, _not_a_mapping(document))
 
     def to_document(self) -> dict[str, Any]:
         """The scenario as a plain document, every default filled in."""

@@ -17,12 +17,11 @@ Key paths and values are checked against the base scenario when the sweep starts
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from salessim.scenario.errors import KeyPathError, Problem, ScenarioError, validation_problems
+from salessim.scenario.errors import KeyPathError, validate_document
 
 KeyPath = Annotated[str, Field(min_length=1, max_length=200)]
 
@@ -57,11 +56,6 @@ class SweepSpec(BaseModel):
         Raises:
             ScenarioError: Naming ``source``, the key path and what is allowed.
         """
-        if not isinstance(document, Mapping):
-            raise ScenarioError(source, [Problem("", (
-                "a sweep file is a mapping with the key grid (key path -> list of values) "
-                "or changes (name -> key path -> value)"))])
-        try:
-            return cls.model_validate(dict(document))
-        except ValidationError as err:
-            raise ScenarioError(source, validation_problems(err, document, cls)) from None
+        return validate_document(cls, document, source, (
+            "a sweep file is a mapping with the key grid (key path -> list of values) "
+            "or changes (name -> key path -> value)"))
