@@ -19,7 +19,7 @@ import pandas as pd
 from salessim.cli.common import EXIT_BAD_INPUT, EXIT_OK, Subparsers, text_table
 from salessim.formatting import fmt
 from salessim.scenario import Problem, ScenarioError
-from salessim.scenario.loader import load_answer
+from salessim.scenario.loader import read_answer
 from salessim.training import Exercise, Score, baseline, check_answer
 from salessim.training.debrief import brief_text, debrief_text, kpi_rows
 
@@ -100,7 +100,7 @@ def _check(args: argparse.Namespace) -> int:
     refused = 0
     for path in files:
         try:
-            answer = load_answer(path)
+            answer = read_answer(path)
             scored.append(_Scored(path, answer.trainee,
                                   check_answer(exercise, answer.decisions, str(path), base)))
         except ScenarioError as err:
@@ -112,7 +112,7 @@ def _check(args: argparse.Namespace) -> int:
         sys.stdout.write(_table(exercise, scored).to_csv(index=False, float_format="%.10g"))
     elif len(files) == 1:
         only = scored[0]
-        decisions = load_answer(only.path).decisions
+        decisions = read_answer(only.path).decisions
         table = text_table([("kpi", "baseline", "answer", "difference (95% CI)"),
                             *kpi_rows(only.score)], (False, True, True, True))
         plan_order = sorted(decisions, key=lambda d: d.day)

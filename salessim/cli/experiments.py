@@ -29,7 +29,7 @@ from salessim.cli.common import (
 from salessim.compare import Comparison, compare
 from salessim.formatting import fmt, fmt_diff
 from salessim.scenario import load_scenario
-from salessim.scenario.loader import load_sweep_spec
+from salessim.scenario.loader import read_sweep_spec
 from salessim.sweep import sweep
 
 HEADLINE_KPIS = ("conversion_rate", "cycle_time_p90_days", "revenue", "cost", "profit")
@@ -88,7 +88,7 @@ def _compare(args: argparse.Namespace) -> int:
 
 def _sweep(args: argparse.Namespace) -> int:
     base = load_scenario(args.file)
-    spec = load_sweep_spec(args.grid)
+    spec = read_sweep_spec(args.grid)
     sw = sweep(base, spec.grid, changes=spec.changes, replications=args.replications,
                seed=args.seed, **run_options(args))
     seed = sw.comparison.seed

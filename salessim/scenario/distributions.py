@@ -29,7 +29,7 @@ Positive = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
 class _Dist(BaseModel):
     """Common behaviour: frozen, no unknown keys, moments and inverse CDF."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
     def mean(self) -> float:
         """Expected value, in the unit of the quantity described."""
@@ -133,7 +133,7 @@ class Exponential(_Dist):
     dist: Literal["exponential"]
     mean_: Positive = Field(alias="mean")
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, strict=True)
 
     def mean(self) -> float:
         """Expected value."""
@@ -155,7 +155,7 @@ class Normal(_Dist):
     mean_: NonNegative = Field(alias="mean")
     sd: Positive
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, strict=True)
 
     def _frozen(self) -> stats.rv_continuous:
         return stats.truncnorm(a=-self.mean_ / self.sd, b=np.inf, loc=self.mean_, scale=self.sd)
@@ -180,7 +180,7 @@ class LogNormal(_Dist):
     mean_: Positive = Field(alias="mean")
     sd: Positive
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, strict=True)
 
     def _log_params(self) -> tuple[float, float]:
         sigma2 = math.log1p((self.sd / self.mean_) ** 2)
@@ -207,7 +207,7 @@ class Gamma(_Dist):
     mean_: Positive = Field(alias="mean")
     sd: Positive
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, strict=True)
 
     def mean(self) -> float:
         """Expected value."""
@@ -228,8 +228,8 @@ class Empirical(_Dist):
     """Observed values, drawn with the given weights (equal weights when omitted)."""
 
     dist: Literal["empirical"]
-    values: tuple[NonNegative, ...] = Field(min_length=1)
-    weights: tuple[NonNegative, ...] | None = None
+    values: tuple[NonNegative, ...] = Field(min_length=1, strict=False)
+    weights: tuple[NonNegative, ...] | None = Field(default=None, strict=False)
 
     @model_validator(mode="after")
     def _weights_match(self) -> Empirical:

@@ -1,8 +1,8 @@
-"""Scenario documents before validation: safe YAML parsing, merging, dotted-path changes.
+"""Scenario documents before validation: merging, dotted-path changes, plain data.
 
-A document is the plain data a YAML file holds (mappings, lists, scalars). Nothing in
-it is ever evaluated as code: YAML is read with a safe loader that builds no objects,
-and duplicate keys (which YAML would silently overwrite) are refused.
+A document is the plain data a YAML file holds (mappings, lists, scalars; see
+``salessim.scenario.yaml12`` for how text is read). Nothing in it is ever evaluated as
+code.
 """
 
 from __future__ import annotations
@@ -11,92 +11,9 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-import yaml
-
 from salessim.scenario.errors import Problem, unknown
 
 Document = dict[str, Any]
-
-
-class _StrictLoader(yaml.SafeLoader):
-    """A safe loader that refuses duplicate keys."""
-
-
-def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode) -> dict[Any, Any]:
-    """Build a mapping, refusing keys written twice (merged ``<<`` keys may be overridden)."""
-    seen: dict[Any, yaml.Node] = {}
-    for key_node, _ in node.value:
-        if key_node.tag == "tag:yaml.org,2002:merge":
-            continue
-        key = loader.construct_object(key_node)
-        try:
-            hash(key)
-        except TypeError:
-            raise yaml.constructor.ConstructorError(
-                None, None, "a key must be a single word or number, not a list or mapping",
-                key_node.start_mark,
-            ) from None
-        if key in seen:
-            first = seen[key].start_mark.line + 1
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r} (first given on line {first}); "
-                "each key may appear only once in a mapping", key_node.start_mark,
-            )
-        seen[key] = key_node
-    loader.flatten_mapping(node)
-    return loader.construct_mapping(node)
-
-
-_StrictLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
-    _construct_mapping,
-)
-
-
-def parse_yaml(text: str) -> Any:
-    """Parse YAML text safely.
-
-    Raises:
-        ValueError: With a one-line explanation and the line and column of the fault.
-    """
-    try:
-        return yaml.load(text, Loader=_StrictLoader)  # strict safe loader (no objects built)
-    except yaml.constructor.ConstructorError as exc:
-        where = _mark(exc.problem_mark)
-        problem = str(exc.problem or exc)
-        if "could not determine a constructor" in problem:
-            tag = problem.split("tag", 1)[-1].strip(" '")
-            tag = tag.replace("tag:yaml.org,2002:", "!!")
-            problem = (f"the YAML tag {tag} is not allowed; scenarios are plain data "
-                       "(mappings, lists, text and numbers)")
-        elif "found unhashable key" in problem:
-            problem = "a key must be a single word or number, not a list or mapping"
-        raise ValueError(f"{where}{problem}") from None
-    except yaml.reader.ReaderError as exc:
-        char = exc.character if isinstance(exc.character, str) else chr(exc.character)
-        raise ValueError(
-            f"character {exc.position + 1}: not YAML text: it contains the control "
-            f"character #x{ord(char):04x}; is this a binary file?"
-        ) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc)
-        context = getattr(exc, "context", None)
-        context_mark = getattr(exc, "context_mark", None)
-        if context and context_mark is not None:
-            problem = f"{problem} ({context} that starts on line {context_mark.line + 1})"
-        raise ValueError(f"{_mark(mark)}not valid YAML: {problem}") from None
-    except RecursionError:
-        raise ValueError("not usable YAML: lists or mappings are nested too deeply") from None
-
-
-def _mark(mark: Any) -> str:
-    return f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
-
-
-def dump_yaml(document: Mapping[str, Any]) -> str:
-    """Render a document as YAML text, keys in their given order."""
-    return yaml.safe_dump(dict(document), sort_keys=False, allow_unicode=True)
 
 
 def _named_list(value: Any) -> bool:
@@ -176,3 +93,36 @@ def apply_changes(document: Mapping[str, Any], changes: Mapping[str, Any]) -> Do
 def _missing(path: str, done: str, part: str, options: list[str], what: str = "key") -> Problem:
     where = f"under {done}" if done else "at the top of the scenario"
     return Problem(path, unknown(what, part, options, f"{what}s {where} are", where))
+
+
+def plain_data(value: Any, path: str = "") -> tuple[Any, list[Problem]]:
+    """Python data as a YAML file would hold it, and what cannot be held so.
+
+    numpy numbers and arrays become Python numbers and lists, tuples become lists.
+    Sets are refused: they have no order, and the order of a scenario's values (regions,
+    stages...) decides its numbers.
+
+    Args:
+        value: A document, or a value of one (as given to ``with_changes``).
+        path: Key path of ``value``, for problems.
+
+    Returns:
+        The plain value, and a problem per set found (at its key path).
+    """
+    problems: list[Problem] = []
+
+    def walk(node: Any, where: str) -> Any:
+        if isinstance(node, Mapping):
+            return {k: walk(v, f"{where}.{k}" if where else str(k)) for k, v in node.items()}
+        if isinstance(node, list | tuple):
+            return [walk(v, f"{where}[{i}]") for i, v in enumerate(node)]
+        if isinstance(node, set | frozenset):
+            problems.append(Problem(where, "must be a list, not a set: a set has no order, "
+                                           "and the order of values decides the results; "
+                                           "write [a, b, c]"))
+            return node
+        if type(node).__module__ == "numpy" and hasattr(node, "tolist"):
+            return walk(node.tolist(), where)
+        return node
+
+    return walk(value, path), problems

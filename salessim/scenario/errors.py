@@ -436,8 +436,7 @@ def _type_message(kind: str, got: Any, ctx: Mapping[str, Any], where: _Where) ->
     if kind in ("string_type", "string_sub_type", "string_unicode"):
         hint = ""
         if isinstance(got, bool):
-            hint = (" (YAML reads yes, no, on, off, true and false as true/false; "
-                    "put the word in quotes, e.g. 'no')")
+            hint = " (YAML reads true and false as true/false; put the word in quotes)"
         return f"must be text{hint}; {got_text}"
     if kind == "string_too_short":
         n = ctx.get("min_length", 1)
@@ -534,6 +533,8 @@ def show(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
+        if math.isfinite(value) and value.is_integer() and abs(value) < 1e15:
+            return f"{value:.1f}"  # 7.0, not 7: the user wrote a decimal number
         return _num(value) if math.isfinite(value) else str(value)
     if isinstance(value, int):
         text = str(value) if abs(value) < 10**40 else f"a {len(str(abs(value)))}-digit number"

@@ -68,7 +68,7 @@ MAX_REPLICATIONS = 100
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
 
 class LeverOption(_Frozen):
@@ -173,7 +173,7 @@ class Goal(_Frozen):
     """
 
     conditions: tuple[Annotated[str, Field(min_length=1, max_length=200)], ...] = Field(
-        min_length=1)
+        min_length=1, strict=False)
     maximise: Name | None = None
     minimise: Name | None = None
     excellent: float | Annotated[str, Field(min_length=1, max_length=100)]
@@ -220,7 +220,7 @@ class ExerciseSpec(_Frozen):
     replications: Annotated[int, Field(ge=2, le=MAX_REPLICATIONS)]
     seed: Annotated[int, Field(ge=0, le=2**63 - 1)]
     budget: NonNegative
-    levers: tuple[Lever, ...] = Field(min_length=1)
+    levers: tuple[Lever, ...] = Field(min_length=1, strict=False)
     goal: Goal
     debrief: Text
 
@@ -304,8 +304,8 @@ class Decision(_Frozen):
     def _number_or_name(cls, value: Any) -> Any:
         if isinstance(value, bool):
             raise KeyPathError([("", (
-                f"must be a number or an option's name; got {show(value)} (YAML reads yes, "
-                "no, on, off as true/false: put an option's name in quotes)"))])
+                f"must be a number or an option's name; got {show(value)} (YAML reads true "
+                "and false as true/false: put an option's name in quotes)"))])
         if isinstance(value, int | float) and not isinstance(value, bool):
             if not math.isfinite(value):
                 raise KeyPathError([("", f"must be a finite number; got {show(value)}")])
@@ -324,7 +324,7 @@ class AnswerSpec(_Frozen):
     """
 
     trainee: Annotated[str, Field(max_length=200)] = ""
-    decisions: tuple[Decision, ...] = ()
+    decisions: tuple[Decision, ...] = Field(default=(), strict=False)
 
     @classmethod
     def from_document(cls, document: Any, source: str) -> AnswerSpec:

@@ -1,23 +1,40 @@
-"""Reading scenarios: the only place that opens scenario files."""
+"""Reading scenarios, exercises, answers and sweep files: the only place that opens them.
+
+Every problem names the file the user gave. Where ``extends:`` is involved, a problem
+in a parent file is reported under the user's file at ``extends``, naming the parent;
+a bad value the merged scenario got from a parent says which file set it.
+"""
 
 from __future__ import annotations
 
 import copy
+import os
+import re
+import stat
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from salessim.scenario.document import merge, parse_yaml
+from salessim.scenario.document import merge, plain_data
 from salessim.scenario.errors import Problem, ScenarioError, show, unknown
 from salessim.scenario.exercise_spec import AnswerSpec, ExerciseSpec
+from salessim.scenario.limits import MAX_FILE_BYTES
 from salessim.scenario.schema import Scenario
 from salessim.scenario.sweep_spec import SweepSpec
+from salessim.scenario.yaml12 import parse_yaml
 
 MAX_EXTENDS_DEPTH = 16
 """Longest chain of ``extends`` accepted."""
-MAX_FILE_BYTES = 16 * 1024 * 1024
-"""Largest scenario file read; real scenarios are a few kilobytes."""
 _MAX_PATH_CHARS = 4096
+
+
+@dataclass(frozen=True)
+class _Layer:
+    """One file of an ``extends`` chain: its label and the keys it gives itself."""
+
+    label: str
+    document: Mapping[str, Any]
 
 
 def load_scenario(source: str | Path | bytes | Mapping[str, Any]) -> Scenario:
@@ -40,24 +57,45 @@ def load_scenario(source: str | Path | bytes | Mapping[str, Any]) -> Scenario:
             allowed. Never any other exception for bad input.
     """
     if isinstance(source, Mapping):
-        document = _resolve(dict(source), "<dict>", Path.cwd(), ())
-        return Scenario.from_document(document, "<dict>")
+        return _scenario(_plain(source, "<dict>"), "<dict>", Path.cwd())
     if isinstance(source, bytes | bytearray):
-        text = _decode(bytes(source), "<text>")
-        return Scenario.from_document(_resolve(_parse(text, "<text>"), "<text>", Path.cwd(), ()),
-                                      "<text>")
+        return _scenario(_parse(_decode(bytes(source), "<text>"), "<text>"), "<text>", Path.cwd())
     if isinstance(source, Path) or (isinstance(source, str) and _looks_like_path(source)):
         path = Path(source)
-        document = _read(path, ())
-        return Scenario.from_document(document, str(path))
+        return _scenario(_read_document(path), str(path), path.parent, (_absolute(path),))
     if isinstance(source, str):
         parsed = _parse(source, "<text>")
         if isinstance(parsed, str) and "\n" not in source.strip():
             raise ScenarioError("<text>", [Problem("", (
                 f"no scenario file named {show(source.strip())}, and as YAML text it is a "
                 "single word, not a mapping of keys to values"))])
-        return Scenario.from_document(_resolve(parsed, "<text>", Path.cwd(), ()), "<text>")
+        return _scenario(parsed, "<text>", Path.cwd())
     return Scenario.from_document(source, "<input>")
+
+
+def _plain(document: Mapping[str, Any], label: str) -> Any:
+    try:
+        plain, problems = plain_data(document)
+    except RecursionError:
+        raise ScenarioError(label, [Problem("", "the document refers to itself or is "
+                                                "nested too deeply")]) from None
+    if problems:
+        raise ScenarioError(label, problems)
+    return plain
+
+
+def _scenario(document: Any, label: str, base: Path, chain: tuple[Path, ...] = ()
+              ) -> Scenario:
+    """Resolve ``extends`` and validate; bad values from a parent name that parent."""
+    layers: list[_Layer] = []
+    merged = _resolve(document, label, base, chain, layers)
+    try:
+        return Scenario.from_document(merged, label)
+    except ScenarioError as err:
+        if len(layers) < 2:
+            raise
+        raise ScenarioError(err.source, [_with_origin(p, merged, layers)
+                                         for p in err.problems]) from None
 
 
 def _looks_like_path(text: str) -> bool:
@@ -66,40 +104,53 @@ def _looks_like_path(text: str) -> bool:
     if text.endswith((".yaml", ".yml")):
         return True
     try:
-        return Path(text).is_file()
+        return Path(text).exists()
     except (OSError, ValueError):
         return False
-
-
-def _read(path: Path, chain: tuple[Path, ...]) -> Any:
-    document = _read_document(path)
-    return _resolve(document, str(path), path.parent, (*chain, _absolute(path)))
 
 
 def _read_document(path: Path) -> Any:
     """The plain data in a YAML file, read safely; one ScenarioError for any fault."""
     label = str(path)
-    if _is_dir(path):
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise ScenarioError(label, [Problem("", "file not found")]) from None
+    except (OSError, ValueError) as exc:
+        raise ScenarioError(label, [Problem("", f"cannot read the file: {_reason(exc)}")]
+                            ) from None
+    if stat.S_ISDIR(info.st_mode):
         raise ScenarioError(label, [Problem("", "is a folder, not a file")])
+    if not stat.S_ISREG(info.st_mode):
+        # Opening a pipe or a device would wait for a writer or read without end.
+        raise ScenarioError(label, [Problem("", "is not a regular file (a pipe, socket or "
+                                                "device); give the path of a YAML file")])
+    if info.st_size > MAX_FILE_BYTES:
+        raise ScenarioError(label, [_too_large(info.st_size)])
     try:
         with path.open("rb") as fh:
             data = fh.read(MAX_FILE_BYTES + 1)
-    except FileNotFoundError:
-        raise ScenarioError(label, [Problem("", "file not found")]) from None
     except PermissionError:
         raise ScenarioError(label, [Problem("", "cannot read the file: permission denied")]
                             ) from None
     except (OSError, ValueError) as exc:
-        reason = getattr(exc, "strerror", None) or str(exc)
-        raise ScenarioError(label, [Problem("", f"cannot read the file: {reason}")]) from None
+        raise ScenarioError(label, [Problem("", f"cannot read the file: {_reason(exc)}")]
+                            ) from None
     if len(data) > MAX_FILE_BYTES:
-        raise ScenarioError(label, [Problem("", f"the file is larger than "
-                                                f"{MAX_FILE_BYTES // 2**20} MB; a scenario is a "
-                                                "few kilobytes of YAML")])
+        raise ScenarioError(label, [_too_large(len(data))])
     return _parse(_decode(data, label), label)
 
 
-def load_sweep_spec(path: str | Path) -> SweepSpec:
+def _reason(exc: BaseException) -> str:
+    return getattr(exc, "strerror", None) or str(exc)
+
+
+def _too_large(size: int) -> Problem:
+    return Problem("", f"the file has {size:,} bytes; the limit is {MAX_FILE_BYTES:,} "
+                       "(a scenario is a few kilobytes of YAML)")
+
+
+def read_sweep_spec(path: str | Path) -> SweepSpec:
     """Read a sweep file: a ``grid`` of key path -> values, or named ``changes``.
 
     Raises:
@@ -109,12 +160,14 @@ def load_sweep_spec(path: str | Path) -> SweepSpec:
     return SweepSpec.from_document(_read_document(source), str(source))
 
 
-def load_exercise(path: str | Path) -> ExerciseSpec:
-    """Read a training exercise and the scenarios it refers to.
+def read_exercise_spec(path: str | Path) -> ExerciseSpec:
+    """Read a training exercise file and the scenarios it refers to.
 
     ``scenario:`` is a scenario file relative to the exercise, or an inline scenario
     whose ``extends`` is relative to the exercise; an option's ``extends`` builds that
     inline scenario on another file instead (a structure to choose).
+    ``salessim.training.Exercise.load`` builds on this to check the exercise against
+    the engine.
 
     Raises:
         ScenarioError: Naming the file, the key path and what is allowed.
@@ -140,11 +193,11 @@ def _exercise_scenario(reference: Any, extends: str | None, exercise: Path) -> S
                 "an option with extends needs the exercise's scenario written out with "
                 "extends: (it is built on the option's file instead)"))])
         path = exercise.parent / reference
-        if not _is_file(path):
+        if not _exists(path):
             raise ScenarioError(label, [Problem("", f"scenario file {reference!r} not found: "
                                                     f"there is no file {path} (the path is "
                                                     "relative to the exercise)")])
-        return Scenario.from_document(_read(path, ()), str(path))
+        return _scenario(_read_document(path), str(path), path.parent, (_absolute(path),))
     document = dict(reference)
     if extends is not None:
         if "extends" not in document:
@@ -152,10 +205,10 @@ def _exercise_scenario(reference: Any, extends: str | None, exercise: Path) -> S
                 "an option with extends needs the exercise's scenario to have extends: "
                 "too (the option replaces it)"))])
         document["extends"] = extends
-    return Scenario.from_document(_resolve(document, label, exercise.parent, ()), label)
+    return _scenario(document, label, exercise.parent)
 
 
-def load_answer(path: str | Path) -> AnswerSpec:
+def read_answer(path: str | Path) -> AnswerSpec:
     """Read a trainee's answer file: ``decisions: [{day, lever, value}, ...]``.
 
     Raises:
@@ -165,16 +218,18 @@ def load_answer(path: str | Path) -> AnswerSpec:
     return AnswerSpec.from_document(_read_document(source), str(source))
 
 
-def _is_file(path: Path) -> bool:
-    try:
-        return path.is_file()
-    except (OSError, ValueError):
-        return False
+def read_document(path: str | Path) -> Any:
+    """The plain data of any salessim file, read and parsed with the usual checks.
+
+    Raises:
+        ScenarioError: Naming the file, for a file that cannot be read or is not YAML.
+    """
+    return _read_document(Path(path))
 
 
-def _is_dir(path: Path) -> bool:
+def _exists(path: Path) -> bool:
     try:
-        return path.is_dir()
+        return path.exists()
     except (OSError, ValueError):
         return False
 
@@ -187,6 +242,8 @@ def _absolute(path: Path) -> Path:
 
 
 def _decode(data: bytes, label: str) -> str:
+    if len(data) > MAX_FILE_BYTES:
+        raise ScenarioError(label, [_too_large(len(data))])
     if b"\x00" in data:
         raise ScenarioError(label, [Problem("", "this is a binary file, not YAML text")])
     try:
@@ -195,10 +252,12 @@ def _decode(data: bytes, label: str) -> str:
         line = data[: exc.start].count(b"\n") + 1
         raise ScenarioError(label, [Problem("", (
             f"line {line}: not UTF-8 text (byte 0x{data[exc.start]:02x} cannot be read); "
-            "save the scenario as UTF-8"))]) from None
+            "save the file as UTF-8"))]) from None
 
 
 def _parse(text: str, label: str) -> Any:
+    if len(text) > MAX_FILE_BYTES:
+        raise ScenarioError(label, [_too_large(len(text.encode("utf-8", "replace")))])
     try:
         document = parse_yaml(text)
     except ValueError as exc:
@@ -214,15 +273,18 @@ _DIRECTIVES = ("extends", "replace")
 """Loader keys that are not part of the scenario itself."""
 
 
-def _resolve(document: Any, label: str, base: Path, chain: tuple[Path, ...]) -> Any:
+def _resolve(document: Any, label: str, base: Path, chain: tuple[Path, ...],
+             layers: list[_Layer]) -> Any:
     """Overlay ``document`` on the scenario it ``extends``, recursively.
 
     ``replace: [teams, ...]`` lists keys (dotted paths for nested ones, e.g.
     ``deal_value.multipliers``) whose value in this file replaces the parent's outright
-    instead of being merged into it.
+    instead of being merged into it. ``layers`` receives each file of the chain, this
+    one first.
     """
     if not isinstance(document, Mapping):
         return document
+    layers.append(_Layer(label, document))
     if "extends" not in document:
         if "replace" in document:
             raise ScenarioError(label, [Problem("replace", (
@@ -244,18 +306,19 @@ def _resolve(document: Any, label: str, base: Path, chain: tuple[Path, ...]) -> 
     if len(chain) >= MAX_EXTENDS_DEPTH:
         raise ScenarioError(label, [Problem("extends", f"more than {MAX_EXTENDS_DEPTH} levels "
                                                        "of extends; is there a cycle?")])
-    try:
-        found = parent.is_file()
-    except (OSError, ValueError):
-        found = False
-    if not found:
+    if not _exists(parent):
         raise ScenarioError(label, [Problem("extends", (
             f"parent scenario {parent_ref!r} not found: there is no file {parent} "
             "(the path is relative to the folder of the file that extends it)"))])
-    parent_doc = _read(parent, chain)
-    if not isinstance(parent_doc, Mapping):
-        raise ScenarioError(str(parent), [Problem("", "the scenario must be a mapping of keys "
-                                                      "to values")])
+    try:
+        parent_doc = _resolve(_read_document(parent), str(parent), parent.parent,
+                              (*chain, parent), layers)
+        if not isinstance(parent_doc, Mapping):
+            raise ScenarioError(str(parent), [Problem("", "the scenario must be a mapping of "
+                                                          "keys to values")])
+    except ScenarioError as err:
+        raise ScenarioError(label, [Problem("extends", f"in the parent {err.source}: {p}")
+                                    for p in err.problems]) from None
     return _overwrite(merge(parent_doc, child), child, replaced)
 
 
@@ -322,3 +385,53 @@ def _overwrite(merged: Any, child: Any, paths: list[list[str]]) -> Any:
                       if isinstance(item, Mapping) and item.get("name") == parts[-1])
             node[at] = value
     return merged
+
+
+_STEP = re.compile(r"\[(\d+)\]|([^.\[\]]+)")
+
+
+def _with_origin(problem: Problem, merged: Any, layers: list[_Layer]) -> Problem:
+    """The problem, saying which parent file set the value when the user's file did not.
+
+    ``layers`` are the files of the ``extends`` chain, the user's first.
+    """
+    steps: list[str | int] = [int(i) if i else key for i, key in _STEP.findall(problem.path)]
+    if not steps:
+        return problem
+    for layer in layers:
+        if _sets(layer.document, merged, steps):
+            if layer is layers[0]:
+                return problem
+            return Problem(problem.path, f"{problem.message} (set in {layer.label})")
+    return problem
+
+
+def _sets(document: Any, merged: Any, steps: list[str | int]) -> bool:
+    """Whether ``document`` gives the value at ``steps`` of the merged document.
+
+    A list position in the merged document is an item's name in a file that lists
+    named items (files overlay named items by name).
+    """
+    node, full = document, merged
+    for step in steps:
+        if isinstance(step, int):
+            if not (isinstance(full, list) and isinstance(node, list) and step < len(full)):
+                return False
+            name = full[step].get("name") if isinstance(full[step], Mapping) else None
+            if name is None:
+                if step >= len(node):
+                    return False
+                node = node[step]
+            else:
+                named = [item for item in node
+                         if isinstance(item, Mapping) and item.get("name") == name]
+                if not named:
+                    return False
+                node = named[0]
+            full = full[step]
+        else:
+            if not isinstance(node, Mapping) or step not in node:
+                return False
+            node = node[step]
+            full = full.get(step) if isinstance(full, Mapping) else None
+    return True

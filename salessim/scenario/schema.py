@@ -25,11 +25,12 @@ from pydantic import (
 
 from salessim.scenario.checks import cross_reference_problems
 from salessim.scenario.distributions import Distribution
-from salessim.scenario.document import apply_changes, dump_yaml
+from salessim.scenario.document import apply_changes, plain_data
 from salessim.scenario.errors import (
     KeyPathError,
     Problem,
     ScenarioError,
+    show,
     validate_document,
 )
 from salessim.scenario.limits import (
@@ -39,6 +40,7 @@ from salessim.scenario.limits import (
     MIX_TOLERANCE,
 )
 from salessim.scenario.rates import cumulative_rate
+from salessim.scenario.yaml12 import dump_yaml
 
 SCHEMA_VERSION = 1
 
@@ -49,8 +51,12 @@ Logit = Annotated[float, Field(ge=-20.0, le=20.0, allow_inf_nan=False)]
 Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z][A-Za-z0-9_\-]*$")]
 
 
+Values = Annotated[tuple[str, ...], Field(strict=False)]
+"""A list of attribute values (read from a YAML list)."""
+
+
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, strict=True)
 
 
 _SINGULAR = {"grades": "grade", "regions": "region", "products": "product",
@@ -135,7 +141,7 @@ class Schedule(_Frozen):
     """
 
     cycle_days: Positive | None = None
-    periods: tuple[RatePeriod, ...] = Field(min_length=1)
+    periods: tuple[RatePeriod, ...] = Field(min_length=1, strict=False)
 
     @model_validator(mode="after")
     def _consistent(self) -> Schedule:
@@ -271,7 +277,7 @@ class RepGroup(_Frozen):
 
     headcount: Annotated[int, Field(ge=0, le=10_000)]
     skill_logit: Logit = 0.0
-    plan: tuple[HeadcountChange, ...] = ()
+    plan: tuple[HeadcountChange, ...] = Field(default=(), strict=False)
 
     @model_validator(mode="after")
     def _plan_in_order(self) -> RepGroup:
@@ -323,7 +329,7 @@ class Travel(_Frozen):
         zones: Zones in increasing order of ``up_to_regions``.
     """
 
-    zones: tuple[ReachZone, ...] = Field(min_length=1)
+    zones: tuple[ReachZone, ...] = Field(min_length=1, strict=False)
 
     @model_validator(mode="after")
     def _increasing(self) -> Travel:
@@ -368,9 +374,9 @@ class Team(_Frozen):
     """
 
     name: Name
-    regions: tuple[str, ...] | None = Field(default=None, min_length=1)
-    products: tuple[str, ...] | None = Field(default=None, min_length=1)
-    segments: tuple[str, ...] | None = Field(default=None, min_length=1)
+    regions: tuple[str, ...] | None = Field(default=None, min_length=1, strict=False)
+    products: tuple[str, ...] | None = Field(default=None, min_length=1, strict=False)
+    segments: tuple[str, ...] | None = Field(default=None, min_length=1, strict=False)
     priority: Annotated[int, Field(ge=-1000, le=1000)] = 0
     travel: TravelZone | None = None
     effects: dict[Literal["grade", "region", "product", "segment"], dict[str, Logit]] = Field(
@@ -467,7 +473,7 @@ class JointWork(_Frozen):
 
     role: Name
     effort_hours: Distribution
-    when: dict[Literal["grade", "region", "product", "segment"], tuple[str, ...]] = Field(
+    when: dict[Literal["grade", "region", "product", "segment"], Values] = Field(
         default_factory=dict)
 
 
@@ -504,7 +510,7 @@ class Stage(_Frozen):
     visit: bool = False
     sla_days: Positive | None = None
     handoff: Handoff | None = None
-    joint: tuple[JointWork, ...] = ()
+    joint: tuple[JointWork, ...] = Field(default=(), strict=False)
     joint_logit: Logit = 0.0
 
 
@@ -559,16 +565,17 @@ class Scenario(_Frozen):
     name: str = Field(min_length=1)
     description: str = ""
     calendar: Calendar
-    grades: tuple[Name, ...] = Field(min_length=1)
-    regions: tuple[Name, ...] = Field(min_length=1)
-    products: tuple[Name, ...] = Field(min_length=1)
-    segments: tuple[Name, ...] = Field(min_length=1)
-    bundles: dict[Name, tuple[Name, ...]] = Field(default_factory=dict)
-    channels: tuple[Channel, ...] = Field(min_length=1)
+    grades: tuple[Name, ...] = Field(min_length=1, strict=False)
+    regions: tuple[Name, ...] = Field(min_length=1, strict=False)
+    products: tuple[Name, ...] = Field(min_length=1, strict=False)
+    segments: tuple[Name, ...] = Field(min_length=1, strict=False)
+    bundles: dict[Name, Annotated[tuple[Name, ...], Field(strict=False)]] = Field(
+        default_factory=dict)
+    channels: tuple[Channel, ...] = Field(min_length=1, strict=False)
     deal_value: DealValue
-    roles: tuple[Role, ...] = Field(min_length=1)
-    teams: tuple[Team, ...] = Field(min_length=1)
-    stages: tuple[Stage, ...] = Field(min_length=1)
+    roles: tuple[Role, ...] = Field(min_length=1, strict=False)
+    teams: tuple[Team, ...] = Field(min_length=1, strict=False)
+    stages: tuple[Stage, ...] = Field(min_length=1, strict=False)
     handoff: Handoff
     going_cold: GoingCold = GoingCold()
     travel: Travel | None = None
@@ -634,10 +641,11 @@ class Scenario(_Frozen):
         Raises:
             ScenarioError: If a path does not exist or the result is not valid.
         """
-        written = {self._expand(str(path)): str(path) for path in changes}
+        plain = _plain_changes(changes, source)
+        written = {self._expand(path): path for path in plain}
         try:
             document = apply_changes(self.to_document(),
-                                     {self._expand(str(p)): v for p, v in changes.items()})
+                                     {self._expand(p): v for p, v in plain.items()})
         except KeyError as err:
             problem: Problem = err.args[0]
             raise ScenarioError(source, [Problem(written.get(problem.path, problem.path),
@@ -700,6 +708,22 @@ class Scenario(_Frozen):
                 [k for k, p in ch.mix.get(attr, {}).items() if p > 0] for attr in ATTRIBUTES)
             kinds.update(itertools.product(grades, regions, products, segments))
         return iter(sorted(kinds))
+
+
+def _plain_changes(changes: Any, source: str) -> dict[str, Any]:
+    """Changes as key path (text) -> plain value; one ScenarioError for what is not."""
+    if not isinstance(changes, Mapping):
+        raise ScenarioError(source, [Problem("", (
+            "changes must be a mapping of key path -> value, e.g. "
+            f"{{'teams.north.ae.headcount': 12}}; got {show(changes)}"))])
+    problems = [Problem(show(path), "a key path must be text such as "
+                                    "'teams.north.ae.headcount'")
+                for path in changes if not isinstance(path, str) or not path]
+    plain, found = plain_data({p: v for p, v in changes.items() if isinstance(p, str)})
+    problems += found
+    if problems:
+        raise ScenarioError(source, problems)
+    return dict(plain)
 
 
 def _not_a_mapping(document: Any) -> str:

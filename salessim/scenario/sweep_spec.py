@@ -34,7 +34,7 @@ class SweepSpec(BaseModel):
         changes: Name -> change set (key path -> value); each set is a point.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
     grid: dict[KeyPath, Annotated[list[Any], Field(min_length=1)]] | None = Field(
         default=None, min_length=1)

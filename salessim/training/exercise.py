@@ -1,7 +1,7 @@
 """An exercise checked against the engine: levers that work, a goal that can be scored.
 
 ``Exercise.load(path)`` reads an exercise file through the loader
-(``salessim.scenario.loader.load_exercise``), then checks what needs the engine: every
+(``salessim.scenario.loader.read_exercise_spec``), then checks what needs the engine: every
 lever's key path and bounds give a valid scenario, levers pulled during the run change
 only what may change during a run (``salessim.model.changes``), a choice lever has one
 option that leaves the scenario as it is, and the goal names KPIs with a direction.
@@ -24,7 +24,7 @@ from salessim.model.changes import change_problems
 from salessim.results import kpi_names
 from salessim.scenario.errors import Problem, ScenarioError, listing, unknown
 from salessim.scenario.exercise_spec import ExerciseSpec, Lever
-from salessim.scenario.loader import load_exercise
+from salessim.scenario.loader import read_exercise_spec
 from salessim.scenario.schema import Scenario
 from salessim.training.goal import Objective, ObjectiveError, Target
 
@@ -57,7 +57,7 @@ class Exercise:
         Raises:
             ScenarioError: Naming the file, each key path and what is allowed.
         """
-        return cls.from_spec(load_exercise(path), str(path))
+        return cls.from_spec(read_exercise_spec(path), str(path))
 
     @classmethod
     def from_spec(cls, spec: ExerciseSpec, source: str) -> Exercise:

@@ -19,7 +19,7 @@ import pandas as pd
 
 from salessim.results import Results
 from salessim.sandbox import Sandbox
-from salessim.scenario.document import dump_yaml
+from salessim.scenario.yaml12 import dump_yaml
 from salessim.scenario.errors import Problem, ScenarioError
 from salessim.scenario.exercise_spec import Decision
 from salessim.scenario.schema import Scenario

@@ -11,7 +11,7 @@ import pytest
 from salessim.cli import main
 from salessim.sandbox import play_rounds
 from salessim.scenario import ScenarioError
-from salessim.scenario.loader import load_answer
+from salessim.scenario.loader import read_answer
 from salessim.training import Decision, Exercise, Session, baseline, check_answer, plan
 
 from ..conftest import EXERCISES
@@ -151,7 +151,7 @@ def test_session_scores_exactly_as_its_answer_file(small: Exercise, tmp_path: Pa
     score = game.score(base)
     file = tmp_path / "answer.yaml"
     file.write_text(game.answer("Ann"), encoding="utf-8")
-    answer = load_answer(file)
+    answer = read_answer(file)
     assert answer.trainee == "Ann"
     replay = check_answer(small, answer.decisions, str(file), base)
     assert replay.points == score.points
@@ -187,7 +187,7 @@ def test_cli_show_and_check_one_answer(small: Exercise, tmp_path: Path,
     answer.write_text("decisions: [{day: 0, lever: legal, value: 3}]\n", encoding="utf-8")
     assert main(["exercise", "check", small.source, str(answer)]) == 0
     out = capsys.readouterr().out
-    expected = check_answer(small, load_answer(answer).decisions, "a")
+    expected = check_answer(small, read_answer(answer).decisions, "a")
     assert f"Score {expected.points}/100" in out
     assert "day 0: legal = 3 (Contract counsels)" in out
     assert "utilisation_legal" in out and "Legal was the bottleneck." in out

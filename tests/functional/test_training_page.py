@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from salessim.scenario.loader import load_answer
+from salessim.scenario.loader import read_answer
 from salessim.training import Exercise, check_answer
 
 from ..conftest import ROOT
@@ -122,7 +122,7 @@ def test_trainee_plays_a_game_to_its_score(server: str, exercise_file: Path,
             browser.close()
     assert not errors
     ex = Exercise.load(exercise_file)
-    answer = load_answer(answer_file)
+    answer = read_answer(answer_file)
     assert [(d.day, d.lever, d.value) for d in answer.decisions] == [(0.0, "legal", 3)]
     expected = check_answer(ex, answer.decisions, str(answer_file))
     assert shown == f"Score: {expected.points}/100"  # the page scores as the CLI does

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
+import yaml
 
-from salessim.scenario.document import apply_changes, dump_yaml, merge, parse_yaml
+from salessim.scenario.document import apply_changes, merge
+from salessim.scenario.yaml12 import dump_yaml, parse_yaml
 from salessim.scenario.errors import Problem, ScenarioError, format_path, join_path
 
 
@@ -15,9 +18,13 @@ def test_parse_plain_data() -> None:
     assert parse_yaml("") is None
 
 
-def test_yaml_anchors_and_merge_keys_are_plain_data() -> None:
-    doc = parse_yaml("base: &b {x: 1, y: 2}\nother:\n  <<: *b\n  y: 3\n")
-    assert doc["other"] == {"x": 1, "y": 3}
+def test_yaml_anchors_are_plain_data_and_merge_keys_are_refused() -> None:
+    doc = parse_yaml("base: &b {x: 1, y: 2}\nother: *b\n")
+    assert doc["other"] == {"x": 1, "y": 2}
+    with pytest.raises(ValueError, match=r"line 3, column 3: the merge key << is not part of "
+                                         r"YAML 1.2"):
+        parse_yaml("base: &b {x: 1, y: 2}\nother:\n  <<: *b\n  y: 3\n")
+    assert parse_yaml("'<<': 1\n") == {"<<": 1}  # quoted, it is just text
 
 
 def test_duplicate_keys_refused_even_when_nested() -> None:
@@ -30,12 +37,51 @@ def test_duplicate_keys_refused_even_when_nested() -> None:
     "text", ["!!python/object/apply:os.system ['x']", "a: !!python/tuple [1, 2]", "a: !foo 1"]
 )
 def test_object_tags_refused(text: str) -> None:
-    with pytest.raises(ValueError, match="is not allowed; scenarios are plain data"):
+    with pytest.raises(ValueError, match="is not allowed; files are plain data"):
         parse_yaml(text)
 
 
 def test_safe_standard_tags_are_fine() -> None:
-    assert parse_yaml("a: !!str 12\nb: !!float 3\n") == {"a": "12", "b": 3.0}
+    assert parse_yaml("a: !!str 12\nb: !!float 3\nc: !!int '010'\n") == {
+        "a": "12", "b": 3.0, "c": 10}
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("010", 10), ("0o10", 8), ("0x1F", 31), ("-7", -7), ("1e9", 1e9), ("1.5E-3", 1.5e-3),
+     (".5", 0.5), ("-.inf", float("-inf")), ("5:10", "5:10"), ("1_000", "1_000"),
+     ("yes", "yes"), ("no", "no"), ("on", "on"), ("True", True), ("FALSE", False),
+     ("~", None), ("Null", None), ("2024-12-31", "2024-12-31"), ("0b101", "0b101"),
+     ("+12", 12), ("1.", 1.0)],
+)
+def test_plain_scalars_read_by_yaml_1_2(text: str, value: Any) -> None:
+    assert parse_yaml(f"a: {text}\n") == {"a": value}
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [("a: !!binary aGVsbG8=\n", "!!binary is not allowed"),
+     ("a: !!set {x, y}\n", "!!set is not allowed"),
+     ("a: !!timestamp 2024-01-01\n", "!!timestamp is not allowed"),
+     ("a: !!omap [b: 1]\n", "!!omap is not allowed"),
+     ("a: !!int abc\n", "!!int 'abc' is not a whole number"),
+     ("a: !!bool yes\n", "!!bool 'yes' is not true or false"),
+     ("a: !!float x\n", "!!float 'x' is not a number"),
+     ("a: !!int [1]\n", "!!int needs a single value"),
+     ("a: !!null x\n", "!!null 'x' is not null"),
+     ("a: &x [1, *x]\n", "the alias *x refers to a value that contains it")],
+)
+def test_tags_other_than_plain_data_and_self_references_are_refused(text: str,
+                                                                    words: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(words)):
+        parse_yaml(text)
+
+
+def test_dump_quotes_text_that_reads_as_something_else() -> None:
+    doc = {"a": ["yes", "no", "010", "1e9", "0x1F", "true", "5:10", "~", "null", "1.5"]}
+    text = dump_yaml(doc)
+    assert parse_yaml(text) == doc
+    assert yaml.safe_load(text) == doc  # a YAML 1.1 reader reads it the same
 
 
 def test_syntax_error_has_line_and_column() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from salessim.scenario import ScenarioError
-from salessim.scenario.loader import load_answer, load_exercise
+from salessim.scenario.loader import read_answer, read_exercise_spec
 from salessim.training import Exercise
 
 from ..training_support import SMALL_EXERCISE, small_exercise
@@ -89,7 +89,7 @@ def test_choice_lever_needs_one_option_that_leaves_the_scenario_as_it_is(tmp_pat
 def test_structure_option_must_be_chosen_at_the_start(tmp_path: Path) -> None:
     text = SMALL_EXERCISE.replace("    only_at_start: true\n", "")
     with pytest.raises(ScenarioError) as err:
-        load_exercise(small_exercise(tmp_path, text))
+        read_exercise_spec(small_exercise(tmp_path, text))
     assert any(p.startswith("levers[3].options.regional.extends: a whole structure")
                for p in _problems(err)), _problems(err)
 
@@ -99,17 +99,17 @@ def test_missing_scenario_file_and_bad_inline_scenario(tmp_path: Path) -> None:
     end = SMALL_EXERCISE.index("round_days:")
     missing = SMALL_EXERCISE[:start] + "scenario: ../nowhere.yaml\n" + SMALL_EXERCISE[end:]
     with pytest.raises(ScenarioError) as err:
-        load_exercise(small_exercise(tmp_path, missing))
+        read_exercise_spec(small_exercise(tmp_path, missing))
     assert _problems(err)[0].startswith("scenario: scenario file '../nowhere.yaml' not found")
     bad = SMALL_EXERCISE.replace("horizon_days: 80", "horizon_days: -80")
     with pytest.raises(ScenarioError) as err:
-        load_exercise(small_exercise(tmp_path, bad))
+        read_exercise_spec(small_exercise(tmp_path, bad))
     assert any(p.startswith("scenario: calendar.horizon_days: ") for p in _problems(err))
 
 
 @pytest.mark.parametrize(("text", "path", "words"), [
     ("- a list", "", "an answer file is a mapping"),
-    ("decisions: [{day: 0, lever: legal, value: yes}]", "decisions[0].value",
+    ("decisions: [{day: 0, lever: legal, value: true}]", "decisions[0].value",
      "put an option's name in quotes"),
     ("decisions: [{day: 0, lever: legal, valeu: 3}]", "decisions[0].valeu",
      "did you mean 'value'"),
@@ -121,7 +121,7 @@ def test_malformed_answer_file(tmp_path: Path, text: str, path: str, words: str)
     file = tmp_path / "answer.yaml"
     file.write_text(text + "\n", encoding="utf-8")
     with pytest.raises(ScenarioError) as err:
-        load_answer(file)
+        read_answer(file)
     assert str(err.value).startswith(f"{file}: ")
     assert any(p.startswith(f"{path}: " if path else ": ") and words in p
                for p in _problems(err)), _problems(err)
@@ -131,7 +131,7 @@ def test_answer_file_reads_numbers_and_option_names(tmp_path: Path) -> None:
     file = tmp_path / "answer.yaml"
     file.write_text("trainee: Ann\ndecisions:\n  - {day: 20, lever: legal, value: 3}\n"
                     "  - {day: 0, lever: dispatch, value: value}\n", encoding="utf-8")
-    answer = load_answer(file)
+    answer = read_answer(file)
     assert answer.trainee == "Ann"
     assert [(d.day, d.lever, d.value) for d in answer.decisions] == [
         (20.0, "legal", 3), (0.0, "dispatch", "value")]

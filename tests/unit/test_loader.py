@@ -168,7 +168,9 @@ def test_extends_cycle() -> None:
     err = message(EXTENDS / "cycle_a.yaml")
     assert err.problems[0].path == "extends"
     assert "cycle_a.yaml -> cycle_b.yaml -> cycle_a.yaml" in str(err)
-    assert err.source.endswith("cycle_b.yaml")
+    # The file the user gave is the source; the parent where the cycle closes is named.
+    assert err.source == str(EXTENDS / "cycle_a.yaml")
+    assert f"in the parent {EXTENDS.resolve() / 'cycle_b.yaml'}: extends:" in str(err)
     err = message(EXTENDS / "self.yaml")
     assert "goes round in a cycle: self.yaml -> self.yaml" in str(err)
     assert err.source == str(EXTENDS / "self.yaml")
@@ -187,17 +189,39 @@ def test_extends_of_the_wrong_type(value: Any) -> None:
     assert text.startswith("<dict>: extends: must be the path of the scenario file")
 
 
-def test_a_broken_parent_is_named_as_the_source() -> None:
+def test_a_broken_parent_is_named_under_the_users_file() -> None:
     err = message(EXTENDS / "bad_parent_child.yaml")
-    assert err.source.endswith(str(Path("bad") / "not_yaml.yaml"))
+    assert err.source == str(EXTENDS / "bad_parent_child.yaml")
+    assert err.problems[0].path == "extends"
+    assert f"in the parent {(EXTENDS / '..' / 'bad' / 'not_yaml.yaml').resolve()}" in str(err)
     assert "not valid YAML" in str(err)
+
+
+def test_extends_of_a_system_file_names_the_users_file(tmp_path: Path) -> None:
+    (tmp_path / "child.yaml").write_text("extends: /etc/passwd\n")
+    text = str(message(tmp_path / "child.yaml"))
+    assert text.startswith(f"{tmp_path / 'child.yaml'}: extends: in the parent /etc/passwd: ")
+
+
+def test_a_bad_value_from_a_parent_says_which_file_set_it(tmp_path: Path) -> None:
+    (tmp_path / "parent.yaml").write_text(
+        f"extends: {REGIONAL}\nstages: [{{name: contract, conversion: {{A: 1.5, B: 0.9, C: 0.8}}}}]\n")
+    (tmp_path / "child.yaml").write_text(
+        "extends: parent.yaml\ncalendar: {horizon_days: -1}\n")
+    text = str(message(tmp_path / "child.yaml"))
+    lines = text.splitlines()
+    assert any(line.startswith(f"{tmp_path / 'child.yaml'}: calendar.horizon_days: must be")
+               and "set in" not in line for line in lines)
+    assert any("stages[5].conversion.A: must be between 0 and 1; got 1.5 (set in "
+               f"{(tmp_path / 'parent.yaml').resolve()})" in line for line in lines), text
 
 
 def test_a_parent_that_is_not_a_mapping(tmp_path: Path) -> None:
     (tmp_path / "parent.yaml").write_text("- a\n- b\n")
     (tmp_path / "child.yaml").write_text("extends: parent.yaml\n")
     err = message(tmp_path / "child.yaml")
-    assert err.source.endswith("parent.yaml") and "mapping" in str(err)
+    assert err.source == str(tmp_path / "child.yaml")
+    assert "in the parent" in str(err) and "parent.yaml" in str(err) and "mapping" in str(err)
 
 
 def test_too_many_levels(tmp_path: Path) -> None:
