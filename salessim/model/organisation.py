@@ -8,7 +8,7 @@ for a bundle no single team covers, to the team of each of its products together
 
 from __future__ import annotations
 
-import itertools
+from collections.abc import Iterable
 from statistics import fmean
 
 import simpy
@@ -23,28 +23,37 @@ Cell = tuple[int, int, int]
 Key = tuple[int, int, int, int]
 """(grade, region, product, segment) indices."""
 
-Routes = dict[str, dict[Cell, tuple[RepPool, ...]]]
-"""Role -> lead cell -> the pools serving it (one, or one per product of a bundle)."""
 
 
-def team_effects(sc: Scenario, team: Team, skill_logit: float) -> dict[Key, float]:
-    """Total conversion effect (logit) of a team's reps for every lead attribute key.
+class TeamEffects:
+    """Total conversion effect (logit) of a team's reps for each kind of lead.
 
-    A bundle's product effect is the mean of its products' effects.
+    The effect of a kind is the sum of the rep group's skill and the team's effect on
+    each of the lead's attribute values (a bundle's product effect is the mean of its
+    products' effects), added up when asked: a table of every kind would hold one
+    entry per combination of grades, regions, products and segments.
     """
-    products = sc.values_of("product")
-    product_effect = {p: fmean([team.effects.get("product", {}).get(c, 0.0)
-                                for c in sc.components(p)]) for p in products}
-    dims = [sc.grades, sc.regions, products, sc.segments]
-    table: dict[Key, float] = {}
-    key: Key
-    for key in itertools.product(*(range(len(d)) for d in dims)):  # type: ignore[assignment]
-        grade, region, product, segment = (d[i] for d, i in zip(dims, key, strict=True))
-        table[key] = (skill_logit + product_effect[product]
-                      + team.effects.get("grade", {}).get(grade, 0.0)
-                      + team.effects.get("region", {}).get(region, 0.0)
-                      + team.effects.get("segment", {}).get(segment, 0.0))
-    return table
+
+    __slots__ = ("_grade", "_product", "_region", "_segment", "_skill")
+
+    def __init__(self, sc: Scenario, team: Team, skill_logit: float) -> None:
+        def shifts(attr: str, values: Iterable[str]) -> list[float]:
+            table = team.effects.get(attr, {})  # type: ignore[call-overload]
+            return [float(table.get(v, 0.0)) for v in values]
+
+        products = team.effects.get("product", {})
+        self._skill = skill_logit
+        self._grade = shifts("grade", sc.grades)
+        self._region = shifts("region", sc.regions)
+        self._product = [fmean([products.get(c, 0.0) for c in sc.components(p)])
+                         for p in sc.values_of("product")]
+        self._segment = shifts("segment", sc.segments)
+
+    def __getitem__(self, key: Key) -> float:
+        """The effect (logit) on leads of kind ``key`` (grade, region, product, segment)."""
+        grade, region, product, segment = key
+        return (self._skill + self._product[product] + self._grade[grade]
+                + self._region[region] + self._segment[segment])
 
 
 def travel_zones(sc: Scenario) -> list[TravelZone]:
@@ -65,15 +74,46 @@ def team_travel(sc: Scenario, team: Team) -> int:
     return sc.travel.zone_for(team.reach(len(sc.regions)))
 
 
+class Routes:
+    """For a role and a lead cell, the pools that serve it: worked out when first asked.
+
+    A table of every cell would hold one entry per combination of regions, products and
+    segments for every role; a run meets only the cells its leads come from.
+    """
+
+    def __init__(self, sc: Scenario, by_team_role: dict[tuple[str, str], RepPool]) -> None:
+        self._sc = sc
+        self._pools = by_team_role
+        self._products = sc.values_of("product")
+        self._known: dict[tuple[str, Cell], tuple[RepPool, ...]] = {}
+
+    def serving(self, role: str, cell: Cell) -> tuple[RepPool, ...]:
+        """The pools of ``role`` serving leads of ``cell`` (one, or one per bundle product).
+
+        Raises:
+            KeyError: For a cell no team covers (no channel brings such leads: the
+                scenario's checks make sure of it).
+        """
+        key = (role, cell)
+        found = self._known.get(key)
+        if found is None:
+            sc = self._sc
+            served = serving_teams(sc, role, sc.regions[cell[0]], self._products[cell[1]],
+                                   sc.segments[cell[2]])
+            if isinstance(served, RoutingProblem):
+                raise KeyError(key)
+            found = self._known[key] = tuple(self._pools[t.name, role] for t in served)
+        return found
+
+
 def build_organisation(
     env: simpy.Environment, sc: Scenario
 ) -> tuple[list[Rep], list[RepPool], Routes]:
-    """Create reps, pools and the routing table.
+    """Create reps, pools and the routing.
 
     Returns:
-        All reps (indexed as in the event log), all pools, and for each role a map
-        from lead cell to the pools that serve it (cells no channel produces map to
-        nothing).
+        All reps (indexed as in the event log), all pools, and the routes from lead
+        cells to the pools serving them.
     """
     reps: list[Rep] = []
     pools: list[RepPool] = []
@@ -92,19 +132,8 @@ def build_organisation(
                 owner=role.assignment == "owner", dispatch=role.dispatch,
                 max_wait_days=sc.going_cold.max_wait_days, travel=zone,
                 travel_cost=zones[zone].cost if zone >= 0 else 0.0,
-                effect=team_effects(sc, team, group.skill_logit),
+                effect=TeamEffects(sc, team, group.skill_logit),
             )
             pools.append(pool)
             by_team_role[team.name, role_name] = pool
-    products = sc.values_of("product")
-    routes: Routes = {}
-    for role in sc.roles:
-        table: dict[Cell, tuple[RepPool, ...]] = {}
-        for cell in itertools.product(range(len(sc.regions)), range(len(products)),
-                                      range(len(sc.segments))):
-            served = serving_teams(sc, role.name, sc.regions[cell[0]], products[cell[1]],
-                                   sc.segments[cell[2]])
-            if not isinstance(served, RoutingProblem):
-                table[cell] = tuple(by_team_role[t.name, role.name] for t in served)
-        routes[role.name] = table
-    return reps, pools, routes
+    return reps, pools, Routes(sc, by_team_role)

@@ -65,7 +65,7 @@ from salessim.model.leads import (
     WORKING,
     LeadTable,
 )
-from salessim.model.organisation import build_organisation, team_effects, travel_zones
+from salessim.model.organisation import TeamEffects, build_organisation, travel_zones
 from salessim.model.records import (
     ADVANCED,
     COLD,
@@ -77,7 +77,7 @@ from salessim.model.records import (
 from salessim.model.reps import RepPool
 from salessim.model.staffing import Staff
 from salessim.scenario.errors import Problem, ScenarioError
-from salessim.scenario.limits import ATTRIBUTES
+from salessim.scenario.limits import ATTRIBUTES, MAX_ATTEMPTS_PER_STAGE
 from salessim.scenario.routing import joins
 from salessim.scenario.schema import Scenario
 
@@ -302,7 +302,7 @@ class Replication:
             pool.reconfigure(owner=role.assignment == "owner", dispatch=role.dispatch,
                              max_wait_days=scenario.going_cold.max_wait_days,
                              travel_cost=zones[pool.travel].cost if pool.travel >= 0 else 0.0,
-                             effect=team_effects(scenario, team, team.reps[pool.role].skill_logit))
+                             effect=TeamEffects(scenario, team, team.reps[pool.role].skill_logit))
         self.plans.clear()
         self.staff.apply(before, scenario)
         for channel_layers in self.layers:
@@ -410,7 +410,7 @@ class Replication:
         names = {attr: sc.values_of(attr)[k] for attr, k in zip(ATTRIBUTES, key, strict=True)}
         parts, roles, effects = [], [], []
         for st in sc.stages:
-            own = self.routes[st.role][cell]
+            own = self.routes.serving(st.role, cell)
             stage_parts = [_Part(pool, -1, n) for n, pool in enumerate(own)]
             stage_roles = {self.roles.index(st.role)}
             joined = False
@@ -419,7 +419,7 @@ class Replication:
                     joined = True
                     stage_roles.add(self.roles.index(jw.role))
                     stage_parts += [_Part(pool, j, n)
-                                    for n, pool in enumerate(self.routes[jw.role][cell])]
+                                    for n, pool in enumerate(self.routes.serving(jw.role, cell))]
             parts.append(tuple(stage_parts))
             roles.append(frozenset(stage_roles))
             effects.append(self._effect(st.role, key, own) + (st.joint_logit if joined else 0.0))
@@ -442,7 +442,7 @@ class Replication:
         effects = []
         for component in self.sc.components(products[product]):
             c = products.index(component)
-            pool = self.routes[role][region, c, segment][0]
+            pool = self.routes.serving(role, (region, c, segment))[0]
             effects.append(pool.effect[grade, region, c, segment])
         return fmean(effects)
 
@@ -470,6 +470,8 @@ class Replication:
                 parts = plan.parts[s]
                 cur = s
                 attempt = attempts[s]
+                if attempt >= MAX_ATTEMPTS_PER_STAGE:
+                    raise RuntimeError(_endless(self.sc, i, s))
                 attempts[s] = attempt + 1
                 stage_now[i] = s
                 phase_now[i] = IN_TRANSIT
@@ -687,6 +689,15 @@ def _lead_table(channels: list[ChannelLeads], warmup_days: float) -> LeadTable:
     values = np.concatenate([c.deal_value for c in channels])
     return LeadTable(chan[order], rows[order], attributes, values[order], times[order],
                      warmup_days)
+
+
+def _endless(sc: Scenario, lead: int, stage: int) -> str:
+    """Why a replication stops: a lead's rework or nurture loop does not end."""
+    name = sc.stages[stage].name
+    return (f"lead {lead} attempted stage {name!r} {MAX_ATTEMPTS_PER_STAGE:,} times: its "
+            f"rework or nurture loop does not end (conversion effects such as going cold or "
+            f"lost information push its chance of passing to almost nothing); raise "
+            f"stages.{name}.conversion or lower its failure shares")
 
 
 def _empty_groups(before: Scenario, after: Scenario) -> list[Problem]:

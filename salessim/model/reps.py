@@ -39,6 +39,13 @@ value, deadline, waiter); the heap orders by the first three (sequence numbers a
 unique), the rest lets the key be recomputed when the dispatch policy changes."""
 
 
+class Effects(Protocol):
+    """Conversion effect (logit) of a pool's reps by kind of lead."""
+
+    def __getitem__(self, key: tuple[int, int, int, int], /) -> float:
+        """The effect on leads of kind (grade, region, product, segment)."""
+
+
 class Waiter(Protocol):
     """What a queued task holds: the waiting lead's process.
 
@@ -117,7 +124,7 @@ class RepPool:
     def __init__(
         self, env: simpy.Environment, team: str, role: str, reps: list[Rep], *,
         owner: bool, dispatch: str, max_wait_days: float | None, travel: int,
-        travel_cost: float, effect: dict[tuple[int, int, int, int], float],
+        travel_cost: float, effect: Effects,
     ) -> None:
         self.env = env
         self.team = team
@@ -265,7 +272,7 @@ class RepPool:
     # ---- changing the rules --------------------------------------------------------
 
     def reconfigure(self, *, owner: bool, dispatch: str, max_wait_days: float | None,
-                    travel_cost: float, effect: dict[tuple[int, int, int, int], float]
+                    travel_cost: float, effect: Effects
                     ) -> None:
         """New rules from now on; waiting tasks are kept and re-ordered under them.
 

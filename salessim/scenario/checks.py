@@ -13,7 +13,13 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from salessim.scenario.errors import listing, unknown
-from salessim.scenario.limits import ATTRIBUTES, MAX_EXPECTED_LEADS, MIX_TOLERANCE
+from salessim.scenario.limits import (
+    ATTRIBUTES,
+    MAX_EXPECTED_LEADS,
+    MAX_LEAD_KINDS,
+    MIX_TOLERANCE,
+)
+from salessim.scenario.loops import loop_problems
 from salessim.scenario.routing import RoutingProblem, joins, serving_teams
 
 if TYPE_CHECKING:  # the schema runs these checks: no import of it at run time
@@ -24,16 +30,30 @@ Problems = list[tuple[str, str]]
 
 def cross_reference_problems(sc: Scenario) -> Problems:
     """Every cross-reference problem of a scenario, as (key path, message) pairs."""
-    problems: Problems = []
+    problems: Problems = _size_problems(sc)
+    if problems:  # the checks below take time in proportion to the kinds of lead
+        return problems
     problems += _mix_problems(sc)
     problems += _bundle_problems(sc)
     problems += _name_problems(sc)
     problems += _stage_problems(sc)
-    if not problems:  # routing is only meaningful once the names are right
+    if not problems:  # routing and loops are only meaningful once the names are right
         problems += _routing_problems(sc)
         problems += _travel_problems(sc)
+        problems += loop_problems(sc)
     problems += _volume_problems(sc)
     return problems
+
+
+def _size_problems(sc: Scenario) -> Problems:
+    """The kinds of lead (one per combination of attribute values) within the limit."""
+    counts = {attr: len(sc.values_of(attr)) for attr in ATTRIBUTES}
+    kinds = math.prod(counts.values())
+    if kinds <= MAX_LEAD_KINDS:
+        return []
+    sizes = " x ".join(f"{n} {attr}{'s' if n > 1 else ''}" for attr, n in counts.items())
+    return [("", f"{sizes} make {kinds:,} kinds of lead; the limit is {MAX_LEAD_KINDS:,}: "
+                 "group regions, products or segments that are worked alike")]
 
 
 def _unknown_value(sc: Scenario, path: str, attr: str, value: str) -> tuple[str, str]:
@@ -146,6 +166,14 @@ def _routing_problems(sc: Scenario) -> Problems:
     problems: Problems = []
     kinds = list(sc.reachable_leads())
     used: set[str] = set()
+    served_by: dict[tuple[str, str, str, str], Any] = {}
+
+    def serving(role: str, region: str, product: str, segment: str) -> Any:
+        key = (role, region, product, segment)
+        if key not in served_by:  # stages of one role ask the same question
+            served_by[key] = serving_teams(sc, role, region, product, segment)
+        return served_by[key]
+
     for i, st in enumerate(sc.stages):
         works: list[tuple[str, str, Mapping[Any, tuple[str, ...]] | None]] = [
             (f"stages[{i}].role", st.role, None)]
@@ -161,7 +189,7 @@ def _routing_problems(sc: Scenario) -> Problems:
                          "segment": segment}
                 if when is not None and not joins(attrs, when):
                     continue
-                served = serving_teams(sc, role, region, product, segment)
+                served = serving(role, region, product, segment)
                 if isinstance(served, RoutingProblem):
                     problems.append((path, _routing_message(role, region, served, segment)))
                     break

@@ -8,7 +8,9 @@ share random numbers lead by lead: the uniform stays the same when only the
 distribution changes.
 
 All distributions here are non-negative, because every quantity they describe
-(a duration in hours or days, a deal value in currency) is.
+(a duration in hours or days, a deal value in currency) is. Their parameters lie in
+[``MIN_SCALE``, ``MAX_AMOUNT``] (a mean or spread) or [0, ``MAX_AMOUNT``], which keeps
+every moment and every sample finite in double precision.
 """
 
 from __future__ import annotations
@@ -21,9 +23,13 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from scipy import special, stats
 
+from salessim.scenario.limits import MAX_AMOUNT, MIN_SCALE
+
 FloatArray = NDArray[np.float64]
-NonNegative = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
-Positive = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
+
+# Bounded so that every moment and every sample stays finite in double precision.
+NonNegative = Annotated[float, Field(ge=0.0, le=MAX_AMOUNT, allow_inf_nan=False)]
+Positive = Annotated[float, Field(ge=MIN_SCALE, le=MAX_AMOUNT, allow_inf_nan=False)]
 
 
 class _Dist(BaseModel):

@@ -19,6 +19,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from salessim.scenario.limits import MAX_AMOUNT, MIN_SCALE
+
 MAX_LISTED_PROBLEMS = 30
 """At most this many problems are spelt out in the message; the rest are counted."""
 
@@ -423,13 +425,13 @@ def _type_message(kind: str, got: Any, ctx: Mapping[str, Any], where: _Where) ->
     got_text = f"got {show(got)}"
 
     if kind in ("float_type", "float_parsing", "decimal_type", "decimal_parsing"):
-        return f"must be a number{_paren(_range(meta))}; {got_text}"
+        return f"must be a number{_paren(_range(meta, got))}; {got_text}"
     if kind in ("int_type", "int_parsing", "int_from_float", "int_parsing_size"):
-        return f"must be a whole number{_paren(_range(meta))}; {got_text}"
+        return f"must be a whole number{_paren(_range(meta, got))}; {got_text}"
     if kind == "finite_number":
-        return f"must be a finite number{_paren(_range(meta))}; {got_text}"
+        return f"must be a finite number{_paren(_range(meta, got))}; {got_text}"
     if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
-        words = _range(meta) or _range([types.SimpleNamespace(**dict(ctx))])
+        words = _range(meta, got) or _range([types.SimpleNamespace(**dict(ctx))], got)
         return f"must be {words}; {got_text}"
     if kind in ("bool_type", "bool_parsing"):
         return f"must be true or false; {got_text}"
@@ -481,8 +483,13 @@ def _plain(kind: str) -> str:
     return "is not valid here (" + kind.replace("_", " ") + ")"
 
 
-def _range(meta: Sequence[Any]) -> str:
-    """The numeric bounds in ``meta`` in words: ``between 0 and 1``, ``0 or more``."""
+def _range(meta: Sequence[Any], got: Any = None) -> str:
+    """The numeric bounds in ``meta`` in words: ``between 0 and 1``, ``0 or more``.
+
+    The caps every amount has (``MAX_AMOUNT``, ``MIN_SCALE``) are technical: they are
+    said only when the value given passes them, so that the usual message for a
+    negative effort stays "must be more than 0".
+    """
     lo = hi = None
     lo_open = hi_open = False
     for m in meta:
@@ -494,6 +501,11 @@ def _range(meta: Sequence[Any]) -> str:
             hi, hi_open = m.le, False
         if getattr(m, "lt", None) is not None:
             hi, hi_open = m.lt, True
+    number = got if isinstance(got, int | float) and not isinstance(got, bool) else None
+    if hi is not None and hi >= MAX_AMOUNT and not (number is not None and number > hi):
+        hi = None
+    if lo == MIN_SCALE and not lo_open and not (number is not None and 0 < number < lo):
+        lo, lo_open = 0, True
     if lo is not None and hi is not None and not lo_open and not hi_open:
         return f"between {_num(lo)} and {_num(hi)}"
     parts = []
@@ -513,6 +525,8 @@ def _num(x: Any) -> str:
         return str(x)
     if isinstance(x, float) and not math.isfinite(x):
         return str(x)
+    if x and abs(math.log10(abs(x))) >= 9 and math.log10(abs(x)).is_integer():
+        return f"{'-' if x < 0 else ''}10^{round(math.log10(abs(x)))}"
     if float(x).is_integer() and abs(x) < 1e15:
         return f"{int(x):,}" if abs(x) >= 10_000 else str(int(x))
     return f"{x:g}"

@@ -8,7 +8,6 @@ a bad value the merged scenario got from a parent says which file set it.
 from __future__ import annotations
 
 import copy
-import os
 import re
 import stat
 from collections.abc import Mapping

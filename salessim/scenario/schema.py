@@ -35,7 +35,10 @@ from salessim.scenario.errors import (
 )
 from salessim.scenario.limits import (
     ATTRIBUTES,
+    MAX_AMOUNT,
+    MAX_ATTRIBUTE_VALUES,
     MAX_HORIZON_DAYS,
+    MAX_NAMED_ITEMS,
     MIN_CYCLE_DAYS,
     MIX_TOLERANCE,
 )
@@ -45,14 +48,17 @@ from salessim.scenario.yaml12 import dump_yaml
 SCHEMA_VERSION = 1
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
-NonNegative = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
-Positive = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
+NonNegative = Annotated[float, Field(ge=0.0, le=MAX_AMOUNT, allow_inf_nan=False)]
+Positive = Annotated[float, Field(gt=0.0, le=MAX_AMOUNT, allow_inf_nan=False)]
 Logit = Annotated[float, Field(ge=-20.0, le=20.0, allow_inf_nan=False)]
 Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z][A-Za-z0-9_\-]*$")]
 
 
 Values = Annotated[tuple[str, ...], Field(strict=False)]
 """A list of attribute values (read from a YAML list)."""
+AttributeValues = Annotated[tuple[Name, ...], Field(min_length=1, max_length=MAX_ATTRIBUTE_VALUES,
+                                                    strict=False)]
+"""The values a lead attribute takes (grades, regions, products, segments)."""
 
 
 class _Frozen(BaseModel):
@@ -96,7 +102,7 @@ class Calendar(_Frozen):
     horizon_days: Annotated[float, Field(gt=0.0, le=MAX_HORIZON_DAYS, allow_inf_nan=False)]
     warmup_days: NonNegative = 0.0
     drain_limit_days: Annotated[float, Field(ge=0.0, le=MAX_HORIZON_DAYS)] = 250.0
-    hours_per_day: Annotated[float, Field(gt=0.0, le=24.0)] = 8.0
+    hours_per_day: Annotated[float, Field(ge=1.0, le=24.0)] = 8.0
 
     @model_validator(mode="after")
     def _warmup_inside(self) -> Calendar:
@@ -565,17 +571,17 @@ class Scenario(_Frozen):
     name: str = Field(min_length=1)
     description: str = ""
     calendar: Calendar
-    grades: tuple[Name, ...] = Field(min_length=1, strict=False)
-    regions: tuple[Name, ...] = Field(min_length=1, strict=False)
-    products: tuple[Name, ...] = Field(min_length=1, strict=False)
-    segments: tuple[Name, ...] = Field(min_length=1, strict=False)
+    grades: AttributeValues
+    regions: AttributeValues
+    products: AttributeValues
+    segments: AttributeValues
     bundles: dict[Name, Annotated[tuple[Name, ...], Field(strict=False)]] = Field(
         default_factory=dict)
-    channels: tuple[Channel, ...] = Field(min_length=1, strict=False)
+    channels: tuple[Channel, ...] = Field(min_length=1, max_length=MAX_NAMED_ITEMS, strict=False)
     deal_value: DealValue
-    roles: tuple[Role, ...] = Field(min_length=1, strict=False)
-    teams: tuple[Team, ...] = Field(min_length=1, strict=False)
-    stages: tuple[Stage, ...] = Field(min_length=1, strict=False)
+    roles: tuple[Role, ...] = Field(min_length=1, max_length=MAX_NAMED_ITEMS, strict=False)
+    teams: tuple[Team, ...] = Field(min_length=1, max_length=MAX_NAMED_ITEMS, strict=False)
+    stages: tuple[Stage, ...] = Field(min_length=1, max_length=MAX_NAMED_ITEMS, strict=False)
     handoff: Handoff
     going_cold: GoingCold = GoingCold()
     travel: Travel | None = None

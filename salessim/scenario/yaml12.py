@@ -172,12 +172,12 @@ def _construct_other(loader: _Constructor12, node: yaml.Node) -> Any:
         "(mappings, lists, text, numbers, true/false and null)", node.start_mark)
 
 
-for _name, _build in (("str", _construct_str), ("null", _construct_null),
-                      ("bool", _construct_bool), ("int", _construct_int),
-                      ("float", _construct_float), ("seq", _construct_seq),
-                      ("map", _construct_map)):
-    _Constructor12.add_constructor(f"{_TAG}{_name}", _build)
-_Constructor12.add_constructor(None, _construct_other)
+_Constructor12.yaml_constructors = {
+    f"{_TAG}str": _construct_str, f"{_TAG}null": _construct_null,
+    f"{_TAG}bool": _construct_bool, f"{_TAG}int": _construct_int,
+    f"{_TAG}float": _construct_float, f"{_TAG}seq": _construct_seq,
+    f"{_TAG}map": _construct_map, None: _construct_other,
+}
 
 if yaml.__with_libyaml__:  # libyaml parses about ten times faster, without recursion
     from yaml._yaml import CParser as _Parser
@@ -191,85 +191,92 @@ else:  # pragma: no cover - PyYAML built without libyaml
             yaml.composer.Composer.__init__(self)
 
 
-class _Loader12(_Parser, _Constructor12, _Resolver12):  # type: ignore[misc, valid-type]
+class _Loader12(_Parser, _Constructor12, _Resolver12):
     def __init__(self, stream: str) -> None:
         _Parser.__init__(self, stream)
         _Constructor12.__init__(self)
         _Resolver12.__init__(self)
 
 
-class _EventReader(_Parser):  # type: ignore[misc, valid-type]
+class _EventReader(_Parser):
     """Reads the event stream only, to check the text's shape."""
 
 
 @dataclass
 class _Open:
-    """A list or mapping being read: its values so far and where its anchor began."""
+    """A list or mapping being read: its items so far and its values before it began."""
 
     kind: str
-    items: int
     anchor: str | None
     values_before: int
-    depth: int
-    deepest: int
     line: int
+    items: int = 0
+    deepest: int = 0
 
 
-def _check_shape(text: str) -> None:
-    """Refuse text whose shape passes the limits, before any value is built.
+class _Shape:
+    """Counts a text's values, nesting and items from its events, against the limits.
 
-    Raises:
-        ValueError: Naming the line and the limit.
+    Anchored values are remembered with their size and depth, and each alias counts
+    as the value it stands for: the check sees the document as it would be built.
     """
-    anchors: dict[str, tuple[int, int]] = {}  # name -> (values, depth below it)
-    stack: list[_Open] = []
-    values = 0
 
-    def count(size: int, depth: int, line: int) -> None:
-        nonlocal values
-        values += size
-        if values > MAX_DOCUMENT_VALUES:
-            raise ValueError(f"line {line}: the file holds more than "
-                             f"{MAX_DOCUMENT_VALUES:,} values (anchors and aliases counted "
-                             "as often as they are used); scenario files are far smaller")
-        if stack:
-            top = stack[-1]
-            top.items += 1
-            top.deepest = max(top.deepest, depth)
-            limit = MAX_ITEMS * (2 if top.kind == "mapping" else 1)
-            if top.items > limit:
-                what = "a list of" if top.kind == "list" else "a mapping with"
-                raise ValueError(f"line {top.line}: {what} more than {MAX_ITEMS:,} "
-                                 "items; the limit is there to keep files readable and "
-                                 "runs bounded")
+    def __init__(self) -> None:
+        self.anchors: dict[str, tuple[int, int]] = {}  # name -> (values, depth below)
+        self.stack: list[_Open] = []
+        self.values = 0
 
-    for event in yaml.parse(text, Loader=_EventReader):
-        line = event.start_mark.line + 1 if event.start_mark is not None else 0
+    def check(self, text: str) -> None:
+        """Read the events of ``text``; ValueError (naming the line) past a limit."""
+        reader = _EventReader(text)
+        while reader.check_event():
+            event = reader.get_event()
+            if event is not None:
+                self._see(event, event.start_mark.line + 1 if event.start_mark else 0)
+
+    def _see(self, event: yaml.Event, line: int) -> None:
         if isinstance(event, ev.AliasEvent):
-            if event.anchor not in anchors:
+            if event.anchor not in self.anchors:
                 raise ValueError(f"line {line}: the alias *{event.anchor} refers to a value "
                                  "that contains it, or to no anchor; a value cannot contain "
                                  "itself")
-            size, below = anchors[event.anchor]
-            count(size, below + 1, line)
-            _check_depth(len(stack) + below, line)
+            size, below = self.anchors[event.anchor]
+            _check_depth(len(self.stack) + below, line)
+            self._count(size, below + 1, line)
         elif isinstance(event, ev.ScalarEvent):
             if len(event.value) > MAX_TEXT_CHARS:
                 raise ValueError(f"line {line}: a value of {len(event.value):,} characters; "
                                  f"the limit is {MAX_TEXT_CHARS:,}")
-            count(1, 1, line)
+            self._count(1, 1, line)
             if event.anchor is not None:
-                anchors[event.anchor] = (1, 0)
+                self.anchors[event.anchor] = (1, 0)
         elif isinstance(event, ev.SequenceStartEvent | ev.MappingStartEvent):
-            _check_depth(len(stack) + 1, line)
+            _check_depth(len(self.stack) + 1, line)
             kind = "list" if isinstance(event, ev.SequenceStartEvent) else "mapping"
-            stack.append(_Open(kind, 0, event.anchor, values, len(stack), 0, line))
+            self.stack.append(_Open(kind, event.anchor, self.values, line))
         elif isinstance(event, ev.SequenceEndEvent | ev.MappingEndEvent):
-            done = stack.pop()
-            size = values - done.values_before
-            count(1, done.deepest + 1, line)
+            done = self.stack.pop()
+            size = self.values - done.values_before + 1
+            self._count(1, done.deepest + 1, line)
             if done.anchor is not None:
-                anchors[done.anchor] = (size + 1, done.deepest)
+                self.anchors[done.anchor] = (size, done.deepest)
+
+    def _count(self, size: int, depth: int, line: int) -> None:
+        """Add a value of ``size`` values and ``depth`` levels to the one being read."""
+        self.values += size
+        if self.values > MAX_DOCUMENT_VALUES:
+            raise ValueError(f"line {line}: the file holds more than "
+                             f"{MAX_DOCUMENT_VALUES:,} values (anchors and aliases counted "
+                             "as often as they are used); scenario files are far smaller")
+        if not self.stack:
+            return
+        top = self.stack[-1]
+        top.items += 1
+        top.deepest = max(top.deepest, depth)
+        if top.items > MAX_ITEMS * (2 if top.kind == "mapping" else 1):  # keys and values
+            what = "a list of" if top.kind == "list" else "a mapping with"
+            raise ValueError(f"line {top.line}: {what} more than {MAX_ITEMS:,} items; the "
+                             "limit is there to keep files readable and runs bounded")
 
 
 def _check_depth(depth: int, line: int) -> None:
@@ -288,8 +295,12 @@ def parse_yaml(text: str) -> Any:
         ValueError: With a one-line explanation and the line (and column) of the fault.
     """
     try:
-        _check_shape(text)
-        return yaml.load(text, Loader=_Loader12)  # builds plain data only
+        _Shape().check(text)
+        loader = _Loader12(text)
+        try:
+            return loader.get_single_data()  # builds plain data only
+        finally:
+            loader.dispose()
     except yaml.constructor.ConstructorError as exc:
         raise ValueError(f"{_mark(exc.problem_mark)}{exc.problem}") from None
     except yaml.reader.ReaderError as exc:

@@ -19,10 +19,10 @@ import pandas as pd
 
 from salessim.results import Results
 from salessim.sandbox import Sandbox
-from salessim.scenario.yaml12 import dump_yaml
 from salessim.scenario.errors import Problem, ScenarioError
 from salessim.scenario.exercise_spec import Decision
 from salessim.scenario.schema import Scenario
+from salessim.scenario.yaml12 import dump_yaml
 from salessim.training.exercise import Exercise, LeverValue
 from salessim.training.levers import (
     changes_for,

@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 from salessim.scenario.document import apply_changes, merge
-from salessim.scenario.yaml12 import dump_yaml, parse_yaml
 from salessim.scenario.errors import Problem, ScenarioError, format_path, join_path
+from salessim.scenario.yaml12 import dump_yaml, parse_yaml
 
 
 def test_parse_plain_data() -> None:

@@ -205,7 +205,8 @@ def test_extends_of_a_system_file_names_the_users_file(tmp_path: Path) -> None:
 
 def test_a_bad_value_from_a_parent_says_which_file_set_it(tmp_path: Path) -> None:
     (tmp_path / "parent.yaml").write_text(
-        f"extends: {REGIONAL}\nstages: [{{name: contract, conversion: {{A: 1.5, B: 0.9, C: 0.8}}}}]\n")
+        f"extends: {REGIONAL}\n"
+        "stages: [{name: contract, conversion: {A: 1.5, B: 0.9, C: 0.8}}]\n")
     (tmp_path / "child.yaml").write_text(
         "extends: parent.yaml\ncalendar: {horizon_days: -1}\n")
     text = str(message(tmp_path / "child.yaml"))
