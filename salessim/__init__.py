@@ -8,17 +8,22 @@
 ...     {"teams.solutions.se.headcount": 8})}, replications=30, seed=1)  # doctest: +SKIP
 >>> cmp.table()                                             # doctest: +SKIP
 
-Plots are in ``salessim.plots``, the HTML report in ``salessim.report``.
+Analysis of a run: ``ss.bottlenecks(res)``, ``ss.funnel(res)``, ``ss.timeseries(res)``;
+``ss.write_event_log(res, "events.xes")`` exports it for process mining. Plots are in
+``salessim.plots``, the HTML report in ``salessim.report``.
 """
 
 from importlib.metadata import PackageNotFoundError, version
 
+from salessim.bottlenecks import Bottlenecks, bottlenecks, funnel
 from salessim.compare import Comparison, compare
+from salessim.eventlog import write_event_log
 from salessim.results import Results
-from salessim.runner import ReplicationError, run, run_until
+from salessim.runner import DEFAULT_REPLICATIONS, ReplicationError, run, run_until
 from salessim.scenario import Scenario, ScenarioError, load_scenario
 from salessim.store import Store, StoreError
 from salessim.sweep import Sweep, sweep
+from salessim.timeseries import timeseries
 from salessim.warmup import suggest_warmup
 
 try:
@@ -27,7 +32,8 @@ except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0+unknown"
 
 __all__ = [
-    "Comparison", "ReplicationError", "Results", "Scenario", "ScenarioError", "Store",
-    "StoreError", "Sweep", "__version__", "compare", "load_scenario", "run", "run_until",
-    "suggest_warmup", "sweep",
+    "DEFAULT_REPLICATIONS", "Bottlenecks", "Comparison", "ReplicationError", "Results",
+    "Scenario", "ScenarioError", "Store", "StoreError", "Sweep", "__version__", "bottlenecks",
+    "compare", "funnel", "load_scenario", "run", "run_until", "suggest_warmup", "sweep",
+    "timeseries", "write_event_log",
 ]

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,21 +20,21 @@ import pandas as pd
 from salessim.executors import ExecutorSpec
 from salessim.kpis import Condition, check_kpi, direction_of
 from salessim.results import Results
-from salessim.runner import Job, StoreSpec, check_replications, check_seed, replicate
+from salessim.runner import (
+    DEFAULT_REPLICATIONS,
+    Job,
+    StoreSpec,
+    check_replications,
+    check_seed,
+    replicate,
+)
 from salessim.scenario import Scenario, load_scenario
+from salessim.scenario.loader import ScenarioSource
 from salessim.stats import DEFAULT_CONFIDENCE, holm, mean_ci, paired_difference
-
-ScenarioSource = Scenario | str | Path | Mapping[str, Any]
-"""A scenario, a path to a scenario file, YAML text, or a scenario document."""
 
 TABLE_COLUMNS = ("mean", "ci_low", "ci_high", "diff", "diff_ci_low", "diff_ci_high",
                  "p_value", "p_adjusted", "n")
 """Columns of ``Comparison.table()``."""
-
-
-def as_scenario(source: ScenarioSource) -> Scenario:
-    """A Scenario from any ``ScenarioSource`` (files and text go through the loader)."""
-    return source if isinstance(source, Scenario) else load_scenario(source)
 
 
 def named_scenarios(
@@ -51,11 +50,11 @@ def named_scenarios(
         ValueError: If fewer than two scenarios are given.
     """
     if isinstance(scenarios, Mapping):
-        named = {str(k): as_scenario(v) for k, v in scenarios.items()}
+        named = {str(k): load_scenario(v) for k, v in scenarios.items()}
     else:
         named = {}
         for source in scenarios:
-            sc = as_scenario(source)
+            sc = load_scenario(source)
             name, k = sc.name, 1
             while name in named:
                 k += 1
@@ -68,14 +67,14 @@ def named_scenarios(
 
 def compare(
     scenarios: Mapping[str, ScenarioSource] | Sequence[ScenarioSource],
-    replications: int = 30,
+    *,
+    replications: int = DEFAULT_REPLICATIONS,
     seed: int | None = None,
     executor: ExecutorSpec = None,
-    *,
-    baseline: str | None = None,
     workers: int | None = None,
     store: StoreSpec = None,
     progress: bool | None = None,
+    baseline: str | None = None,
     confidence: float = DEFAULT_CONFIDENCE,
 ) -> Comparison:
     """Run several scenarios on common random numbers and compare them to a baseline.
@@ -87,10 +86,10 @@ def compare(
         replications: Replications per scenario.
         seed: Root seed shared by all scenarios (None draws one; see ``Comparison.seed``).
         executor: Where replications run (see ``salessim.run``).
-        baseline: Name of the scenario the others are compared with.
         workers: Pool size for ``"processes"``.
         store: Results store: finished replications are kept and reused (see ``run``).
         progress: Progress bar: True, False, or None for automatic.
+        baseline: Name of the scenario the others are compared with.
         confidence: Confidence level of the intervals.
 
     Returns:

@@ -25,13 +25,13 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from salessim.files import write_atomic, write_binary_atomic
+from salessim.files import check_writable, write_atomic, write_binary_atomic
 
 if TYPE_CHECKING:
     from salessim.results import Results
 
 FORMATS: tuple[str, ...] = (".csv", ".parquet", ".xes")
-"""File suffixes ``to_event_log`` knows."""
+"""File suffixes ``write_event_log`` knows."""
 DEFAULT_START = dt.date(2026, 1, 5)
 """Day 0 of the simulation clock in XES timestamps unless told otherwise (a Monday)."""
 DEFAULT_DAY_START_HOUR = 9.0
@@ -46,7 +46,7 @@ _TRACE_ATTRIBUTES = ("channel", "grade", "region", "product", "segment")
 """Lead attributes written on each trace (besides its name, replication and value)."""
 
 
-def to_event_log(
+def write_event_log(
     res: Results,
     path: str | Path,
     *,
@@ -66,16 +66,18 @@ def to_event_log(
 
     Raises:
         ValueError: If the suffix is not one of ``FORMATS``.
-        OSError: If the file cannot be written (naming the path).
+        OSError: If the file cannot be written (naming the path), for instance because
+            its folder does not exist; this is found before the log is built.
     """
     target = Path(path)
+    fmt = event_log_format(target)
+    check_writable(target)
     writers: dict[str, Callable[[], Path]] = {
         ".csv": lambda: write_atomic(target, partial(_csv, res.events)),
         ".parquet": lambda: write_binary_atomic(target, partial(_parquet, res.events)),
         ".xes": lambda: write_atomic(target, partial(
             _xes, res, start=start, day_start_hour=day_start_hour)),
     }
-    fmt = event_log_format(target)
     try:
         return writers[fmt]()
     except OSError as err:

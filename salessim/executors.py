@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
@@ -20,6 +22,23 @@ here), ``"serial"``, ``"processes"``, any ``concurrent.futures.Executor``, a
 
 CONNECT_TIMEOUT_S = 10.0
 """How long to try to reach a dask scheduler before giving up (seconds)."""
+PARENT_CHECK_S = 0.5
+"""How often a pool worker checks that the process that started it still runs (seconds)."""
+
+
+def _end_with_parent(parent: int) -> None:
+    """Pool worker start: leave as soon as the parent process is gone.
+
+    A parent killed outright (SIGKILL, the out-of-memory killer) cannot shut its pool
+    down; without this its workers would finish their replication and then wait for
+    work for ever, each holding its memory.
+    """
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_S)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="salessim-parent-watch", daemon=True).start()
 
 
 def _pool_context() -> multiprocessing.context.BaseContext:
@@ -54,7 +73,8 @@ def open_executor(spec: ExecutorSpec, workers: int | None, jobs: int) -> Iterato
         yield None
     elif spec == "processes":
         n = max(1, min(workers or os.cpu_count() or 1, jobs))
-        pool = ProcessPoolExecutor(max_workers=n, mp_context=_pool_context())
+        pool = ProcessPoolExecutor(max_workers=n, mp_context=_pool_context(),
+                                   initializer=_end_with_parent, initargs=(os.getpid(),))
         try:
             yield pool
         except BaseException:

@@ -17,11 +17,14 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
+from salessim.bottlenecks import bottlenecks
+from salessim.bottlenecks import funnel as funnel_table
 from salessim.formatting import is_share
 from salessim.intervals import PHASES
 from salessim.kpis import better
 from salessim.model.leads import WON
 from salessim.scenario.errors import unknown
+from salessim.timeseries import timeseries
 
 if TYPE_CHECKING:
     from salessim.results import Results
@@ -59,7 +62,7 @@ def funnel(res: Results) -> Figure:
     all leads that reached the stage and the share of them that reached the next
     stage (or, at the last stage, were won).
     """
-    f = res.funnel()
+    f = funnel_table(res)
     won = float(res.kpis["won"].mean())
     leads = float(res.kpis["leads"].mean())
     names = [*f.index.astype(str), "won"]
@@ -118,7 +121,7 @@ def wip_over_time(res: Results, ts: pd.DataFrame | None = None, step_days: float
 
     Args:
         res: Results of a run.
-        ts: ``res.timeseries(step_days)`` if already computed.
+        ts: ``timeseries(res, step_days)`` if already computed.
         step_days: Sampling step when ``ts`` is not given (days).
         stages: Stages to draw (default all).
 
@@ -131,7 +134,7 @@ def wip_over_time(res: Results, ts: pd.DataFrame | None = None, step_days: float
         if s not in names:
             raise ValueError(unknown("stage", s, names, "stages are"))
     if ts is None:
-        ts = res.timeseries(step_days)
+        ts = timeseries(res, step_days)
     mean = (ts[ts["measure"].isin(["wip", "wait"]) & ts["stage"].isin(chosen)]
             .groupby(["measure", "stage", "time_days"], observed=True)["value"].mean())
     fig, axes = _figure(6.4, rows=2, sharex=True)
@@ -201,7 +204,7 @@ def time_breakdown(res: Results) -> Figure:
 
     The bars of all stages add up to the mean cycle time of won leads.
     """
-    bn = res.bottlenecks()
+    bn = bottlenecks(res)
     t = bn.stages
     fig, ax = _figure(0.5 * len(t) + 1.8)
     y = np.arange(len(t))
@@ -448,7 +451,7 @@ def figures(res: Results, ts: pd.DataFrame | None = None) -> dict[str, Figure]:
 
     Args:
         res: Results of a run.
-        ts: ``res.timeseries()`` if already computed.
+        ts: ``timeseries(res)`` if already computed.
     """
     return {
         "funnel": funnel(res),

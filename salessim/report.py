@@ -23,11 +23,13 @@ from matplotlib.figure import Figure
 
 import salessim
 from salessim import plots
+from salessim.bottlenecks import bottlenecks
 from salessim.compare import Comparison
 from salessim.files import write_text_atomic
 from salessim.formatting import fmt, fmt_diff
 from salessim.results import Results
 from salessim.scenario.diff import differences
+from salessim.timeseries import timeseries
 
 SIGNIFICANCE = 0.05
 """Differences with an adjusted p-value below this are shown in bold."""
@@ -101,8 +103,8 @@ def render_report(runs: Results | Comparison, *, command: str | None = None) -> 
 
 def _scenario_context(name: str, res: Results) -> dict[str, Any]:
     sc = res.scenario
-    bn = res.bottlenecks()
-    ts = res.timeseries()
+    bn = bottlenecks(res)
+    ts = timeseries(res)
     figs = plots.figures(res, ts)
     del figs["utilisation_rep"]  # one bar per rep is too fine-grained for a client report
     return {

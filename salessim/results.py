@@ -1,5 +1,9 @@
 """Results of a run: tidy tables of KPIs, stages, reps and the event log.
 
+``Results`` is data and its tables. Analysis builds on it in its own modules
+(``salessim.bottlenecks``, ``salessim.timeseries``), and so do the exports
+(``salessim.eventlog``) and the plots: none of them is imported here.
+
 Cohort accounting: the leads that arrive in [warm-up, horizon) are counted. Each ends
 won, lost (at a stage, declined or gone cold) or open (still in progress when the
 drain limit stopped the run); ``leads == won + lost + open`` in every replication.
@@ -14,8 +18,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -25,9 +27,6 @@ from salessim.model.leads import LOST, LOST_REASONS, OPEN, WON
 from salessim.model.records import OUTCOMES, RawReplication
 from salessim.scenario.schema import Scenario
 from salessim.stats import DEFAULT_CONFIDENCE, mean_ci, replications_for
-
-if TYPE_CHECKING:
-    from salessim.bottlenecks import Bottlenecks
 
 EVENT_LOG_COLUMNS: tuple[str, ...] = (
     "case_id", "activity", "role", "resource", "enable_time", "start_time", "end_time",
@@ -409,39 +408,6 @@ class Results:
         role_mean = table.groupby(level="role")["utilisation"].transform("mean")
         table["load_index"] = table["utilisation"] / role_mean
         return table
-
-    # The analysis and export modules build on Results; they are imported where they are
-    # used so that Results stays the one object users hold without an import cycle.
-
-    def timeseries(self, step_days: float = 1.0) -> pd.DataFrame:
-        """WIP, phase counts per stage and busy reps per role every ``step_days`` days.
-
-        See ``salessim.timeseries.timeseries``.
-        """
-        from salessim.timeseries import timeseries
-        return timeseries(self, step_days)
-
-    def bottlenecks(self, conversion_alert: float = 0.5) -> Bottlenecks:
-        """Where won leads' time goes, the bottleneck stage and leaking stages.
-
-        See ``salessim.bottlenecks.bottlenecks``; ``conversion_alert`` is a share.
-        """
-        from salessim.bottlenecks import bottlenecks
-        return bottlenecks(self, conversion_alert)
-
-    def funnel(self) -> pd.DataFrame:
-        """Leads reaching and leaving each stage; see ``salessim.bottlenecks.funnel``."""
-        from salessim.bottlenecks import funnel
-        return funnel(self)
-
-    def to_event_log(self, path: str | Path, **xes_calendar: Any) -> Path:
-        """Write the event log as .csv, .parquet or .xes (by suffix), atomically.
-
-        ``xes_calendar`` (``start``, ``day_start_hour``) maps days onto timestamps for
-        XES; see ``salessim.eventlog.to_event_log``.
-        """
-        from salessim.eventlog import to_event_log
-        return to_event_log(self, path, **xes_calendar)
 
 
 def _touched(

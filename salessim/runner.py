@@ -12,21 +12,29 @@ from __future__ import annotations
 
 import traceback
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, as_completed
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from salessim.executors import ExecutorSpec, open_executor
 from salessim.kpis import check_kpi
-from salessim.model import RawReplication, simulate
+from salessim.model import RawReplication, Timeline, simulate
+from salessim.model.changes import change_problems
 from salessim.progress import progress_bar
 from salessim.results import Results, kpi_names, kpi_row
 from salessim.rng import fresh_seed
+from salessim.scenario import ScenarioError, load_scenario
+from salessim.scenario.errors import Problem, show
+from salessim.scenario.loader import ScenarioSource
 from salessim.scenario.schema import Scenario
 from salessim.stats import DEFAULT_CONFIDENCE
 from salessim.store import Store, scenario_hash
 
+DEFAULT_REPLICATIONS = 20
+"""Replications of every simulating call (run, compare, sweep, the sandbox, the CLI) unless
+told otherwise."""
 MAX_REPLICATIONS = 100_000
 MAX_SEED = 2**63 - 1
 
@@ -43,12 +51,19 @@ class Job:
         seed: Root seed.
         replication: Replication index, from 0.
         label: The scenario's name in the experiment, for messages.
+        timeline: Changes during the run (see ``salessim.model.simulate``).
     """
 
     scenario: Scenario
     seed: int
     replication: int
     label: str
+    timeline: Timeline = ()
+
+    @property
+    def final(self) -> Scenario:
+        """The scenario that holds at the end of the run."""
+        return self.timeline[-1][1] if self.timeline else self.scenario
 
 
 @dataclass(frozen=True)
@@ -149,9 +164,10 @@ def _replicate(
     jobs: Sequence[Job], executor: ExecutorSpec, workers: int | None, store: Store | None,
     progress: bool | None, desc: str,
 ) -> list[RawReplication]:
-    hashes: dict[int, str] = {}
-    keys = [(hashes.setdefault(id(j.scenario), scenario_hash(j.scenario)), j.seed,
-             j.replication) for j in jobs]
+    hashes: dict[tuple[int, int], str] = {}
+    keys = [(hashes.setdefault((id(j.scenario), id(j.timeline)),
+                               scenario_hash(j.scenario, j.timeline)), j.seed, j.replication)
+            for j in jobs]
     first: dict[tuple[str, int, int], int] = {}
     for i, key in enumerate(keys):
         first.setdefault(key, i)
@@ -165,7 +181,7 @@ def _replicate(
     def finish(i: int, raw: RawReplication) -> None:
         if store is not None:
             job = jobs[i]
-            store.save(job.scenario, keys[i][0], job.seed, raw, kpi_row(job.scenario, raw))
+            store.save(job.scenario, keys[i][0], job.seed, raw, kpi_row(job.final, raw))
         done[i] = raw
         bar.update()
 
@@ -175,14 +191,15 @@ def _replicate(
             for i in todo:
                 job = jobs[i]
                 try:
-                    raw = simulate(job.scenario, job.seed, job.replication)
+                    raw = simulate(job.scenario, job.seed, job.replication, job.timeline)
                 except Exception as err:
                     failures.append(_failure(job, err, traceback.format_exc()))
                 else:
                     finish(i, raw)
         else:
             futures: dict[Future[RawReplication], int] = {
-                pool.submit(simulate, jobs[i].scenario, jobs[i].seed, jobs[i].replication): i
+                pool.submit(simulate, jobs[i].scenario, jobs[i].seed, jobs[i].replication,
+                            jobs[i].timeline): i
                 for i in todo
             }
             for fut in as_completed(futures):
@@ -221,23 +238,61 @@ def _failure(job: Job, err: BaseException, detail: str) -> Failure:
     return Failure(job.label, job.seed, job.replication, error, detail)
 
 
+def dated_scenarios(scenario: Scenario,
+                    timeline: Sequence[tuple[float, Mapping[str, Any]]]) -> Timeline:
+    """Changes on given days as the scenarios that hold from each day, all checked first.
+
+    Args:
+        scenario: The scenario at the start.
+        timeline: ``(day, changes)`` pairs in order of day (days from the start of the
+            run; changes are key path -> value, as in ``Scenario.with_changes``).
+
+    Raises:
+        ScenarioError: For a day out of order or outside the run, a change that is not
+            valid, or one to something fixed once the run starts; nothing runs then.
+    """
+    out: list[tuple[float, Scenario]] = []
+    current, last = scenario, 0.0
+    end = scenario.calendar.horizon_days + scenario.calendar.drain_limit_days
+    for k, entry in enumerate(timeline):
+        source = f"<timeline[{k}]>"
+        if not (isinstance(entry, tuple | list) and len(entry) == 2):
+            raise ScenarioError(source, [Problem("", "each entry is (day, changes); got "
+                                                     f"{show(entry)}")])
+        day, changes = entry
+        if (isinstance(day, bool) or not isinstance(day, int | float)
+                or not last <= day <= end):
+            raise ScenarioError(source, [Problem("day", (
+                f"must be a day from {last:g} (the previous change) to {end:g} (the end of "
+                f"the run); got {show(day)}"))])
+        changed = current.with_changes(changes, source=f"{source} (day {day:g})")
+        problems = change_problems(current, changed)
+        if problems:
+            raise ScenarioError(f"{source} (day {day:g})", problems)
+        out.append((float(day), changed))
+        current, last = changed, float(day)
+    return tuple(out)
+
+
 def run(
-    scenario: Scenario,
-    replications: int = 10,
+    scenario: ScenarioSource,
+    *,
+    replications: int = DEFAULT_REPLICATIONS,
     seed: int | None = None,
     executor: ExecutorSpec = None,
-    *,
     workers: int | None = None,
     store: StoreSpec = None,
     progress: bool | None = None,
+    timeline: Sequence[tuple[float, Mapping[str, Any]]] = (),
 ) -> Results:
     """Run ``replications`` independent replications of a scenario.
 
-    Replication ``r`` depends only on (scenario, seed, r): serial runs, a process pool,
-    any ``concurrent.futures.Executor`` and a dask cluster give identical results.
+    Replication ``r`` depends only on (scenario, seed, r) and the timeline: serial runs,
+    a process pool, any ``concurrent.futures.Executor`` and a dask cluster give
+    identical results.
 
     Args:
-        scenario: A validated scenario (see ``load_scenario``).
+        scenario: A Scenario, a path to a scenario file, YAML text or a document.
         replications: Number of replications (at least 1).
         seed: Root seed, a whole number from 0 to 2**63 - 1; None draws a fresh one,
             recorded in ``Results.seed`` so the run can be repeated.
@@ -250,24 +305,31 @@ def run(
             instead of run again.
         progress: Show a progress bar: True, False, or None for automatic (on a
             terminal or in a notebook, once the run takes more than a moment).
+        timeline: Changes during the run, ``(day, changes)`` in order of day, e.g.
+            ``[(120, {"teams.north.ae.headcount": 12})]``: the same numbers as playing
+            the run in rounds (``salessim.sandbox.Sandbox``) with those changes.
 
     Returns:
-        Results with one entry per replication, in replication order.
+        Results with one entry per replication, in replication order (their scenario
+        is the one that holds at the end).
 
     Raises:
+        ScenarioError: If the scenario or a change in the timeline is not valid.
         ValueError: If ``replications``, ``seed`` or the executor is not usable.
         ReplicationError: If some replications raised an error (the others finish
             first and are kept in the store).
     """
+    sc = load_scenario(scenario)
     check_replications(replications)
     seed = check_seed(seed)
-    jobs = [Job(scenario, seed, r, scenario.name) for r in range(replications)]
+    dated = dated_scenarios(sc, timeline)
+    jobs = [Job(sc, seed, r, sc.name, dated) for r in range(replications)]
     raws = replicate(jobs, executor=executor, workers=workers, store=store, progress=progress)
-    return Results(scenario=scenario, seed=seed, raw=tuple(raws))
+    return Results(scenario=jobs[0].final, seed=seed, raw=tuple(raws))
 
 
 def run_until(
-    scenario: Scenario,
+    scenario: ScenarioSource,
     kpi: str,
     *,
     half_width: float | None = None,
@@ -289,7 +351,7 @@ def run_until(
     a ``RuntimeWarning`` says how many would be needed).
 
     Args:
-        scenario: A validated scenario.
+        scenario: A Scenario, a path to a scenario file, YAML text or a document.
         kpi: The KPI whose interval must be narrow (e.g. ``"profit"``).
         half_width: Target half-width, in the KPI's unit.
         relative: Target half-width as a share of the mean (e.g. 0.02).
@@ -305,7 +367,8 @@ def run_until(
     Returns:
         The results of all replications run.
     """
-    check_kpi(kpi, kpi_names(scenario))
+    sc = load_scenario(scenario)
+    check_kpi(kpi, kpi_names(sc))
     if not 2 <= min_replications <= max_replications <= MAX_REPLICATIONS:
         raise ValueError(f"need 2 <= min_replications <= max_replications <= "
                          f"{MAX_REPLICATIONS}; got {min_replications} and {max_replications}")
@@ -316,10 +379,10 @@ def run_until(
     raws: list[RawReplication] = []
     n = min_replications
     while True:
-        jobs = [Job(scenario, seed, r, scenario.name) for r in range(len(raws), n)]
+        jobs = [Job(sc, seed, r, sc.name) for r in range(len(raws), n)]
         raws += replicate(jobs, executor=executor, workers=workers, store=store,
                           progress=progress)
-        res = Results(scenario=scenario, seed=seed, raw=tuple(raws), confidence=confidence)
+        res = Results(scenario=sc, seed=seed, raw=tuple(raws), confidence=confidence)
         needed = res.replications_needed(kpi, half_width=half_width, relative=relative)
         if needed <= n:
             return res

@@ -2,11 +2,13 @@
 
 ``Sandbox`` holds a few replications of one scenario in memory, all on the same clock.
 ``play`` runs them for a period (a week is 5 working days, a month about 21, a quarter
-about 62); ``pipeline``, ``pools`` and ``results`` show the state; ``change`` applies new
-values (the same key paths as ``Scenario.with_changes``) from today on, to every
-replication; the run continues where it stopped, not from scratch. Replication ``r``
-depends only on the scenario, the seed, ``r`` and the changes with their days, so the
-same decisions on the same days give the same outcome.
+about 62) or up to a day; ``pipeline``, ``pools`` and ``results`` show the state;
+``change`` applies new values (the same key paths as ``Scenario.with_changes``) from
+today on, to every replication; the run continues where it stopped, not from scratch.
+Replication ``r`` depends only on the scenario, the seed, ``r`` and the changes with
+their days, so the same decisions on the same days give the same outcome, and
+``salessim.run(scenario, timeline=[(day, changes), ...])`` gives the same numbers
+without holding the run in memory.
 
 What may change during a run is listed in ``salessim.model.changes``: headcounts and
 hiring plans, assignment and dispatch, efforts and delays, conversions, handoffs...;
@@ -15,7 +17,7 @@ the calendar, channels, stages and team coverage are fixed once the run starts.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,8 +26,9 @@ import pandas as pd
 
 from salessim.model.process import Replication
 from salessim.results import Results
-from salessim.runner import check_replications, check_seed
-from salessim.scenario.schema import Scenario
+from salessim.runner import DEFAULT_REPLICATIONS, check_replications, check_seed
+from salessim.scenario import Scenario, load_scenario
+from salessim.scenario.loader import ScenarioSource
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,8 @@ class Sandbox:
     """A scenario run in rounds, with changes between them.
 
     Args:
-        scenario: The scenario at the start.
+        scenario: The scenario at the start (a Scenario, a file path, YAML text or a
+            document).
         replications: Replications played side by side (the state and KPIs are their
             means).
         seed: Root seed (None draws one; see ``seed``).
@@ -56,11 +60,11 @@ class Sandbox:
         history: The changes made, in order.
     """
 
-    def __init__(self, scenario: Scenario, replications: int = 5, seed: int | None = None
-                 ) -> None:
+    def __init__(self, scenario: ScenarioSource, *, replications: int = DEFAULT_REPLICATIONS,
+                 seed: int | None = None) -> None:
         check_replications(replications)
         self.seed = check_seed(seed)
-        self.scenario = scenario
+        self.scenario = scenario = load_scenario(scenario)
         self.history: list[Change] = []
         self._runs = [Replication(scenario, self.seed, r) for r in range(replications)]
         for run in self._runs:
@@ -83,21 +87,34 @@ class Sandbox:
         cal = self.scenario.calendar
         return cal.horizon_days + cal.drain_limit_days
 
-    def play(self, days: float) -> None:
-        """Run every replication ``days`` further (or to its end)."""
-        if not days > 0:
-            raise ValueError(f"a round must last a positive number of days, got {days}")
-        self.play_to(self.day + days)
+    def play(self, days: float | None = None, *, until: float | None = None) -> None:
+        """Run every replication ``days`` further, or up to the day ``until`` (or to its end).
 
-    def play_to(self, day: float) -> None:
-        """Run every replication up to ``day`` (or to its end)."""
+        Args:
+            days: How long to play from today (days).
+            until: The day to play up to (days from the start of the run).
+
+        Raises:
+            ValueError: Unless exactly one of ``days`` and ``until`` is given, or for a
+                round that does not move forward.
+        """
+        if (days is None) == (until is None):
+            raise ValueError("give days (how long to play) or until (the day to play to), "
+                             "not both and not neither")
+        if days is not None:
+            if not days > 0:
+                raise ValueError(f"a round must last a positive number of days, got {days}")
+            until = self.day + days
+        assert until is not None
+        if until != until or until < self.day:
+            raise ValueError(f"until must be a day from today ({self.day:g}) on, got {until}")
         for run in self._runs:
-            run.advance(day)
-        self._day = max(self._day, min(day, max(run.now for run in self._runs)))
+            run.advance(until)
+        self._day = max(self._day, min(until, max(run.now for run in self._runs)))
 
     def finish(self) -> Results:
         """Run to the end and return the results."""
-        self.play_to(np.inf)
+        self.play(until=np.inf)
         return self.results()
 
     def change(self, changes: Mapping[str, Any]) -> Scenario:
@@ -138,23 +155,3 @@ class Sandbox:
         """Per team and role now: reps, busy reps and tasks waiting, mean over runs."""
         rows: list[dict[str, Any]] = [p for run in self._runs for p in run.pipeline()["pools"]]
         return pd.DataFrame(rows).groupby(["team", "role"], sort=False).mean()
-
-
-def play_rounds(scenario: Scenario, rounds: Sequence[tuple[float, Mapping[str, Any]]],
-                replications: int = 5, seed: int | None = None) -> Results:
-    """Run a scenario to its end with changes on given days (a trainee's decisions).
-
-    Args:
-        scenario: The scenario at the start.
-        rounds: ``(day, changes)`` pairs in order of day.
-        replications: Replications.
-        seed: Root seed.
-
-    Returns:
-        The results at the end.
-    """
-    sandbox = Sandbox(scenario, replications, seed)
-    for day, changes in rounds:
-        sandbox.play_to(day)
-        sandbox.change(changes)
-    return sandbox.finish()

@@ -32,7 +32,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.ipc as ipc
 
-from salessim.model import MODEL_VERSION, RawReplication
+from salessim.model import MODEL_VERSION, RawReplication, Timeline
 from salessim.scenario.schema import Scenario
 
 STORE_FORMAT = 1
@@ -59,14 +59,18 @@ class StoreError(ValueError):
     """A store file that cannot be used, with one line saying why."""
 
 
-def scenario_hash(scenario: Scenario) -> str:
-    """A stable key for a scenario's numbers: its resolved document and the model version.
+def scenario_hash(scenario: Scenario, timeline: Timeline = ()) -> str:
+    """A stable key for a run's numbers: the scenario, its changes, the model version.
 
-    The same scenario gives the same key in every process and Python version; any change
-    of a value (including its name) gives another key.
+    The resolved scenario, its changes during the run (if any) and the model version
+    are hashed together. The same scenario gives the same key in every process and
+    Python version; any change of a value (including its name) gives another key.
     """
-    text = json.dumps({"model_version": MODEL_VERSION, "scenario": scenario.to_document()},
-                      sort_keys=True, separators=(",", ":"), allow_nan=False)
+    content: dict[str, Any] = {"model_version": MODEL_VERSION,
+                               "scenario": scenario.to_document()}
+    if timeline:
+        content["timeline"] = [[day, sc.to_document()] for day, sc in timeline]
+    text = json.dumps(content, sort_keys=True, separators=(",", ":"), allow_nan=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -74,7 +78,7 @@ class Store:
     """An open results store. Use as a context manager, or call ``close()``.
 
     Args:
-        path: The store file; created (with its folder) if it does not exist.
+        path: The store file; created if it does not exist (its folder must exist).
 
     Raises:
         StoreError: If the file is not a salessim store, was written in another store
@@ -84,16 +88,30 @@ class Store:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            folder = self.path.parent
+            if not folder.is_dir():
+                raise FileNotFoundError(2, f"the folder {folder} does not exist")
             fresh = not self.path.exists() or self.path.stat().st_size == 0
             self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
         except (OSError, sqlite3.Error) as err:
-            raise StoreError(f"{self.path}: cannot open the results store: {err}") from None
+            raise StoreError(f"{self.path}: cannot open the results store: "
+                             f"{getattr(err, 'strerror', None) or err}") from None
         try:
             self._prepare(fresh)
+            self._check_writable()
         except BaseException:
             self._db.close()
             raise
+
+    def _check_writable(self) -> None:
+        """Take the write lock once now, so a read-only store fails before any run."""
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute("ROLLBACK")
+        except sqlite3.Error as err:
+            raise StoreError(f"{self.path}: cannot write to the results store ({err}); "
+                             "check the file's and its folder's permissions, or give "
+                             "another file") from None
 
     def _prepare(self, fresh: bool) -> None:
         try:
@@ -147,17 +165,22 @@ class Store:
         rows = [(key, seed, raw.replication, name, _finite_or_none(value))
                 for name, value in kpis.items()]
         db = self._db
-        db.execute("BEGIN IMMEDIATE")
         try:
-            db.execute("INSERT OR IGNORE INTO scenarios VALUES (?, ?, ?)",
-                       (key, scenario.name, json.dumps(scenario.to_document())))
-            db.execute("INSERT OR REPLACE INTO replications VALUES (?, ?, ?, ?, ?, ?, ?)",
-                       (key, seed, raw.replication, raw.end_day, reps, leads, events))
-            db.executemany("INSERT OR REPLACE INTO kpis VALUES (?, ?, ?, ?, ?)", rows)
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.execute("INSERT OR IGNORE INTO scenarios VALUES (?, ?, ?)",
+                           (key, scenario.name, json.dumps(scenario.to_document())))
+                db.execute("INSERT OR REPLACE INTO replications VALUES (?, ?, ?, ?, ?, ?, ?)",
+                           (key, seed, raw.replication, raw.end_day, reps, leads, events))
+                db.executemany("INSERT OR REPLACE INTO kpis VALUES (?, ?, ?, ?, ?)", rows)
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as err:
+            raise StoreError(f"{self.path}: cannot write replication {raw.replication} to "
+                             f"the results store ({err})") from None
 
     # ---- reading ------------------------------------------------------------------
 

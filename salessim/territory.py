@@ -20,33 +20,39 @@ import numpy as np
 
 from salessim.executors import ExecutorSpec
 from salessim.results import Results
-from salessim.runner import run
-from salessim.scenario import Scenario
+from salessim.runner import DEFAULT_REPLICATIONS, run
+from salessim.scenario import Scenario, load_scenario
+from salessim.scenario.loader import ScenarioSource
 
 Basis = Literal["workload", "potential"]
 
 
 def balance(
-    scenario: Scenario,
+    scenario: ScenarioSource,
     role: str,
     by: Basis = "workload",
     *,
     total: int | None = None,
-    replications: int = 5,
+    replications: int = DEFAULT_REPLICATIONS,
     seed: int | None = None,
     executor: ExecutorSpec = None,
+    workers: int | None = None,
+    progress: bool | None = None,
 ) -> Scenario:
     """The scenario with ``role``'s headcount spread over its teams by workload or potential.
 
     Args:
-        scenario: The scenario to rebalance.
+        scenario: The scenario to rebalance (a Scenario, a file path, YAML text or a
+            document).
         role: The role whose teams are resized (e.g. ``"ae"``).
         by: ``"workload"``: in proportion to the busy time each team's reps had in a
             pilot run; ``"potential"``: to the deal value of the leads each team worked.
         total: Headcount to spread (default: the role's current total).
         replications: Replications of the pilot run.
         seed: Root seed of the pilot run.
-        executor: Where the pilot run's replications run.
+        executor: Where the pilot run's replications run (see ``salessim.run``).
+        workers: Pool size for ``"processes"``.
+        progress: Progress bar: True, False, or None for automatic.
 
     Returns:
         The rebalanced scenario (the pilot run is not returned; run it as usual).
@@ -55,6 +61,7 @@ def balance(
         ValueError: If no team or a single team staffs ``role``, ``by`` is unknown, or
             ``total`` is less than the number of teams.
     """
+    scenario = load_scenario(scenario)
     teams = [t.name for t in scenario.teams if t.staffed(role)]
     if len(teams) < 2:
         roles = sorted({r for t in scenario.teams for r in t.reps if t.staffed(r)})
@@ -67,7 +74,9 @@ def balance(
     total = current if total is None else total
     if total < len(teams):
         raise ValueError(f"{total} reps cannot staff {len(teams)} teams with one rep each")
-    load = measured_load(run(scenario, replications, seed, executor, progress=False), role, by)
+    pilot = run(scenario, replications=replications, seed=seed, executor=executor,
+                workers=workers, progress=progress)
+    load = measured_load(pilot, role, by)
     sizes = largest_remainder([load[name] for name in teams], total)
     return scenario.with_changes({f"teams.{name}.reps.{role}.headcount": size
                                   for name, size in zip(teams, sizes, strict=True)},

@@ -34,9 +34,10 @@ import pandas as pd
 
 from salessim.executors import ExecutorSpec
 from salessim.model import RawReplication
-from salessim.runner import check_replications, run
-from salessim.scenario import Scenario
+from salessim.runner import DEFAULT_REPLICATIONS, check_replications, run
+from salessim.scenario import load_scenario
 from salessim.scenario.limits import MAX_HORIZON_DAYS
+from salessim.scenario.loader import ScenarioSource
 from salessim.stats import mser
 
 STEP_DAYS = 1.0
@@ -131,32 +132,37 @@ def fill_time(raws: Sequence[RawReplication], since_day: float, full: float = FU
 
 
 def suggest_warmup(
-    scenario: Scenario,
-    replications: int = 10,
+    scenario: ScenarioSource,
+    *,
+    replications: int = DEFAULT_REPLICATIONS,
     seed: int | None = None,
     executor: ExecutorSpec = None,
-    *,
-    full: float = FULL,
+    workers: int | None = None,
     progress: bool | None = None,
+    full: float = FULL,
 ) -> WarmupAdvice:
     """Suggest ``calendar.warmup_days`` for a scenario that starts empty.
 
     Args:
-        scenario: The scenario; it is run with ``warmup_days`` set to 0 and twice its
-            horizon (at most ``MAX_HORIZON_DAYS``).
+        scenario: The scenario (a Scenario, a file path, YAML text or a document); it
+            is run with ``warmup_days`` set to 0 and twice its horizon (at most
+            ``MAX_HORIZON_DAYS``).
         replications: Replications to base the advice on.
         seed: Root seed (None draws one).
         executor: Where replications run (see ``salessim.run``).
+        workers: Pool size for ``"processes"``.
         full: Share of the steady-state work in progress that counts as a full pipeline.
         progress: Progress bar: True, False, or None for automatic.
     """
+    scenario = load_scenario(scenario)
     check_replications(replications)
     if not 0 < full < 1:
         raise ValueError(f"full must be a share between 0 and 1, got {full}")
     horizon = min(2 * scenario.calendar.horizon_days, MAX_HORIZON_DAYS)
     from_zero = scenario.with_changes({"calendar.warmup_days": 0.0,
                                        "calendar.horizon_days": horizon})
-    res = run(from_zero, replications, seed, executor, progress=progress)
+    res = run(from_zero, replications=replications, seed=seed, executor=executor,
+              workers=workers, progress=progress)
     times = np.arange(0.0, horizon, STEP_DAYS)
     mean_wip = np.mean([wip_series(raw, times) for raw in res.raw], axis=0)
     cut = mser(mean_wip, MSER_BATCH)

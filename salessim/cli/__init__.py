@@ -8,22 +8,39 @@ prints one message and exits with status 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 
 import salessim
-from salessim.cli import exercise, experiments, report, run
-from salessim.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED
+from salessim.cli import exercise, experiments, report, run, validate
+from salessim.cli.common import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_TERMINATED,
+)
 from salessim.runner import ReplicationError
 from salessim.scenario import ScenarioError
 
-COMMANDS = (run, experiments, report, exercise)
+COMMANDS = (validate, run, experiments, report, exercise)
 """Command modules, in the order ``salessim --help`` lists them."""
+
+
+class _Terminated(BaseException):
+    """SIGTERM arrived: unwind like an interrupt, so temporary files are removed."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise _Terminated
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``salessim`` command; returns the exit status."""
     args = _parser().parse_args(argv)
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
     try:
         status: int = args.func(args)
         return status
@@ -39,6 +56,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("salessim: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except _Terminated:
+        print("salessim: terminated", file=sys.stderr)
+        return EXIT_TERMINATED
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _parser() -> argparse.ArgumentParser:

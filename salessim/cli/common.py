@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TypeAlias
 
-from salessim.runner import MAX_REPLICATIONS
+from salessim.runner import DEFAULT_REPLICATIONS, MAX_REPLICATIONS
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
 
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 """The type of what ``add_subparsers`` returns, for command modules' ``add_parser``."""
@@ -40,10 +40,10 @@ def whole_number(text: str, what: str) -> int:
         raise argparse.ArgumentTypeError(f"{what} must be a whole number, got {text!r}") from None
 
 
-def add_run_options(p: argparse.ArgumentParser, *, default_replications: int = 20) -> None:
+def add_run_options(p: argparse.ArgumentParser) -> None:
     """The options every simulating command takes: replications, seed, executor, quiet."""
-    p.add_argument("-r", "--replications", type=replications, default=default_replications,
-                   help=f"independent replications (default {default_replications})")
+    p.add_argument("-r", "--replications", type=replications, default=DEFAULT_REPLICATIONS,
+                   help=f"independent replications (default {DEFAULT_REPLICATIONS})")
     p.add_argument("-s", "--seed", type=seed, default=None,
                    help="root seed; omitted draws one and prints it so the run can be repeated")
     p.add_argument("--executor", default=None, metavar="WHERE",
@@ -59,7 +59,8 @@ def add_run_options(p: argparse.ArgumentParser, *, default_replications: int = 2
 
 def run_options(args: argparse.Namespace) -> dict[str, Any]:
     """Keyword arguments for the API's simulating calls, from ``add_run_options``."""
-    return {"executor": args.executor, "workers": args.workers, "store": args.store,
+    return {"replications": args.replications, "seed": args.seed, "executor": args.executor,
+            "workers": args.workers, "store": args.store,
             "progress": False if args.quiet else None}
 
 

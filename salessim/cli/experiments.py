@@ -25,12 +25,12 @@ from salessim.cli.common import (
     json_number,
     run_options,
     text_table,
+    whole_number,
 )
 from salessim.compare import Comparison, compare
 from salessim.formatting import fmt, fmt_diff
 from salessim.scenario import load_scenario
-from salessim.scenario.loader import read_sweep_spec
-from salessim.sweep import sweep
+from salessim.sweep import MAX_POINTS, sweep
 
 HEADLINE_KPIS = ("conversion_rate", "cycle_time_p90_days", "revenue", "cost", "profit")
 """KPIs a sweep prints unless ``--kpi`` says otherwise."""
@@ -51,11 +51,21 @@ def add_parser(sub: Subparsers) -> None:
     p.add_argument("--grid", type=Path, required=True, metavar="GRID",
                    help="YAML file with 'grid: {key.path: [values...]}' or "
                         "'changes: {name: {key.path: value}}'")
+    p.add_argument("--max-points", type=_points, default=MAX_POINTS, metavar="N",
+                   help=f"most points the grid may have (default {MAX_POINTS:,}); a larger "
+                        "grid is refused before anything runs")
     p.add_argument("--frontier", nargs=2, metavar=("X", "Y"), default=None,
                    help="also print the points no other beats on both KPIs, e.g. "
                         "--frontier cost cycle_time_p90_days")
     _add_output_options(p)
     p.set_defaults(func=_sweep)
+
+
+def _points(text: str) -> int:
+    value = whole_number(text, "--max-points")
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
 
 
 def _add_output_options(p: argparse.ArgumentParser) -> None:
@@ -75,7 +85,7 @@ def _compare(args: argparse.Namespace) -> int:
             k += 1
             name = f"{path.stem} ({k})"
         named[name] = load_scenario(path)
-    cmp = compare(named, args.replications, args.seed, **run_options(args))
+    cmp = compare(named, **run_options(args))
     table = cmp.table(args.kpi)
     _note_seed(args, cmp.seed)
     if args.format == "table":
@@ -88,9 +98,7 @@ def _compare(args: argparse.Namespace) -> int:
 
 def _sweep(args: argparse.Namespace) -> int:
     base = load_scenario(args.file)
-    spec = read_sweep_spec(args.grid)
-    sw = sweep(base, spec.grid, changes=spec.changes, replications=args.replications,
-               seed=args.seed, **run_options(args))
+    sw = sweep(base, args.grid, max_points=args.max_points, **run_options(args))
     seed = sw.comparison.seed
     _note_seed(args, seed)
     if args.format != "table":

@@ -36,10 +36,9 @@ def _report(args: argparse.Namespace) -> int:
     scenarios = [load_scenario(f) for f in args.files]  # all load before anything runs
     runs: Results | Comparison
     if len(scenarios) == 1:
-        runs = run(scenarios[0], args.replications, args.seed, **run_options(args))
+        runs = run(scenarios[0], **run_options(args))
     else:
-        runs = compare(named_scenarios(scenarios), args.replications, args.seed,
-                       **run_options(args))
+        runs = compare(named_scenarios(scenarios), **run_options(args))
     command = shlex.join(["salessim", "report", *map(str, args.files), "--replications",
                           str(args.replications), "--seed", str(runs.seed), "--out",
                           str(args.out)])

@@ -1,11 +1,14 @@
-"""``salessim validate`` checks scenario files; ``salessim run`` runs one.
+"""``salessim run`` runs a scenario and prints its KPIs with confidence intervals.
 
-``run`` prints the KPIs with confidence intervals (or writes every table with ``--out``).
+With ``--out`` it writes every table into a new folder, written whole at the end; with
+``--plots`` the standard plots, with ``--event-log`` the event log. Every place to
+write is checked before the run starts.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import sys
@@ -18,7 +21,6 @@ import pandas as pd
 import salessim
 from salessim import plots
 from salessim.cli.common import (
-    EXIT_BAD_INPUT,
     EXIT_OK,
     Subparsers,
     add_run_options,
@@ -26,9 +28,10 @@ from salessim.cli.common import (
     run_options,
     text_table,
 )
-from salessim.eventlog import event_log_format
+from salessim.eventlog import event_log_format, write_event_log
 from salessim.files import (
     check_writable,
+    output_folder,
     write_atomic,
     write_binary_atomic,
     write_text_atomic,
@@ -36,15 +39,17 @@ from salessim.files import (
 from salessim.formatting import fmt
 from salessim.results import Results
 from salessim.runner import run
-from salessim.scenario import ScenarioError, load_scenario
+from salessim.scenario import load_scenario
+from salessim.timeseries import timeseries
+
+RUN_RECORD = "run.json"
+"""The file of ``--out`` that records the run (seed, replications, how to re-run it)."""
+PLOT_MARKS = ("funnel.png", "funnel.svg")
+"""A plot every ``--plots`` folder holds: such a folder may be replaced."""
 
 
 def add_parser(sub: Subparsers) -> None:
-    """Register ``validate`` and ``run``."""
-    p = sub.add_parser("validate", help="check scenario files and say what is wrong")
-    p.add_argument("files", nargs="+", type=Path, metavar="FILE")
-    p.set_defaults(func=_validate)
-
+    """Register ``run``."""
     p = sub.add_parser("run", help="run a scenario and print its KPIs with 95%% intervals")
     p.add_argument("file", type=Path, metavar="FILE")
     add_run_options(p)
@@ -52,7 +57,8 @@ def add_parser(sub: Subparsers) -> None:
                    help="how to print the KPI summary (default table)")
     p.add_argument("-o", "--out", type=Path, default=None, metavar="DIR",
                    help="also write kpis, summary, stages, reps, events (CSV), the resolved "
-                        "scenario and the seed to DIR")
+                        "scenario and the seed to DIR, a new folder (written whole at the "
+                        "end: never half of one run and half of another)")
     p.add_argument("--event-log", type=Path, default=None, metavar="FILE",
                    help="also write the event log for process mining; the suffix picks "
                         "the format: .csv, .parquet or .xes")
@@ -61,48 +67,50 @@ def add_parser(sub: Subparsers) -> None:
                         "WIP over time, utilisation) to DIR")
     p.add_argument("--plot-format", choices=("png", "svg"), default="png",
                    help="file format of --plots (default png)")
+    p.add_argument("--replace", action="store_true",
+                   help="replace the results already in the --out and --plots folders "
+                        "(only folders salessim wrote are replaced)")
     p.set_defaults(func=_run)
-
-
-def _validate(args: argparse.Namespace) -> int:
-    failed = 0
-    for path in args.files:
-        try:
-            sc = load_scenario(path)
-        except ScenarioError as err:
-            print(str(err), file=sys.stderr)
-            failed += 1
-            continue
-        print(f"ok  {path}: {sc.name} ({len(sc.stages)} stages, {len(sc.teams)} teams, "
-              f"{sum(g.headcount for t in sc.teams for g in t.reps.values())} reps, "
-              f"about {sc.expected_leads():,.0f} leads, "
-              f"{sc.expected_leads(sc.calendar.warmup_days):,.0f} counted)")
-    return EXIT_BAD_INPUT if failed else EXIT_OK
 
 
 def _run(args: argparse.Namespace) -> int:
     sc = load_scenario(args.file)
-    _check_outputs(args)
-    res = run(sc, args.replications, args.seed, **run_options(args))
-    if args.seed is None:
-        print(f"seed: {res.seed}", file=sys.stderr)
+    if args.event_log is not None:  # every place to write is checked before the run
+        event_log_format(args.event_log)
+        check_writable(args.event_log)
+    if args.out is not None and args.plots is not None and args.out == args.plots:
+        raise ValueError("--out and --plots need a folder each")
+    with contextlib.ExitStack() as folders:
+        out = None if args.out is None else folders.enter_context(
+            output_folder(args.out, replace=args.replace, marks=(RUN_RECORD,)))
+        plot_dir = None if args.plots is None else folders.enter_context(
+            output_folder(args.plots, replace=args.replace, marks=PLOT_MARKS))
+        res = run(sc, **run_options(args))
+        if args.seed is None:
+            print(f"seed: {res.seed}", file=sys.stderr)
+        _print_summary(res, args.format)
+        if out is not None:
+            _write_outputs(res, out, args.file)
+        if plot_dir is not None:
+            _write_plots(res, plot_dir, args.plot_format)
+        if args.event_log is not None:
+            write_event_log(res, args.event_log)
+    for what, where in (("results", args.out), ("plots", args.plots),
+                        ("the event log", args.event_log)):
+        if where is not None:
+            print(f"wrote {what} to {where}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _print_summary(res: Results, form: str) -> None:
     summary = res.summary()
-    if args.format == "csv":
+    if form == "csv":
         sys.stdout.write(summary.to_csv(float_format="%.10g"))
-    elif args.format == "json":
+    elif form == "json":
         sys.stdout.write(json.dumps(_summary_json(res, summary), indent=2) + "\n")
     else:
         sys.stdout.write(format_summary(res, summary) + "\n")
-    if args.out is not None:
-        _write_outputs(res, args.out, args.file)
-        print(f"wrote results to {args.out}", file=sys.stderr)
-    if args.event_log is not None:
-        res.to_event_log(args.event_log)
-        print(f"wrote the event log to {args.event_log}", file=sys.stderr)
-    if args.plots is not None:
-        _write_plots(res, args.plots, args.plot_format)
-        print(f"wrote plots to {args.plots}", file=sys.stderr)
-    return EXIT_OK
+    sys.stdout.flush()
 
 
 def _summary_json(res: Results, summary: pd.DataFrame) -> dict[str, Any]:
@@ -144,7 +152,7 @@ def _write_outputs(res: Results, out: Path, source: Path) -> None:
         "stages.csv": res.stages(),
         "reps.csv": res.reps(),
         "events.csv": res.events,
-        "timeseries.csv": res.timeseries(),
+        "timeseries.csv": timeseries(res),
     }
     for name, df in tables.items():
         write_atomic(out / name, partial(_to_csv, df))
@@ -158,16 +166,7 @@ def _write_outputs(res: Results, out: Path, source: Path) -> None:
         "rerun": f"salessim run scenario.yaml --replications {res.replications} "
                  f"--seed {res.seed}",
     }
-    write_text_atomic(out / "run.json", json.dumps(meta, indent=2) + "\n")
-
-
-def _check_outputs(args: argparse.Namespace) -> None:
-    """Refuse an unknown event-log format or an unwritable path before the run, not after."""
-    if args.event_log is not None:
-        event_log_format(args.event_log)
-        check_writable(args.event_log)
-    if args.plots is not None:
-        check_writable(args.plots / f"funnel.{args.plot_format}")
+    write_text_atomic(out / RUN_RECORD, json.dumps(meta, indent=2) + "\n")
 
 
 def _write_plots(res: Results, folder: Path, file_format: str) -> None:

@@ -49,7 +49,8 @@ def change_problems(before: Scenario, after: Scenario) -> list[Problem]:
     """Why ``after`` cannot replace ``before`` during a run (empty if it can).
 
     Returns:
-        One problem per key path that differs where nothing may change.
+        One problem per key path that differs where nothing may change, and one per
+        rep group a change would leave without reps.
     """
     table = document_differences({"before": _shape(before), "after": _shape(after)})
     problems = []
@@ -59,4 +60,17 @@ def change_problems(before: Scenario, after: Scenario) -> list[Problem]:
                 else "cannot change")
         problems.append(Problem(str(path), f"{what} during a run (it is fixed when the run "
                                            f"starts); what can change: {CHANGEABLE}"))
+    return problems + _empty_groups(before, after)
+
+
+def _empty_groups(before: Scenario, after: Scenario) -> list[Problem]:
+    """Rep groups with reps that a change would leave with none (leads would wait forever)."""
+    problems = []
+    teams = {t.name: t for t in after.teams}
+    for i, team in enumerate(before.teams):
+        for role, group in team.reps.items():
+            if group.headcount > 0 and teams[team.name].reps.get(role, group).headcount == 0:
+                problems.append(Problem(f"teams[{i}].reps.{role}.headcount",
+                                        "must stay at least 1 during a run: the leads this "
+                                        "group serves would wait forever"))
     return problems

@@ -76,7 +76,7 @@ from salessim.model.records import (
 )
 from salessim.model.reps import RepPool
 from salessim.model.staffing import Staff
-from salessim.scenario.errors import Problem, ScenarioError
+from salessim.scenario.errors import ScenarioError
 from salessim.scenario.limits import ATTRIBUTES, MAX_ATTEMPTS_PER_STAGE
 from salessim.scenario.routing import joins
 from salessim.scenario.schema import Scenario
@@ -289,7 +289,6 @@ class Replication:
             ScenarioError: Naming each key path that cannot change during a run.
         """
         problems = change_problems(self.sc, scenario)
-        problems += _empty_groups(self.sc, scenario)
         if problems:
             raise ScenarioError(source, problems)
         before, self.sc = self.sc, scenario
@@ -700,19 +699,28 @@ def _endless(sc: Scenario, lead: int, stage: int) -> str:
             f"stages.{name}.conversion or lower its failure shares")
 
 
-def _empty_groups(before: Scenario, after: Scenario) -> list[Problem]:
-    """Rep groups with reps that a change would leave with none (leads would wait forever)."""
-    problems = []
-    teams = {t.name: t for t in after.teams}
-    for i, team in enumerate(before.teams):
-        for role, group in team.reps.items():
-            if group.headcount > 0 and teams[team.name].reps.get(role, group).headcount == 0:
-                problems.append(Problem(f"teams[{i}].reps.{role}.headcount",
-                                        "must stay at least 1 during a run: the leads this "
-                                        "group serves would wait forever"))
-    return problems
+Timeline = tuple[tuple[float, Scenario], ...]
+"""Changes during a run: (day, the scenario that holds from that day on), in order of day."""
 
 
-def simulate(scenario: Scenario, seed: int, replication: int) -> RawReplication:
-    """Run replication ``replication`` of ``scenario`` with root seed ``seed``."""
-    return Replication(scenario, seed, replication).run()
+def simulate(scenario: Scenario, seed: int, replication: int, timeline: Timeline = ()
+             ) -> RawReplication:
+    """Run replication ``replication`` of ``scenario`` with root seed ``seed``.
+
+    Args:
+        scenario: The scenario at the start.
+        seed: Root seed.
+        replication: Replication index.
+        timeline: Changes during the run: from each day on, its scenario holds (only
+            what ``salessim.model.changes`` allows may differ). The same timeline gives
+            the same numbers as playing the run in rounds with those changes.
+    """
+    run = Replication(scenario, seed, replication)
+    if not timeline:
+        return run.run()
+    run.start()
+    for day, changed in timeline:
+        run.advance(day)
+        run.apply(changed, source=f"<change on day {day:g}>")
+    run.advance(math.inf)
+    return run.collect()

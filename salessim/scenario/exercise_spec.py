@@ -55,6 +55,7 @@ from pydantic import (
 )
 
 from salessim.scenario.errors import KeyPathError, ScenarioError, show, validate_document
+from salessim.scenario.limits import MAX_AMOUNT
 from salessim.scenario.schema import Name, NonNegative, Positive, Scenario
 
 ScenarioReader = Callable[[Any, str | None], Scenario]
@@ -65,6 +66,10 @@ KeyPath = Annotated[str, Field(min_length=1, max_length=200)]
 Text = Annotated[str, Field(min_length=1, max_length=20_000)]
 MAX_REPLICATIONS = 100
 """Most replications an exercise may ask for: scoring must stay quick on a laptop."""
+MAX_ROUNDS = 500
+"""Most rounds an exercise may have (two years of daily rounds)."""
+Bound = Annotated[float, Field(ge=-MAX_AMOUNT, le=MAX_AMOUNT, allow_inf_nan=False)]
+"""A lever's bound or a decision's value, in the unit of the lever's key path."""
 
 
 class _Frozen(BaseModel):
@@ -123,8 +128,8 @@ class Lever(_Frozen):
     label: Text
     help: str = ""
     path: KeyPath | None = None
-    min: float | None = Field(default=None, allow_inf_nan=False)
-    max: float | None = Field(default=None, allow_inf_nan=False)
+    min: Bound | None = None
+    max: Bound | None = None
     step: Positive | None = None
     cost_per_unit: NonNegative | None = None
     options: dict[Name, LeverOption] | None = Field(default=None, min_length=2)
@@ -307,8 +312,9 @@ class Decision(_Frozen):
                 f"must be a number or an option's name; got {show(value)} (YAML reads true "
                 "and false as true/false: put an option's name in quotes)"))])
         if isinstance(value, int | float) and not isinstance(value, bool):
-            if not math.isfinite(value):
-                raise KeyPathError([("", f"must be a finite number; got {show(value)}")])
+            if not (math.isfinite(value) and abs(value) <= MAX_AMOUNT):
+                raise KeyPathError([("", f"must be a number between -10^12 and 10^12; got "
+                                         f"{show(value)}")])
             return value
         if not isinstance(value, str):
             raise KeyPathError([("", f"must be a number or an option's name; got {show(value)}")])

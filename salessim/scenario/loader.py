@@ -36,12 +36,17 @@ class _Layer:
     document: Mapping[str, Any]
 
 
-def load_scenario(source: str | Path | bytes | Mapping[str, Any]) -> Scenario:
+ScenarioSource = Scenario | str | Path | bytes | Mapping[str, Any]
+"""A scenario, a path to a scenario file, YAML text, or a scenario document (dict)."""
+
+
+def load_scenario(source: ScenarioSource) -> Scenario:
     """Load and validate a scenario.
 
     Args:
         source: A path to a YAML file, YAML text (``str`` or UTF-8 ``bytes``), or a
-            document (dict). A string without a line break that ends in
+            document (dict); a Scenario is returned as it is.
+            A string without a line break that ends in
             ``.yaml``/``.yml`` or names an existing file is read as a path.
             ``extends: parent.yaml`` is resolved relative to the file (or the working
             directory for text and dicts); the file's keys are overlaid on the parent's:
@@ -55,6 +60,8 @@ def load_scenario(source: str | Path | bytes | Mapping[str, Any]) -> Scenario:
         ScenarioError: One message naming the file, each bad key path and what is
             allowed. Never any other exception for bad input.
     """
+    if isinstance(source, Scenario):
+        return source
     if isinstance(source, Mapping):
         return _scenario(_plain(source, "<dict>"), "<dict>", Path.cwd())
     if isinstance(source, bytes | bytearray):

@@ -14,8 +14,8 @@ nothing below imports it. The page for trainees is ``salessim.training.page`` (P
 from salessim.scenario.exercise_spec import AnswerSpec, Decision
 from salessim.training.exercise import Exercise
 from salessim.training.levers import Plan, plan
-from salessim.training.scoring import Score, baseline, check_answer, score
+from salessim.training.scoring import Score, baseline, check_answer
 from salessim.training.session import Session
 
 __all__ = ["AnswerSpec", "Decision", "Exercise", "Plan", "Score", "Session", "baseline",
-           "check_answer", "plan", "score"]
+           "check_answer", "plan"]

@@ -23,7 +23,7 @@ from typing import Any
 from salessim.model.changes import change_problems
 from salessim.results import kpi_names
 from salessim.scenario.errors import Problem, ScenarioError, listing, unknown
-from salessim.scenario.exercise_spec import ExerciseSpec, Lever
+from salessim.scenario.exercise_spec import MAX_ROUNDS, ExerciseSpec, Lever
 from salessim.scenario.loader import read_exercise_spec
 from salessim.scenario.schema import Scenario
 from salessim.training.goal import Objective, ObjectiveError, Target
@@ -91,11 +91,7 @@ class Exercise:
             objective = Objective.parse(spec.goal.objective, way, spec.goal.excellent, known)
         except ObjectiveError as err:
             problems.append(Problem(f"goal.{key if err.part == 'kpi' else err.part}", str(err)))
-        year = spec.scenario.calendar.horizon_days - spec.scenario.calendar.warmup_days
-        if spec.round_days > year:
-            problems.append(Problem("round_days", f"must be at most the counted year of the "
-                                                  f"scenario ({year:g} days); got "
-                                                  f"{spec.round_days:g}"))
+        problems += _round_problems(spec)
         if problems or objective is None:
             raise ScenarioError(source, problems)
         return cls(spec, source, start, tuple(targets), objective)
@@ -152,6 +148,21 @@ class Exercise:
         """Exercise days on which decisions fall: the first day of each round (days)."""
         n = math.ceil(self.year_days / self.spec.round_days - 1e-9)
         return tuple(i * self.spec.round_days for i in range(n))
+
+
+def _round_problems(spec: ExerciseSpec) -> list[Problem]:
+    """The rounds fit the counted period, and are not absurdly many."""
+    year = spec.scenario.calendar.horizon_days - spec.scenario.calendar.warmup_days
+    if spec.round_days > year:
+        return [Problem("round_days", f"must be at most the counted year of the scenario "
+                                      f"({year:g} days); got {spec.round_days:g}")]
+    rounds = math.ceil(year / spec.round_days - 1e-9)
+    if rounds > MAX_ROUNDS:
+        return [Problem("round_days", f"{spec.round_days:g} days make {rounds:,} rounds of the "
+                                      f"counted {year:g} days; at most {MAX_ROUNDS} rounds are "
+                                      f"allowed: make a round at least "
+                                      f"{math.ceil(year / MAX_ROUNDS):g} days")]
+    return []
 
 
 def _structures(spec: ExerciseSpec) -> list[Scenario]:

@@ -112,7 +112,7 @@ class Plan:
 
     Attributes:
         scenario: The scenario the run starts from (levers pulled at the start applied).
-        rounds: ``(simulation day, changes)`` in order of day, for ``play_rounds``.
+        rounds: ``(simulation day, changes)`` in order of day: the run's timeline.
         spent: What the decisions cost in all (currency).
         decisions: The decisions, in order of day.
     """

@@ -23,6 +23,7 @@ from salessim.formatting import fmt
 from salessim.results import Results
 from salessim.scenario.errors import Problem, ScenarioError
 from salessim.scenario.exercise_spec import Lever
+from salessim.timeseries import timeseries
 from salessim.training.debrief import check_line, goal_lines, kpi_rows, lever_terms, outcome
 from salessim.training.exercise import Exercise
 from salessim.training.scoring import baseline
@@ -230,7 +231,7 @@ class TrainingPage:
             self.pipeline.object = frame_html(session.pipeline())
             self.pools.object = frame_html(session.pools())
         res = session.results()
-        ts = res.timeseries(step_days=5.0)
+        ts = timeseries(res, step_days=5.0)
         if not session.finished:
             # Work still under way at this moment has no end yet and is not counted at
             # the last sample: show the past only.

@@ -20,8 +20,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from salessim.executors import ExecutorSpec
 from salessim.results import Results
-from salessim.sandbox import play_rounds
+from salessim.runner import run
 from salessim.scenario.exercise_spec import Decision
 from salessim.stats import paired_difference
 from salessim.training.exercise import Exercise
@@ -98,13 +99,20 @@ def with_spend(kpis: pd.DataFrame, spent: float) -> pd.DataFrame:
     return out
 
 
-def baseline(exercise: Exercise) -> Results:
-    """The exercise's scenario left untouched, on the exercise's seed and replications."""
-    return play_rounds(exercise.scenario, [], exercise.spec.replications, exercise.spec.seed)
+def baseline(exercise: Exercise, *, executor: ExecutorSpec = None) -> Results:
+    """The exercise's scenario left untouched, on the exercise's seed and replications.
+
+    Args:
+        exercise: The exercise.
+        executor: Where the replications run (see ``salessim.run``).
+    """
+    spec = exercise.spec
+    return run(exercise.scenario, replications=spec.replications, seed=spec.seed,
+               executor=executor, progress=False)
 
 
 def check_answer(exercise: Exercise, decisions: Sequence[Decision], source: str,
-                 base: Results | None = None) -> Score:
+                 base: Results | None = None, *, executor: ExecutorSpec = None) -> Score:
     """Play an answer's decisions and score them.
 
     Args:
@@ -112,17 +120,21 @@ def check_answer(exercise: Exercise, decisions: Sequence[Decision], source: str,
         decisions: The answer's decisions.
         source: The answer (a file name), named in messages.
         base: ``baseline(exercise)`` if already run (scoring many answers).
+        executor: Where the replications run (see ``salessim.run``).
 
     Raises:
         ScenarioError: If a decision is not allowed (see ``levers.plan``).
     """
     chosen = plan(exercise, decisions, source)
-    results = play_rounds(chosen.scenario, chosen.rounds, exercise.spec.replications,
-                          exercise.spec.seed)
-    return score(exercise, results, chosen.spent, base if base is not None else baseline(exercise))
+    spec = exercise.spec
+    results = run(chosen.scenario, replications=spec.replications, seed=spec.seed,
+                  timeline=chosen.rounds, executor=executor, progress=False)
+    if base is None:
+        base = baseline(exercise, executor=executor)
+    return score_results(exercise, results, chosen.spent, base)
 
 
-def score(exercise: Exercise, results: Results, spent: float, base: Results) -> Score:
+def score_results(exercise: Exercise, results: Results, spent: float, base: Results) -> Score:
     """Score finished results against the goal and the baseline.
 
     Args:

@@ -32,7 +32,7 @@ from salessim.training.levers import (
     over_budget,
     start_scenario,
 )
-from salessim.training.scoring import Score, score, with_spend
+from salessim.training.scoring import Score, score_results, with_spend
 
 
 class Session:
@@ -57,8 +57,9 @@ class Session:
         self._sandbox = self._start(exercise.scenario)
 
     def _start(self, scenario: Scenario) -> Sandbox:
-        sandbox = Sandbox(scenario, self.exercise.spec.replications, self.exercise.spec.seed)
-        sandbox.play_to(self.exercise.takeover_day)
+        sandbox = Sandbox(scenario, replications=self.exercise.spec.replications,
+                          seed=self.exercise.spec.seed)
+        sandbox.play(until=self.exercise.takeover_day)
         return sandbox
 
     # ---- where the game is -------------------------------------------------------
@@ -169,7 +170,7 @@ class Session:
         self._pending = {}
         self._round += 1
         if self._round < self.rounds:
-            self._sandbox.play_to(self.exercise.takeover_day + self.day)
+            self._sandbox.play(until=self.exercise.takeover_day + self.day)
         else:
             self._final = self._sandbox.finish()
 
@@ -209,7 +210,7 @@ class Session:
         if self._final is None:
             raise ValueError(f"{self.rounds - self._round} rounds are left to play; the score "
                              "comes at the end")
-        return score(self.exercise, self._final, self.spent, base)
+        return score_results(self.exercise, self._final, self.spent, base)
 
     def answer(self, trainee: str = "") -> str:
         """The decisions made, as the YAML text of an answer file."""

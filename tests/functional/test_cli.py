@@ -152,7 +152,7 @@ def test_sweep_from_a_grid_file_with_store_and_frontier(small_file: Path, tmp_pa
                                                          ) -> None:
     grid = tmp_path / "grid.yaml"
     grid.write_text("grid:\n  teams.solutions.se.headcount: [5, 9]\n", encoding="utf-8")
-    store = tmp_path / "runs" / "se.sqlite"
+    store = tmp_path / "se.sqlite"
     args = ("sweep", str(small_file), "--grid", str(grid), "-r", "3", "-s", "2", "-q",
             "--store", str(store), "--frontier", "cost", "cycle_time_p90_days")
     out = _cli(*args)

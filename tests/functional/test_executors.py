@@ -102,7 +102,7 @@ def test_run_until_meets_the_target_and_no_more_than_needed(small: ss.Scenario) 
     assert (row["ci_high"] - row["ci_low"]) / 2 <= 0.01 * abs(row["mean"])
     assert res.replications > 4  # four were not enough at 1 %
     assert res.replications_needed("cycle_time_mean_days", relative=0.01) <= res.replications
-    again = ss.run(small, res.replications, seed=3, executor="serial")
+    again = ss.run(small, replications=res.replications, seed=3, executor="serial")
     assert again.kpis.equals(res.kpis)  # the same replications as a plain run
 
 

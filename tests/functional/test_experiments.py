@@ -183,12 +183,18 @@ def test_named_change_sets(base: ss.Scenario) -> None:
 @pytest.mark.parametrize(("grid", "message"), [
     ({"teams.nort.ae.headcount": [3]}, "teams.nort.ae.headcount: unknown name 'nort' under "
                                        "teams (did you mean 'north'?)"),
-    ({"teams.north.ae.headcount": ["three"]}, "sweep point 'headcount=three': "
-                                              "teams[0].reps.ae.headcount: must be a whole "
-                                              "number"),
+    ({"teams.north.ae.headcount": ["three"]}, "<grid>: teams.north.ae.headcount: the value "
+                                              "'three': teams[0].reps.ae.headcount: must be a "
+                                              "whole number"),
     ({"stages.contract.effort_hours.mean": [2]}, "unknown key 'mean'; a fixed distribution "
                                                  "takes: dist, value"),
     ({"teams.north.ae.headcount": 3}, "give a non-empty list of values"),
+    ({5: [1, 2]}, "<grid>: 5: a key path must be text such as 'teams.north.ae.headcount'"),
+    ({f"teams.north.ae.headcount{i}": list(range(10)) for i in range(7)},
+     "<grid>: 10,000,000 points (10 x 10 x 10 x 10 x 10 x 10 x 10 values); the limit is 1,000"),
+    ({"calendar.warmup_days": [70.0], "calendar.horizon_days": [60.0]},
+     "<grid>: the point 'warmup_days=70, horizon_days=60': calendar.warmup_days: must be less "
+     "than horizon_days (60)"),
 ])
 def test_bad_grid_is_one_error_before_anything_runs(
         base: ss.Scenario, grid: dict[str, object], message: str,

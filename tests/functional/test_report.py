@@ -43,7 +43,7 @@ def test_report_holds_scenarios_kpis_bottlenecks_and_how_to_rerun(
     for kpi in ("conversion_rate", "cycle_time_p90_days", "utilisation_se", "profit"):
         assert f"<td>{kpi}</td>" in html
     for res in pair.results.values():
-        assert res.bottlenecks().sentence in html
+        assert ss.bottlenecks(res).sentence in html
     assert "salessim report a.yaml b.yaml --seed 8" in html
     assert f"salessim {ss.__version__}" in html
     assert html.count("Resolved scenario:") == 2
@@ -94,7 +94,7 @@ def test_cli_report(small_file: Path, tmp_path: Path, capsys: pytest.CaptureFixt
     other.write_text(f"extends: {small_file}\nname: Fewer SEs\n"
                      "teams: [{name: solutions, reps: {se: {headcount: 4}}}]\n",
                      encoding="utf-8")
-    out = tmp_path / "out" / "r.html"
+    out = tmp_path / "r.html"
     status = main(["report", str(small_file), str(other), "-r", "2", "-s", "3", "-q",
                    "--executor", "serial", "--out", str(out)])
     assert status == 0

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import salessim as ss
-from salessim.sandbox import Sandbox, play_rounds
+from salessim.sandbox import Sandbox
 
 from ..conftest import short
 from ..validation.support import assert_covers, base_scenario, seed
@@ -22,21 +22,41 @@ def small(regional: ss.Scenario) -> ss.Scenario:
 def test_rounds_without_changes_are_one_run(small: ss.Scenario) -> None:
     sandbox = Sandbox(small, replications=3, seed=4)
     for day in (7.5, 20.0, 33.3, 60.0):
-        sandbox.play_to(day)
+        sandbox.play(until=day)
         assert sandbox.day == day
     played = sandbox.finish()
-    plain = ss.run(small, 3, seed=4, executor="serial")
+    plain = ss.run(small, replications=3, seed=4, executor="serial")
     assert played.kpis.equals(plain.kpis)
     assert played.events.equals(plain.events)
 
 
 def test_same_decisions_same_outcome_and_timing_matters(small: ss.Scenario) -> None:
     more_se = {"teams.solutions.se.headcount": 9, "roles.ae.dispatch": "grade"}
-    a = play_rounds(small, [(15.0, more_se)], replications=2, seed=5)
-    b = play_rounds(small, [(15.0, more_se)], replications=2, seed=5)
-    later = play_rounds(small, [(30.0, more_se)], replications=2, seed=5)
+    sandbox = Sandbox(small, replications=2, seed=5)
+    sandbox.play(until=15.0)
+    sandbox.change(more_se)
+    played = sandbox.finish()
+    a = ss.run(small, replications=2, seed=5, timeline=[(15.0, more_se)], executor="serial")
+    b = ss.run(small, replications=2, seed=5, timeline=[(15.0, more_se)],
+               executor="processes", workers=2)
+    later = ss.run(small, replications=2, seed=5, timeline=[(30.0, more_se)],
+                   executor="serial")
+    # A run with a timeline is the game played in rounds, on any executor.
+    assert a.kpis.equals(played.kpis) and a.events.equals(played.events)
     assert a.kpis.equals(b.kpis) and a.events.equals(b.events)
+    assert a.scenario == played.scenario
     assert not a.kpis.equals(later.kpis)
+
+
+def test_a_timeline_is_checked_before_anything_runs(small: ss.Scenario) -> None:
+    with pytest.raises(ss.ScenarioError, match=r"<timeline\[1\]>: day: must be a day from 20"):
+        ss.run(small, replications=1, seed=1, timeline=[(20.0, {}), (10.0, {})])
+    with pytest.raises(ss.ScenarioError, match="calendar.horizon_days: cannot change during a "
+                                               "run"):
+        ss.run(small, replications=1, seed=1, timeline=[(5.0, {"calendar.horizon_days": 50})])
+    with pytest.raises(ss.ScenarioError, match=r"<timeline\[0\]> \(day 5\): stages\[5\].role: "
+                                               "no team has reps of role 'legal'"):
+        ss.run(small, replications=1, seed=1, timeline=[(5.0, {"teams.legal.legal.headcount": 0})])
 
 
 def test_the_state_between_rounds(small: ss.Scenario) -> None:
@@ -67,7 +87,7 @@ def test_a_change_that_is_not_allowed_changes_nothing(small: ss.Scenario) -> Non
     with pytest.raises(ss.ScenarioError, match="did you mean 'solutions'"):
         sandbox.change({"teams.solution.se.headcount": 9})
     assert sandbox.history == [] and sandbox.scenario == small
-    assert sandbox.finish().kpis.equals(ss.run(small, 1, seed=7, executor="serial").kpis)
+    assert sandbox.finish().kpis.equals(ss.run(small, replications=1, seed=7, executor="serial").kpis)
 
 
 # ---- hiring and leaving ----------------------------------------------------------------
@@ -86,7 +106,7 @@ def queue_scenario(reps: int, **role: Any) -> ss.Scenario:
 def test_hires_join_on_the_day_and_are_paid_from_then() -> None:
     sc = queue_scenario(4, salary_per_day=100.0)
     sandbox = Sandbox(sc, replications=1, seed=8)
-    sandbox.play_to(50.0)
+    sandbox.play(until=50.0)
     sandbox.change({"teams.everyone.rep.headcount": 6})
     res = sandbox.finish()
     raw = res.raw[0]
@@ -103,7 +123,7 @@ def test_hires_join_on_the_day_and_are_paid_from_then() -> None:
 def test_a_busy_leaver_finishes_its_task_first() -> None:
     sc = queue_scenario(4)
     sandbox = Sandbox(sc, replications=1, seed=9)
-    sandbox.play_to(40.0)
+    sandbox.play(until=40.0)
     sandbox.change({"teams.everyone.rep.headcount": 2})
     raw = sandbox.finish().raw[0]
     left = raw.rep_left[np.isfinite(raw.rep_left)]
@@ -134,7 +154,7 @@ def test_plans_hire_and_let_go_on_their_days() -> None:
     doc["channels"][0]["leads_per_day"] = 2.0
     doc["teams"][0]["reps"]["rep"] = {"headcount": 3, "plan": [{"day": 30, "headcount": 5},
                                                                {"day": 60, "headcount": 2}]}
-    res = ss.run(ss.load_scenario(doc), 1, seed=11, executor="serial")
+    res = ss.run(ss.load_scenario(doc), replications=1, seed=11, executor="serial")
     raw = res.raw[0]
     assert sorted(raw.rep_hired[np.isfinite(raw.rep_hired)].tolist()) == [30.0, 30.0]
     assert len(raw.rep_hired) == 5 and np.isfinite(raw.rep_left).sum() == 3
@@ -150,7 +170,7 @@ def test_attrition_rate_matches_the_scenario() -> None:
     doc["channels"][0]["leads_per_day"] = 0.5
     doc["teams"][0]["reps"]["rep"]["headcount"] = n
     doc["roles"][0].update(attrition_per_year=per_year, replacement_days=0.0)
-    res = ss.run(ss.load_scenario(doc), 40, seed=seed(12))
+    res = ss.run(ss.load_scenario(doc), replications=40, seed=seed(12))
     leavers = [float(np.sum(raw.rep_left < days)) for raw in res.raw]
     assert_covers(leavers, n * days * per_year / 250.0, "leavers per replication", 1)
     for raw in res.raw:
@@ -167,7 +187,7 @@ def test_ramp_up_stretches_a_new_reps_work_linearly() -> None:
     doc["stages"][0]["effort_hours"] = {"dist": "fixed", "value": 4.0}  # half a day
     doc["roles"][0]["ramp_up"] = {"days": 20.0, "extra_effort": 1.0}
     doc["teams"][0]["reps"]["rep"] = {"headcount": 1, "plan": [{"day": 10, "headcount": 2}]}
-    res = ss.run(ss.load_scenario(doc), 1, seed=13, executor="serial")
+    res = ss.run(ss.load_scenario(doc), replications=1, seed=13, executor="serial")
     ev = res.events
     new = ev[ev["resource"] == "everyone.rep.2"]
     assert len(new) > 3
@@ -215,7 +235,7 @@ def test_an_unrelated_change_keeps_the_staff_the_run_has_made() -> None:
     doc["teams"][0]["reps"]["rep"] = {"headcount": 4, "plan": [{"day": 10, "headcount": 6}]}
     doc["roles"][0].update(attrition_per_year=5.0)  # a leaver every few weeks, not replaced
     sandbox = Sandbox(ss.load_scenario(doc), replications=1, seed=15)
-    sandbox.play_to(30.0)
+    sandbox.play(until=30.0)
     before = sandbox.pools().loc[("everyone", "rep"), "reps"]
     sandbox.change({"roles.rep.dispatch": "grade"})
     assert sandbox.pools().loc[("everyone", "rep"), "reps"] == before < 6

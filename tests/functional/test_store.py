@@ -30,9 +30,9 @@ def counting(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Count the replications actually simulated (serial runs call the runner's name)."""
     calls: list[int] = []
 
-    def wrapped(scenario: ss.Scenario, seed: int, replication: int) -> Any:
+    def wrapped(scenario: ss.Scenario, seed: int, replication: int, timeline: Any) -> Any:
         calls.append(replication)
-        return simulate(scenario, seed, replication)
+        return simulate(scenario, seed, replication, timeline)
 
     monkeypatch.setattr(salessim.runner, "simulate", wrapped)
     return calls
@@ -40,7 +40,7 @@ def counting(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 def test_a_stored_run_is_read_back_not_run_again(small: ss.Scenario, tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    store = tmp_path / "runs" / "a.sqlite"
+    store = tmp_path / "a.sqlite"
     calls = counting(monkeypatch)
     first = ss.run(small, replications=3, seed=9, executor="serial", store=store)
     assert sorted(calls) == [0, 1, 2]
@@ -99,10 +99,10 @@ def test_files_that_are_not_stores_are_refused(tmp_path: Path) -> None:
 
 def test_a_failing_replication_is_named_and_the_others_kept(
         small: ss.Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def flaky(scenario: ss.Scenario, seed: int, replication: int) -> Any:
+    def flaky(scenario: ss.Scenario, seed: int, replication: int, timeline: Any) -> Any:
         if replication == 2:
             raise ZeroDivisionError("division by zero in a rep pool")
-        return simulate(scenario, seed, replication)
+        return simulate(scenario, seed, replication, timeline)
 
     monkeypatch.setattr(salessim.runner, "simulate", flaky)
     path = tmp_path / "d.sqlite"

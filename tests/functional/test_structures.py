@@ -22,17 +22,17 @@ def load(name: str, horizon: float = 30.0) -> ss.Scenario:
 
 @pytest.fixture(scope="module")
 def hybrid() -> ss.Results:
-    return ss.run(load("hybrid.yaml"), 2, seed=1)
+    return ss.run(load("hybrid.yaml"), replications=2, seed=1)
 
 
 @pytest.fixture(scope="module")
 def product() -> ss.Results:
-    return ss.run(load("product.yaml"), 2, seed=1)
+    return ss.run(load("product.yaml"), replications=2, seed=1)
 
 
 @pytest.fixture(scope="module")
 def triangle() -> ss.Results:
-    return ss.run(load("changes/iron-triangle.yaml"), 2, seed=1)
+    return ss.run(load("changes/iron-triangle.yaml"), replications=2, seed=1)
 
 
 def test_priority_routes_enterprise_leads_to_key_accounts(hybrid: ss.Results) -> None:
@@ -59,7 +59,7 @@ def test_a_bundle_no_team_covers_is_worked_by_both_product_teams(product: ss.Res
 
 
 def test_a_bundle_one_team_covers_is_one_deal(regional: ss.Scenario) -> None:
-    res = ss.run(short(regional, 30.0), 1, seed=1)
+    res = ss.run(short(regional, 30.0), replications=1, seed=1)
     suite = res.events[(res.events["product"] == "suite") & (res.events["role"] == "ae")]
     assert len(suite) and (suite["part"] == 0).all()
 
@@ -99,7 +99,7 @@ def test_travel_cost_follows_the_team_reach(hybrid: ss.Results) -> None:
 def test_where_time_goes_still_adds_up_with_joint_work(product: ss.Results,
                                                         triangle: ss.Results) -> None:
     for res in (product, triangle):
-        bn = res.bottlenecks()
+        bn = ss.bottlenecks(res)
         days = bn.stages.filter(like="_days").drop(columns=["wip_mean", "queue_mean"],
                                                   errors="ignore")
         phase_days = days[[c for c in days.columns if c.split("_")[0] in
@@ -141,8 +141,8 @@ def test_balance_by_workload_moves_reps_to_the_busy_team(regional: ss.Scenario) 
     heads = {t.name: t.reps["ae"].headcount for t in balanced.teams if "ae" in t.reps}
     assert sum(heads.values()) == 16 + 12 + 2
     assert heads["south"] > 2 and heads["north"] < 16
-    load = ss.run(balanced, 2, seed=2).teams().xs("ae", level="role")["load_index"]
-    before = ss.run(lopsided, 2, seed=2).teams().xs("ae", level="role")["load_index"]
+    load = ss.run(balanced, replications=2, seed=2).teams().xs("ae", level="role")["load_index"]
+    before = ss.run(lopsided, replications=2, seed=2).teams().xs("ae", level="role")["load_index"]
     assert load.max() - load.min() < before.max() - before.min()
     with pytest.raises(ValueError, match="two or more teams; 'se' is staffed by 1"):
         balance(lopsided, "se")
@@ -160,13 +160,13 @@ SEEDS = [seed(40), seed(41), seed(42)]
 def test_more_reps_in_the_bottleneck_role_never_lengthen_waits(regional: ss.Scenario,
                                                                root: int) -> None:
     base = short(regional, 60.0)
-    res = ss.run(base, 6, seed=root)
-    role = res.bottlenecks().busiest_role
+    res = ss.run(base, replications=6, seed=root)
+    role = ss.bottlenecks(res).busiest_role
     team = next(t for t in base.teams if t.staffed(role) and all(
         not other.staffed(role) for other in base.teams if other is not t))
     more = base.with_changes({f"teams.{team.name}.reps.{role}.headcount":
                               team.reps[role].headcount + 1})
-    cmp = ss.compare({"base": base, "more": more}, 6, seed=root)
+    cmp = ss.compare({"base": base, "more": more}, replications=6, seed=root)
 
     def waits(name: str) -> pd.Series:
         ev = cmp.results[name].events
@@ -180,7 +180,7 @@ def test_more_reps_in_the_bottleneck_role_never_lengthen_waits(regional: ss.Scen
 @pytest.mark.parametrize("root", SEEDS)
 def test_removing_a_handoff_never_adds_handoff_delay(root: int) -> None:
     cmp = ss.compare({"base": load("regional.yaml", 60.0),
-                      "removed": load("changes/remove-handoff.yaml", 60.0)}, 6, seed=root)
+                      "removed": load("changes/remove-handoff.yaml", 60.0)}, replications=6, seed=root)
 
     def handoff(name: str, stage: str | None = None) -> pd.Series:
         ev = cmp.results[name].events
@@ -209,7 +209,7 @@ def neutral(doc: dict[str, Any]) -> dict[str, Any]:
 def test_without_specialist_effects_structures_convert_alike(root: int) -> None:
     regional = ss.load_scenario(neutral(load("regional.yaml", 40.0).to_document()))
     product = ss.load_scenario(neutral({**load("product.yaml", 40.0).to_document()}))
-    cmp = ss.compare({"regional": regional, "product": product}, 3, seed=root)
+    cmp = ss.compare({"regional": regional, "product": product}, replications=3, seed=root)
     a, b = (cmp.results[n].kpis["conversion_rate"] for n in ("regional", "product"))
     # Each lead's outcomes depend only on its own draws and probabilities, which no
     # longer depend on the structure: the same leads are won, exactly.
@@ -222,7 +222,7 @@ def test_zero_travel_is_no_travel() -> None:
     without = ss.load_scenario(base)
     zero = without.with_changes({"travel": {"zones": [
         {"up_to_regions": 3, "cost": 0.0, "hours": {"dist": "fixed", "value": 0.0}}]}})
-    a, b = ss.run(without, 2, seed=5), ss.run(zero, 2, seed=5)
+    a, b = ss.run(without, replications=2, seed=5), ss.run(zero, replications=2, seed=5)
     assert a.kpis.equals(b.kpis) and a.events.equals(b.events)
 
 
@@ -285,7 +285,7 @@ def test_joint_work_per_lead_depends_only_on_its_own_draws() -> None:
     """Common random numbers: adding the iron triangle changes nothing for SMB leads'
     qualification, the stage before any joint work."""
     cmp = ss.compare({"base": load("regional.yaml"), "triangle": load(
-        "changes/iron-triangle.yaml")}, 2, seed=7)
+        "changes/iron-triangle.yaml")}, replications=2, seed=7)
     q = [cmp.results[n].events.query("activity == 'qualify'")[["case_id", "outcome"]]
          .reset_index(drop=True) for n in ("base", "triangle")]
     assert q[0].equals(q[1])

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
+import salessim as ss
+
 from salessim.cli import main
-from salessim.sandbox import play_rounds
 from salessim.scenario import ScenarioError
 from salessim.scenario.loader import read_answer
 from salessim.training import Decision, Exercise, Session, baseline, check_answer, plan
@@ -117,7 +118,7 @@ def test_lever_costs_count_in_cost_and_profit(small: Exercise) -> None:
     base = baseline(small)
     free = check_answer(small, [Decision(day=0, lever="dispatch", value="value")], "a", base)
     chosen = plan(small, [Decision(day=0, lever="dispatch", value="value")], "a")
-    raw = play_rounds(chosen.scenario, chosen.rounds, 2, 5).kpis.mean()
+    raw = ss.run(chosen.scenario, replications=2, seed=5, timeline=chosen.rounds).kpis.mean()
     assert free.table.at["cost", "answer"] == pytest.approx(raw["cost"] + 1000)
     assert free.table.at["profit", "answer"] == pytest.approx(raw["profit"] - 1000)
     assert free.spent == 1000

@@ -26,7 +26,7 @@ def starved(regional: ss.Scenario) -> ss.Results:
 
 
 def test_phase_shares_sum_to_one_and_rebuild_the_cycle_time(res: ss.Results) -> None:
-    bn = res.bottlenecks()
+    bn = ss.bottlenecks(res)
     t = bn.stages
     shares = t[[f"{p}_share" for p in PHASES]].to_numpy().sum()
     assert shares == pytest.approx(1.0, abs=1e-9)
@@ -38,7 +38,7 @@ def test_phase_shares_sum_to_one_and_rebuild_the_cycle_time(res: ss.Results) -> 
 
 def test_phase_days_match_the_event_log(res: ss.Results) -> None:
     """Wait, work and customer days per won lead, recomputed from the events."""
-    bn = res.bottlenecks()
+    bn = ss.bottlenecks(res)
     ev = res.events[res.events["cohort"]]
     won = res.leads[res.leads["cohort"] & (res.leads["status"] == "won")]
     per_rep = []
@@ -55,7 +55,7 @@ def test_phase_days_match_the_event_log(res: ss.Results) -> None:
 
 
 def test_per_role_sums_the_stages_of_the_role(res: ss.Results) -> None:
-    bn = res.bottlenecks()
+    bn = ss.bottlenecks(res)
     ae = bn.stages[bn.stages["role"] == "ae"]
     assert bn.roles.loc["ae", "wait_days"] == pytest.approx(ae["wait_days"].sum())
     assert bn.roles.loc["ae", "headcount"] == sum(
@@ -66,7 +66,7 @@ def test_per_role_sums_the_stages_of_the_role(res: ss.Results) -> None:
 
 
 def test_starved_stage_is_named_the_bottleneck(starved: ss.Results) -> None:
-    bn = starved.bottlenecks()
+    bn = ss.bottlenecks(starved)
     assert bn.bottleneck == "solution"
     assert bn.stages["wait_days"].idxmax() == "solution"
     assert bn.busiest_role == "se"
@@ -76,7 +76,7 @@ def test_starved_stage_is_named_the_bottleneck(starved: ss.Results) -> None:
 
 
 def test_sentence_numbers_come_from_the_table(starved: ss.Results) -> None:
-    bn = starved.bottlenecks()
+    bn = ss.bottlenecks(starved)
     row = bn.stages.loc["solution"]
     m = re.search(r"wait ([\d.]+) days .* (\d+)% of their cycle time; se utilisation is "
                   r"(\d+)%\.$", bn.sentence)
@@ -87,10 +87,10 @@ def test_sentence_numbers_come_from_the_table(starved: ss.Results) -> None:
 
 
 def test_most_wip_is_the_largest_time_average(res: ss.Results) -> None:
-    bn = res.bottlenecks()
+    bn = ss.bottlenecks(res)
     assert bn.most_wip == bn.stages["wip_mean"].idxmax()
     # Little's law two ways: sampled time series vs exact overlap with the window.
-    ts = res.timeseries(step_days=0.05)
+    ts = ss.timeseries(res, step_days=0.05)
     cal = res.scenario.calendar
     inside = ts[(ts["measure"] == "wip") & (ts["time_days"] >= cal.warmup_days)
                 & (ts["time_days"] < cal.horizon_days)]
@@ -101,12 +101,12 @@ def test_most_wip_is_the_largest_time_average(res: ss.Results) -> None:
 
 def test_conversion_alert_flags_stages_below_the_threshold(res: ss.Results) -> None:
     conversion = res.stages()["conversion"]
-    bn = res.bottlenecks(conversion_alert=0.62)
+    bn = ss.bottlenecks(res, conversion_alert=0.62)
     assert set(bn.low_conversion) == set(conversion[conversion < 0.62].index)
     assert bn.low_conversion and len(bn.low_conversion) < len(conversion)
-    assert res.bottlenecks(conversion_alert=0.0).low_conversion == ()
+    assert ss.bottlenecks(res, conversion_alert=0.0).low_conversion == ()
     with pytest.raises(ValueError, match=r"conversion_alert must be a share in \[0, 1\]"):
-        res.bottlenecks(conversion_alert=1.5)
+        ss.bottlenecks(res, conversion_alert=1.5)
 
 
 def test_no_queue_and_no_win_have_their_own_sentences(regional: ss.Scenario) -> None:
@@ -115,17 +115,17 @@ def test_no_queue_and_no_win_have_their_own_sentences(regional: ss.Scenario) -> 
         ("north", "sdr"), ("north", "ae"), ("central", "sdr"), ("central", "ae"),
         ("south", "sdr"), ("south", "ae"), ("solutions", "se"), ("legal", "legal"))}
         | {"roles.ae.assignment": "pooled"})  # an owner AE may be busy, however many there are
-    bn = ss.run(plenty, replications=1, seed=2).bottlenecks()
+    bn = ss.bottlenecks(ss.run(plenty, replications=1, seed=2))
     assert bn.bottleneck is None
     assert bn.sentence.startswith("No stage has a queue")
     hopeless = sc.with_changes({"stages.qualify.conversion": {"A": 0.0, "B": 0.0, "C": 0.0}})
-    bn = ss.run(hopeless, replications=1, seed=2).bottlenecks()
+    bn = ss.bottlenecks(ss.run(hopeless, replications=1, seed=2))
     assert bn.bottleneck is None and np.isnan(bn.cycle_time_days)
     assert bn.sentence.startswith("No lead was won")
 
 
 def test_funnel_counts_distinct_leads_and_leaks(res: ss.Results) -> None:
-    f = res.funnel()
+    f = ss.funnel(res)
     assert list(f.index) == [s.name for s in res.scenario.stages]
     assert f["reached"].iloc[0] == pytest.approx(res.kpis["leads"].mean())
     assert (np.diff(f["reached"].to_numpy()) <= 0).all()

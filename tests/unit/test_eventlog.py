@@ -22,7 +22,7 @@ def res(regional: ss.Scenario) -> ss.Results:
 
 
 def test_csv_round_trip(res: ss.Results, tmp_path: Path) -> None:
-    path = res.to_event_log(tmp_path / "log.csv")
+    path = ss.write_event_log(res, tmp_path / "log.csv")
     back = pd.read_csv(path)
     text = [c for c in res.events.columns if res.events[c].dtype.kind not in "biuf"]
     back[text] = back[text].fillna("")  # empty names (a lead gone cold has no rep)
@@ -30,14 +30,14 @@ def test_csv_round_trip(res: ss.Results, tmp_path: Path) -> None:
 
 
 def test_parquet_round_trip(res: ss.Results, tmp_path: Path) -> None:
-    path = res.to_event_log(tmp_path / "log.parquet")
+    path = ss.write_event_log(res, tmp_path / "log.parquet")
     pd.testing.assert_frame_equal(pd.read_parquet(path), res.events, check_dtype=False)
 
 
 @pytest.mark.filterwarnings("ignore:Install the optional requirement")
 def test_xes_read_by_pm4py_discovers_the_stages(res: ss.Results, tmp_path: Path) -> None:
     pm4py = pytest.importorskip("pm4py")
-    path = res.to_event_log(tmp_path / "log.xes")
+    path = ss.write_event_log(res, tmp_path / "log.xes")
     log = pm4py.read_xes(str(path))
     stages = {s.name for s in res.scenario.stages}
     assert len(log) == len(res.events)
@@ -67,17 +67,26 @@ def test_timestamps_map_working_days_onto_business_days() -> None:
 def test_unknown_format_names_the_known_ones(res: ss.Results, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"unknown event-log format '\.json'.*"
                                          r"known formats: \.csv, \.parquet, \.xes"):
-        res.to_event_log(tmp_path / "log.json")
+        ss.write_event_log(res, tmp_path / "log.json")
     with pytest.raises(ValueError, match="'\\(no suffix\\)'"):
-        res.to_event_log(tmp_path / "log")
+        ss.write_event_log(res, tmp_path / "log")
     assert not list(tmp_path.iterdir())
 
 
 def test_unwritable_path_is_one_clear_error(res: ss.Results, tmp_path: Path) -> None:
     blocker = tmp_path / "a_file"
     blocker.write_text("x")
-    with pytest.raises(OSError, match=r"cannot write the event log to .*a_file/log\.csv"):
-        res.to_event_log(blocker / "log.csv")
+    with pytest.raises(OSError, match=r"cannot write .*a_file/log\.csv: .*a_file is a file, "
+                                      r"not a folder"):
+        ss.write_event_log(res, blocker / "log.csv")
+
+
+def test_a_path_into_a_missing_folder_is_refused_before_anything_is_built(
+        res: ss.Results, tmp_path: Path) -> None:
+    with pytest.raises(OSError, match=r"cannot write .*nowhere/dir/log\.csv: the folder "
+                                      r".*nowhere/dir does not exist"):
+        ss.write_event_log(res, tmp_path / "nowhere" / "dir" / "log.csv")
+    assert list(tmp_path.iterdir()) == []  # no folder made on the way
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])
@@ -90,7 +99,7 @@ def test_interrupted_table_export_leaves_no_file(res: ss.Results, tmp_path: Path
 
     monkeypatch.setattr(eventlog, f"_{suffix[1:]}", write_half_then_fail)
     with pytest.raises(KeyboardInterrupt):
-        res.to_event_log(tmp_path / f"log{suffix}")
+        ss.write_event_log(res, tmp_path / f"log{suffix}")
     assert list(tmp_path.iterdir()) == []
 
 
@@ -106,5 +115,5 @@ def test_interrupted_xes_export_leaves_no_file(res: ss.Results, tmp_path: Path,
 
     monkeypatch.setattr(eventlog, "_trace", trace_then_fail)
     with pytest.raises(KeyboardInterrupt):
-        res.to_event_log(tmp_path / "log.xes")
+        ss.write_event_log(res, tmp_path / "log.xes")
     assert written and list(tmp_path.iterdir()) == []

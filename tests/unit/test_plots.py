@@ -99,7 +99,7 @@ def test_utilisation_by_unknown_grouping(res: ss.Results) -> None:
 def test_time_breakdown_stacks_phases_to_the_stage_total(res: ss.Results) -> None:
     fig = plots.time_breakdown(res)
     ax = fig.axes[0]
-    bn = res.bottlenecks()
+    bn = ss.bottlenecks(res)
     n = len(res.scenario.stages)
     assert len(ax.patches) == 5 * n
     ends = {}

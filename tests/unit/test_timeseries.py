@@ -26,7 +26,7 @@ def _at(ts: pd.DataFrame, replication: int, t: float, measure: str) -> pd.Series
 
 @pytest.mark.parametrize("t", [0.0, 7.5, 20.0, 33.25, 60.0])
 def test_counts_equal_intervals_covering_the_time(res: ss.Results, t: float) -> None:
-    ts = res.timeseries(step_days=0.25)
+    ts = ss.timeseries(res, step_days=0.25)
     ev = res.events[res.events["replication"] == 1].sort_values(["case_id", "enable_time"])
     before = ev.groupby("case_id")[["outcome", "decision_time"]].shift()
     parked_from = before["decision_time"].where(before["outcome"] == "nurture")
@@ -52,7 +52,7 @@ def test_counts_equal_intervals_covering_the_time(res: ss.Results, t: float) -> 
 
 
 def test_wip_is_the_sum_of_its_phases(res: ss.Results) -> None:
-    ts = res.timeseries()
+    ts = ss.timeseries(res)
     wide = ts[ts["measure"].isin(["wip", "wait", "work", "customer"])].pivot_table(
         index=["replication", "time_days", "stage"], columns="measure", values="value",
         observed=True)
@@ -61,7 +61,7 @@ def test_wip_is_the_sum_of_its_phases(res: ss.Results) -> None:
 
 
 def test_busy_reps_never_exceed_headcount(res: ss.Results) -> None:
-    ts = res.timeseries()
+    ts = ss.timeseries(res)
     busy = ts[ts["measure"] == "busy_reps"].groupby("role", observed=True)["value"].max()
     heads = {r: sum(t.reps[r].headcount for t in res.scenario.teams if r in t.reps)
              for r in busy.index}
@@ -71,7 +71,7 @@ def test_busy_reps_never_exceed_headcount(res: ss.Results) -> None:
 def test_littles_law_over_the_whole_run(res: ss.Results) -> None:
     """Time-average WIP = throughput x mean time at the stage, when every visit is inside."""
     step = 0.05
-    ts = res.timeseries(step_days=step)
+    ts = ss.timeseries(res, step_days=step)
     raw = res.raw[0]
     ev = res.events[res.events["replication"] == 0]
     span = raw.end_day
@@ -85,7 +85,7 @@ def test_littles_law_over_the_whole_run(res: ss.Results) -> None:
 
 
 def test_tidy_columns_and_measures(res: ss.Results) -> None:
-    ts = res.timeseries(step_days=2.0)
+    ts = ss.timeseries(res, step_days=2.0)
     assert list(ts.columns) == ["replication", "time_days", "measure", "stage", "role", "value"]
     assert set(ts["measure"].astype(str)) == {*STAGE_MEASURES, *ROLE_MEASURES}
     assert set(ts["replication"]) == {0, 1}
@@ -97,4 +97,4 @@ def test_tidy_columns_and_measures(res: ss.Results) -> None:
 @pytest.mark.parametrize("step", [0.0, -1.0, float("nan")])
 def test_bad_step_is_a_clear_error(res: ss.Results, step: float) -> None:
     with pytest.raises(ValueError, match="step_days must be a positive number"):
-        res.timeseries(step_days=step)
+        ss.timeseries(res, step_days=step)

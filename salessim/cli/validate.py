@@ -1,0 +1,99 @@
+"""``salessim validate FILE...``: check any salessim file, as what it is.
+
+A file is read once and recognised by its keys: an exercise (``levers``, ``goal``), an
+answer (``decisions``), a sweep file (``grid`` or ``changes``) or, otherwise, a scenario.
+Each is validated as that kind, with one line per problem naming the file and the key
+path; the exit status is 2 if any file has a problem.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from salessim.cli.common import EXIT_BAD_INPUT, EXIT_OK, Subparsers
+from salessim.scenario import ScenarioError, load_scenario
+from salessim.scenario.loader import read_answer, read_document, read_sweep_spec
+from salessim.training import Exercise
+
+EXERCISE_KEYS = frozenset({"levers", "goal", "round_days", "debrief", "brief"})
+"""Keys only an exercise file has."""
+ANSWER_KEYS = frozenset({"decisions", "trainee"})
+"""Keys of an answer file."""
+SWEEP_KEYS = frozenset({"grid", "changes"})
+"""Keys of a sweep file."""
+
+
+def add_parser(sub: Subparsers) -> None:
+    """Register ``validate``."""
+    p = sub.add_parser("validate", help="check scenario, exercise, answer and sweep files "
+                                        "and say what is wrong")
+    p.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    p.set_defaults(func=_validate)
+
+
+def kind_of(document: Any) -> str:
+    """``exercise``, ``answer``, ``sweep`` or ``scenario``: what a file's keys say it is."""
+    keys = set(document) if isinstance(document, Mapping) else set()
+    if keys & EXERCISE_KEYS:
+        return "exercise"
+    if keys and keys <= ANSWER_KEYS:
+        return "answer"
+    if keys & SWEEP_KEYS and "stages" not in keys and "schema_version" not in keys:
+        return "sweep"
+    return "scenario"
+
+
+def _validate(args: argparse.Namespace) -> int:
+    failed = 0
+    for path in args.files:
+        try:
+            kind = kind_of(read_document(path))
+            print(f"ok  {path}: {CHECKS[kind](path)}")
+        except ScenarioError as err:
+            print(str(err), file=sys.stderr)
+            failed += 1
+    return EXIT_BAD_INPUT if failed else EXIT_OK
+
+
+def _scenario(path: Path) -> str:
+    sc = load_scenario(path)
+    return (f"{sc.name} ({len(sc.stages)} stages, {len(sc.teams)} teams, "
+            f"{sum(g.headcount for t in sc.teams for g in t.reps.values())} reps, "
+            f"about {sc.expected_leads():,.0f} leads, "
+            f"{sc.expected_leads(sc.calendar.warmup_days):,.0f} counted)")
+
+
+def _exercise(path: Path) -> str:
+    ex = Exercise.load(path)
+    spec = ex.spec
+    return (f"exercise {spec.title!r} (level {spec.level}, {len(ex.levers)} levers, "
+            f"{len(ex.round_starts)} rounds of {spec.round_days:g} days, "
+            f"{spec.replications} replications)")
+
+
+def _answer(path: Path) -> str:
+    answer = read_answer(path)
+    who = f" by {answer.trainee}" if answer.trainee else ""
+    return (f"answer{who} ({len(answer.decisions)} decision"
+            f"{'' if len(answer.decisions) == 1 else 's'}; checked against an exercise by "
+            "salessim exercise check)")
+
+
+def _sweep(path: Path) -> str:
+    spec = read_sweep_spec(path)
+    if spec.grid is not None:
+        points = math.prod(len(v) for v in spec.grid.values())
+        shape = f"grid of {len(spec.grid)} key paths, {points:,} points"
+    else:
+        shape = f"{len(spec.changes or {})} change sets"
+    return f"sweep file ({shape}; checked against the base scenario when the sweep starts)"
+
+
+CHECKS: dict[str, Callable[[Path], str]] = {
+    "scenario": _scenario, "exercise": _exercise, "answer": _answer, "sweep": _sweep}
+"""How each kind of file is validated, and what is said of a good one."""
