@@ -180,7 +180,8 @@ def test_more_reps_in_the_bottleneck_role_never_lengthen_waits(regional: ss.Scen
 @pytest.mark.parametrize("root", SEEDS)
 def test_removing_a_handoff_never_adds_handoff_delay(root: int) -> None:
     cmp = ss.compare({"base": load("regional.yaml", 60.0),
-                      "removed": load("changes/remove-handoff.yaml", 60.0)}, replications=6, seed=root)
+                      "removed": load("changes/remove-handoff.yaml", 60.0)},
+                     replications=6, seed=root)
 
     def handoff(name: str, stage: str | None = None) -> pd.Series:
         ev = cmp.results[name].events

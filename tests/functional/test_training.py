@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 import salessim as ss
-
 from salessim.cli import main
 from salessim.scenario import ScenarioError
 from salessim.scenario.loader import read_answer
