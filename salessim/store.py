@@ -97,46 +97,56 @@ class Store:
             raise StoreError(f"{self.path}: cannot open the results store: "
                              f"{getattr(err, 'strerror', None) or err}") from None
         try:
+            if not fresh:
+                self._check_format()
             self._prepare(fresh)
-            self._check_writable()
         except BaseException:
             self._db.close()
             raise
 
-    def _check_writable(self) -> None:
-        """Take the write lock once now, so a read-only store fails before any run."""
-        try:
-            self._db.execute("BEGIN IMMEDIATE")
-            self._db.execute("ROLLBACK")
-        except sqlite3.Error as err:
-            raise StoreError(f"{self.path}: cannot write to the results store ({err}); "
-                             "check the file's and its folder's permissions, or give "
-                             "another file") from None
-
     def _prepare(self, fresh: bool) -> None:
+        """Make the tables of a new store, and prove now that the store can be written.
+
+        A read-only file or folder is found here, before any replication runs, not
+        when the first one is saved.
+        """
+        db = self._db
         try:
-            if not fresh:
-                # Check before anything else touches the file: a database that is not
-                # a salessim store is refused unchanged.
-                self._check_format()
-            self._db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA journal_mode=WAL")
             # NORMAL is durable when the process is killed (the write-ahead log is in
             # the operating system's hands at commit); only a power cut may lose the
             # last commits.
-            self._db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA synchronous=NORMAL")
             if fresh:
-                self._db.executescript(_SCHEMA)
-                self._db.execute("INSERT OR REPLACE INTO meta VALUES ('format', ?)",
-                                 (str(STORE_FORMAT),))
+                db.executescript(_SCHEMA)
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('format', ?)",
+                           (str(STORE_FORMAT),))
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as err:
+            raise self._unwritable(err) from None
+
+    def _unwritable(self, err: sqlite3.Error) -> StoreError:
+        return StoreError(f"{self.path}: cannot write to the results store ({err}); check "
+                          "the file's and its folder's permissions, or give another file")
+
+    def _check_format(self) -> None:
+        """Refuse, unchanged, a file that is not a salessim store of this format."""
+        try:
+            tables = {r[0] for r in self._db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'")}
+            row = (self._db.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
+                   if "meta" in tables else None)
+        except sqlite3.OperationalError as err:  # a store it may not touch, not a bad file
+            raise self._unwritable(err) from None
         except sqlite3.DatabaseError as err:
             raise StoreError(f"{self.path}: not a salessim results store ({err}); give a "
                              "new file name or a store written by salessim") from None
-
-    def _check_format(self) -> None:
-        tables = {r[0] for r in self._db.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table'")}
-        row = (self._db.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
-               if "meta" in tables else None)
         if row is None:
             raise StoreError(f"{self.path}: not a salessim results store (no format "
                              "record); give a new file name")

@@ -19,6 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from salessim.scenario.distributions import DIST_NAMES
 from salessim.scenario.limits import MAX_AMOUNT, MIN_SCALE
 
 MAX_LISTED_PROBLEMS = 30
@@ -360,12 +361,6 @@ def _required(tp: Any, key: str) -> bool:
     return any(key in (n, f.alias) and f.is_required() for n, f in model.model_fields.items())
 
 
-def _dist_names() -> tuple[str, ...]:
-    from salessim.scenario.distributions import DIST_NAMES  # no import cycle at load time
-
-    return DIST_NAMES
-
-
 _DIST_EXAMPLE = "{dist: exponential, mean: 2}"
 
 
@@ -392,11 +387,11 @@ def _message(
         return f"keys must be words, not numbers or lists; got {show(got)}", None
 
     if kind == "union_tag_invalid":
-        names = _dist_names()
+        names = DIST_NAMES
         return unknown("distribution", ctx.get("tag", got), names, "allowed dist values"), None
     if kind == "union_tag_not_found":
         return (f"needs a 'dist' key naming the distribution, e.g. {_DIST_EXAMPLE}; "
-                f"allowed dist values: {listing(_dist_names())}; got {show(got)}"), None
+                f"allowed dist values: {listing(DIST_NAMES)}; got {show(got)}"), None
 
     if kind in ("value_error", "assertion_error"):
         msg = str(e["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
@@ -460,7 +455,7 @@ def _type_message(kind: str, got: Any, ctx: Mapping[str, Any], where: _Where) ->
                 "dataclass_type"):
         if _dist_union(where.tp):
             return (f"must be a distribution such as {_DIST_EXAMPLE}; allowed dist values: "
-                    f"{listing(_dist_names())}; {got_text}")
+                    f"{listing(DIST_NAMES)}; {got_text}")
         keys = _allowed_keys(where.tp)
         if keys:
             return f"must be a mapping with keys such as {listing(keys)}; {got_text}"

@@ -22,6 +22,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
                           text=True, check=False)
 
 
+@pytest.mark.slow
 def test_validate_accepts_shipped_scenarios() -> None:
     files = [str(p) for p in scenario_files()]
     out = _cli("validate", *files)
@@ -100,6 +101,7 @@ def test_run_missing_file_is_one_line_exit_2(tmp_path: Path) -> None:
     assert "Traceback" not in out.stderr
 
 
+@pytest.mark.slow
 def test_run_refuses_bad_arguments(small_file: Path) -> None:
     out = _cli("run", str(small_file), "--replications", "0")
     assert out.returncode == 2 and "replications" in out.stderr
@@ -118,6 +120,7 @@ def variant_file(small_file: Path) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_compare_prints_differences_to_the_first_file(small_file: Path, variant_file: Path
                                                       ) -> None:
     out = _cli("compare", str(small_file), str(variant_file), "-r", "4", "-s", "3", "-q",
@@ -134,6 +137,7 @@ def test_compare_prints_differences_to_the_first_file(small_file: Path, variant_
     assert f"{diff:+.2f}" in lines[cycle + 1] or f"{diff:+.1f}" in lines[cycle + 1]
 
 
+@pytest.mark.slow
 def test_compare_csv_is_the_full_table_and_repeatable(small_file: Path, variant_file: Path
                                                       ) -> None:
     args = ("compare", str(small_file), str(variant_file), "-r", "3", "-s", "5", "-q",
@@ -148,6 +152,7 @@ def test_compare_csv_is_the_full_table_and_repeatable(small_file: Path, variant_
     assert set(table.index.get_level_values(1)) == {"small", "pre-review"}
 
 
+@pytest.mark.slow
 def test_sweep_from_a_grid_file_with_store_and_frontier(small_file: Path, tmp_path: Path
                                                          ) -> None:
     grid = tmp_path / "grid.yaml"
@@ -165,6 +170,7 @@ def test_sweep_from_a_grid_file_with_store_and_frontier(small_file: Path, tmp_pa
     assert _cli(*args).stdout == out.stdout  # read back from the store, same numbers
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("grid", "message"), [
     ("grid:\n  teams.solutions.se.headcont: [5]\n", "unknown key 'headcont'"),
     ("grid:\n  teams.solutions.se.headcount: 5\n", "grid.teams.solutions.se.headcount: must "

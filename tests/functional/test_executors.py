@@ -60,6 +60,7 @@ def cluster() -> Iterator[Any]:
         yield local
 
 
+@pytest.mark.slow
 def test_a_dask_cluster_gives_the_same_numbers(small: ss.Scenario, serial: ss.Comparison,
                                                cluster: Any) -> None:
     from distributed import Client
@@ -95,6 +96,7 @@ def test_unknown_executors_and_worker_counts_are_refused(small: ss.Scenario) -> 
 # ---- how many replications -------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_run_until_meets_the_target_and_no_more_than_needed(small: ss.Scenario) -> None:
     res = ss.run_until(small, "cycle_time_mean_days", relative=0.01, seed=3,
                        min_replications=4, max_replications=200, executor="serial")
@@ -131,6 +133,7 @@ def pipeline(delay_days: float) -> ss.Scenario:
     return ss.load_scenario(doc)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("delay", [15.0, 40.0])
 def test_warmup_advice_finds_the_end_of_the_ramp(delay: float) -> None:
     with warnings.catch_warnings():

@@ -88,6 +88,7 @@ def test_unwritable_report_path_is_one_clear_error(pair: ss.Comparison,
         write_report(blocker / "r.html", pair)
 
 
+@pytest.mark.slow
 def test_cli_report(small_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
                     ) -> None:
     other = tmp_path / "other.yaml"
@@ -156,6 +157,7 @@ def _browser_or_skip() -> None:
         pytest.skip(missing)
 
 
+@pytest.mark.slow
 def test_report_renders_in_headless_chromium(report_file: Path, tmp_path: Path) -> None:
     _browser_or_skip()
     from playwright.sync_api import sync_playwright

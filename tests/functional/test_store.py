@@ -145,6 +145,7 @@ def wait_for(condition: Callable[[], bool], seconds: float) -> None:
         time.sleep(0.02)
 
 
+@pytest.mark.slow
 def test_a_killed_sweep_loses_nothing_written_and_resumes(
         small: ss.Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     scenario = tmp_path / "small.yaml"

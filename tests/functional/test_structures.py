@@ -156,6 +156,7 @@ def test_balance_by_workload_moves_reps_to_the_busy_team(regional: ss.Scenario) 
 SEEDS = [seed(40), seed(41), seed(42)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("root", SEEDS)
 def test_more_reps_in_the_bottleneck_role_never_lengthen_waits(regional: ss.Scenario,
                                                                root: int) -> None:
@@ -177,6 +178,7 @@ def test_more_reps_in_the_bottleneck_role_never_lengthen_waits(regional: ss.Scen
     assert d.low <= 0, f"one more {role} lengthened waits: {d}"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("root", SEEDS)
 def test_removing_a_handoff_never_adds_handoff_delay(root: int) -> None:
     cmp = ss.compare({"base": load("regional.yaml", 60.0),
@@ -206,6 +208,7 @@ def neutral(doc: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("root", SEEDS)
 def test_without_specialist_effects_structures_convert_alike(root: int) -> None:
     regional = ss.load_scenario(neutral(load("regional.yaml", 40.0).to_document()))

@@ -40,6 +40,7 @@ def test_every_shipped_exercise_has_a_sensible_answer_here() -> None:
     assert levels == sorted(levels) and len(set(levels)) == 5  # from easy to hard
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(SENSIBLE))
 def test_exercise_is_solvable_and_doing_nothing_is_not(name: str) -> None:
     ex = Exercise.load(EXERCISES / f"{name}.yaml")

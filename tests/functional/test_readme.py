@@ -1,0 +1,92 @@
+"""The README's code runs as written, and what it says it prints is what it prints.
+
+Every ``python`` block runs, in order and in one namespace (later blocks use what the
+earlier ones made), from a fresh folder that holds the shipped ``scenarios``; the quick
+start's command is run and its output compared with the table the README shows; and the
+figures the README quotes from these runs are checked against the runs.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ..conftest import ROOT
+
+README = ROOT / "README.md"
+TEXT = README.read_text(encoding="utf-8")
+
+pytestmark = pytest.mark.slow
+
+
+def blocks(language: str) -> list[str]:
+    """The README's fenced blocks opened with ```LANGUAGE (empty: no language), in order."""
+    found: list[str] = []
+    opened: str | None = None
+    lines: list[str] = []
+    for line in TEXT.splitlines(keepends=True):
+        if opened is None and line.startswith("```"):
+            opened, lines = line[3:].strip(), []
+        elif opened is not None and line.startswith("```"):
+            if opened == language:
+                found.append("".join(lines))
+            opened = None
+        elif opened is not None:
+            lines.append(line)
+    return found
+
+
+@pytest.fixture(scope="module")
+def namespace(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """What the README's Python blocks leave behind, run from a fresh folder."""
+    folder = tmp_path_factory.mktemp("readme")
+    (folder / "scenarios").symlink_to(ROOT / "scenarios")
+    here = Path.cwd()
+    os.chdir(folder)
+    names: dict[str, Any] = {"__name__": "__readme__"}
+    try:
+        for i, code in enumerate(blocks("python")):
+            exec(compile(code, f"README.md python block {i + 1}", "exec"), names)
+    finally:
+        os.chdir(here)
+    names["__folder__"] = folder
+    return names
+
+
+def test_there_is_python_to_run() -> None:
+    assert len(blocks("python")) >= 5
+
+
+def test_every_python_block_runs(namespace: dict[str, Any]) -> None:
+    folder: Path = namespace["__folder__"]
+    # What the blocks promise to write is there.
+    for name in ("report.html", "events.xes", "headcount.sqlite"):
+        assert (folder / name).stat().st_size > 0, name
+
+
+def test_the_bottleneck_sentence_quoted_is_the_one_printed(namespace: dict[str, Any]) -> None:
+    sentence = namespace["bn"].sentence
+    quoted = re.search(r'the sentence reads "(.*?)"', " ".join(TEXT.split()))
+    assert quoted is not None and quoted.group(1) == sentence
+
+
+def test_the_warmup_figures_quoted_are_the_ones_computed(namespace: dict[str, Any]) -> None:
+    advice = namespace["ss"].suggest_warmup(namespace["sc"], seed=1)
+    words = " ".join(TEXT.split())
+    assert (f"with seed 1 they say {advice.fill_days:.0f} and {advice.mser_days:.0f} days, so a "
+            f"warm-up of {advice.days:.0f} days is suggested") in words
+
+
+def test_the_quick_start_prints_the_table_shown() -> None:
+    shown = next(b for b in blocks("") if b.startswith("Regional sales organisation"))
+    command = next(line for b in blocks("bash") for line in b.splitlines()
+                   if line.startswith("salessim run "))
+    out = subprocess.run([sys.executable, "-m", "salessim.cli", *command.split()[1:]],
+                         cwd=ROOT, capture_output=True, text=True, check=True, timeout=600)
+    assert out.stdout == shown
