@@ -19,10 +19,11 @@ without pickle: nothing in a store file can run code.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -119,17 +120,24 @@ class Store:
             db.execute("PRAGMA synchronous=NORMAL")
             if fresh:
                 db.executescript(_SCHEMA)
-            db.execute("BEGIN IMMEDIATE")
-            try:
+            with self._transaction():
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('format', ?)",
                            (str(STORE_FORMAT),))
-                db.execute("COMMIT")
-            except BaseException:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
-                raise
         except sqlite3.Error as err:
             raise self._unwritable(err) from None
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One write transaction: committed whole, or rolled back on any error or interrupt."""
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
 
     def _unwritable(self, err: sqlite3.Error) -> StoreError:
         return StoreError(f"{self.path}: cannot write to the results store ({err}); check "
@@ -176,18 +184,12 @@ class Store:
                 for name, value in kpis.items()]
         db = self._db
         try:
-            db.execute("BEGIN IMMEDIATE")
-            try:
+            with self._transaction():
                 db.execute("INSERT OR IGNORE INTO scenarios VALUES (?, ?, ?)",
                            (key, scenario.name, json.dumps(scenario.to_document())))
                 db.execute("INSERT OR REPLACE INTO replications VALUES (?, ?, ?, ?, ?, ?, ?)",
                            (key, seed, raw.replication, raw.end_day, reps, leads, events))
                 db.executemany("INSERT OR REPLACE INTO kpis VALUES (?, ?, ?, ?, ?)", rows)
-                db.execute("COMMIT")
-            except BaseException:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
-                raise
         except sqlite3.Error as err:
             raise StoreError(f"{self.path}: cannot write replication {raw.replication} to "
                              f"the results store ({err})") from None
