@@ -23,6 +23,7 @@ from salessim.executors import ExecutorSpec
 from salessim.kpis import direction_of
 from salessim.runner import DEFAULT_REPLICATIONS, StoreSpec
 from salessim.scenario import Scenario, ScenarioError, load_scenario
+from salessim.scenario.document import plain_data
 from salessim.scenario.errors import MAX_LISTED_PROBLEMS, Problem, show
 from salessim.scenario.loader import ScenarioSource, read_sweep_spec
 from salessim.stats import DEFAULT_CONFIDENCE
@@ -119,6 +120,8 @@ class _Spec:
             spec = read_sweep_spec(grid)
             kind = "grid" if spec.grid is not None else "changes"
             return cls(spec.grid, spec.changes, str(grid), f"{kind}.")
+        if isinstance(grid, Mapping):  # numpy arrays of values are lists of values
+            grid = {k: plain_data(v)[0] for k, v in grid.items()}
         if grid is not None:
             return cls(grid, None, "<grid>", "")
         return cls(None, changes, "<changes>", "")

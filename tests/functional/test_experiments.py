@@ -221,3 +221,13 @@ def test_sweep_table_rows_match_the_comparison(sweep: ss.Sweep) -> None:
     table = sweep.table(["won"])
     pd.testing.assert_frame_equal(table[list(TABLE_COLUMNS)], cmp_table.rename_axis(
         ["kpi", "point"]))
+
+
+def test_a_grid_may_give_its_values_as_numpy_arrays_or_ranges(base: ss.Scenario) -> None:
+    listed = ss.sweep(base, grid={"teams.north.ae.headcount": [9, 10]}, replications=2, seed=4,
+                      executor="serial")
+    for values in (np.arange(9, 11), range(9, 11)):
+        other = ss.sweep(base, grid={"teams.north.ae.headcount": values}, replications=2,
+                         seed=4, executor="serial")
+        assert list(other.points.index) == list(listed.points.index)
+        assert other.means(["profit"]).equals(listed.means(["profit"]))
