@@ -133,6 +133,9 @@ class _Spec:
         """The sweep's points by name, each a dict of key path -> value."""
         if self.grid is not None:
             return self._grid_points(max_points)
+        return self._change_points(max_points)
+
+    def _change_points(self, max_points: int) -> dict[str, dict[str, Any]]:
         changes = self.changes
         if isinstance(changes, Mapping):
             named = {str(name): dict(point) for name, point in changes.items()}
@@ -161,7 +164,7 @@ class _Spec:
 
     def _grid_points(self, max_points: int) -> dict[str, dict[str, Any]]:
         grid = self.grid
-        where = self.prefix.rstrip(".") or ""
+        where = self.prefix.rstrip(".")
         if not isinstance(grid, Mapping) or not grid:
             raise self.fail([Problem(where, "the grid must map key paths to lists of values, "
                                             "e.g. {teams.north.ae.headcount: [3, 4, 5]}; got "
