@@ -94,6 +94,21 @@ def sweep(
                  points=pd.concat([baseline_row, table]) if keys else table)
 
 
+def sweep_points(grid: Grid | str | Path | None = None, *,
+                 changes: Mapping[str, Changes] | Sequence[Changes] | None = None,
+                 max_points: int = MAX_POINTS) -> dict[str, dict[str, Any]]:
+    """The points a sweep would run, by name, checked as far as they can be without a base.
+
+    Takes the same ``grid``, ``changes`` and ``max_points`` as ``sweep``; whether each
+    point makes a valid scenario is checked against the base when the sweep starts.
+
+    Raises:
+        ScenarioError: For a grid or change sets that are not well formed, too many
+            points, or a change set named ``baseline``.
+    """
+    return _Spec.of(grid, changes).points(max_points)
+
+
 @dataclass(frozen=True)
 class _Spec:
     """What a sweep varies, and where it was written (named in every message).

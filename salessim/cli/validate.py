@@ -9,15 +9,16 @@ path; the exit status is 2 if any file has a problem.
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from salessim.cli.common import EXIT_BAD_INPUT, EXIT_OK, Subparsers
-from salessim.scenario import ScenarioError, load_scenario
+from salessim.scenario import Scenario, ScenarioError, load_scenario
+from salessim.scenario.errors import did_you_mean
 from salessim.scenario.loader import read_answer, read_document, read_sweep_spec
+from salessim.sweep import sweep_points
 from salessim.training import Exercise
 
 EXERCISE_KEYS = frozenset({"levers", "goal", "round_days", "debrief", "brief"})
@@ -26,6 +27,9 @@ ANSWER_KEYS = frozenset({"decisions", "trainee"})
 """Keys of an answer file."""
 SWEEP_KEYS = frozenset({"grid", "changes"})
 """Keys of a sweep file."""
+SCENARIO_KEYS = frozenset({*(f.alias or name for name, f in Scenario.model_fields.items()),
+                           "extends", "replace"})
+"""Keys of a scenario file."""
 
 
 def add_parser(sub: Subparsers) -> None:
@@ -37,13 +41,20 @@ def add_parser(sub: Subparsers) -> None:
 
 
 def kind_of(document: Any) -> str:
-    """``exercise``, ``answer``, ``sweep`` or ``scenario``: what a file's keys say it is."""
-    keys = set(document) if isinstance(document, Mapping) else set()
+    """``exercise``, ``answer``, ``sweep`` or ``scenario``: what a file's keys say it is.
+
+    A file with no key of a scenario whose keys are misspellings of another kind's
+    (``gird``, ``decisons``) is taken as that kind, so that its message says so.
+    """
+    keys = {str(k) for k in document} if isinstance(document, Mapping) else set()
+    if not keys & SCENARIO_KEYS:
+        keys |= {hint for k in keys
+                 if (hint := did_you_mean(k, EXERCISE_KEYS | ANSWER_KEYS | SWEEP_KEYS))}
     if keys & EXERCISE_KEYS:
         return "exercise"
-    if keys and keys <= ANSWER_KEYS:
+    if keys & ANSWER_KEYS and not keys & SCENARIO_KEYS:
         return "answer"
-    if keys & SWEEP_KEYS and "stages" not in keys and "schema_version" not in keys:
+    if keys & SWEEP_KEYS and not keys & SCENARIO_KEYS:
         return "sweep"
     return "scenario"
 
@@ -86,11 +97,9 @@ def _answer(path: Path) -> str:
 
 def _sweep(path: Path) -> str:
     spec = read_sweep_spec(path)
-    if spec.grid is not None:
-        points = math.prod(len(v) for v in spec.grid.values())
-        shape = f"grid of {len(spec.grid)} key paths, {points:,} points"
-    else:
-        shape = f"{len(spec.changes or {})} change sets"
+    points = sweep_points(path)
+    shape = (f"grid of {len(spec.grid)} key paths, {len(points):,} points"
+             if spec.grid is not None else f"{len(points)} change sets")
     return f"sweep file ({shape}; checked against the base scenario when the sweep starts)"
 
 

@@ -29,8 +29,12 @@ def merge(parent: Any, child: Any) -> Any:
 
     Mappings merge key by key; lists of named items (channels, roles, teams, stages)
     merge item by item by ``name``, new names appended in the child's order; anything
-    else in the child replaces the parent's value.
+    else in the child replaces the parent's value. A distribution the child writes out
+    with its ``dist`` replaces the parent's whole (its keys depend on the family: a
+    ``fixed`` effort over a ``triangular`` one must not keep ``low`` and ``high``).
     """
+    if isinstance(child, Mapping) and "dist" in child:
+        return copy.deepcopy(child)
     if isinstance(parent, Mapping) and isinstance(child, Mapping):
         out = dict(parent)
         for key, value in child.items():

@@ -38,6 +38,9 @@ class Problem:
 
     path: str
     message: str
+    about_references: bool = False
+    """Whether it is found by comparing parts of the scenario (a role no team staffs, a
+    region no team covers) rather than in the value at ``path`` itself."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "path", _one_line(str(self.path)))
@@ -81,6 +84,9 @@ class KeyPathError(ValueError):
             or ``warmup_days`` is joined to the location of the part being validated.
     """
 
+    about_references = False
+    """Whether the problems are found across parts of the scenario (see ``Problem``)."""
+
     def __init__(self, problems: Iterable[tuple[str, str]]) -> None:
         self.problems = list(problems)
         super().__init__("; ".join(f"{p}: {m}" if p else m for p, m in self.problems))
@@ -115,14 +121,18 @@ def listing(options: Iterable[object]) -> str:
     return ", ".join(str(o) for o in options)
 
 
-def format_path(loc: Sequence[str | int]) -> str:
-    """Render a location as ``a.b[3].c`` (ints are list positions, strs are keys)."""
+def format_path(loc: Sequence[str | int | None]) -> str:
+    """Render a location as ``a.b[3].c`` (ints are list positions, strs are keys).
+
+    An empty key is shown as ``''`` and a null one as ``~``, as they are written.
+    """
     out = ""
     for part in loc:
         if isinstance(part, int) and not isinstance(part, bool):
             out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
+            continue
+        text = "~" if part is None else "''" if part == "" else str(part)
+        out += f".{text}" if out else text
     return out
 
 
@@ -157,17 +167,24 @@ def validation_problems(
     problems: list[Problem] = []
     suggested: set[tuple[str, str]] = set()
     missing: dict[str, list[tuple[int, str]]] = {}
-    for e in err.errors(include_url=False):
+    errors = err.errors(include_url=False)
+    for e in errors:
+        if e["type"] == "too_short" and _items_failed(e, errors):
+            continue  # the items are reported; the list has them, only not valid ones
         raw = tuple(e["loc"])
         on_key = bool(raw) and raw[-1] == "[key]"
         if on_key:
             raw = raw[:-1]
         where = _walk(root, document, raw)
+        if ((on_key or e["type"] == "invalid_key") and e.get("input") is None
+                and where.doc_loc[-1:] == ["None"]):
+            where.doc_loc[-1] = None  # pydantic writes a null key as the text 'None'
         path = format_path(where.doc_loc)
         cause = (e.get("ctx") or {}).get("error")
         nested = getattr(cause, "problems", None)
         if isinstance(nested, list):
-            problems.extend(Problem(join_path(path, p), m) for p, m in nested)
+            across = bool(getattr(cause, "about_references", False))
+            problems.extend(Problem(join_path(path, p), m, across) for p, m in nested)
             continue
         if e["type"] == "missing" and where.doc_loc:
             parent = format_path(where.doc_loc[:-1])
@@ -179,6 +196,13 @@ def validation_problems(
             suggested.add((format_path(where.doc_loc[:-1]), hint))
         problems.append(Problem(path, message))
     return _merge_missing(problems, missing, suggested)
+
+
+def _items_failed(error: Any, errors: Sequence[Any]) -> bool:
+    """Whether other errors lie below ``error``'s location (its items failed)."""
+    loc = tuple(error["loc"])
+    return any(len(e["loc"]) > len(loc) and tuple(e["loc"][:len(loc)]) == loc
+               for e in errors)
 
 
 def _merge_missing(
@@ -208,7 +232,7 @@ def _merge_missing(
 class _Where:
     """Where an error sits: its key path in the document and the schema type there."""
 
-    doc_loc: list[str | int]
+    doc_loc: list[str | int | None]
     tp: Any
     meta: list[Any]
     parent_tp: Any
@@ -225,7 +249,7 @@ def _walk(root: type[BaseModel], document: Any, raw: Sequence[Any]) -> _Where:
     meta: list[Any] = []
     parent_tp: Any = None
     node: Any = document
-    doc_loc: list[str | int] = []
+    doc_loc: list[str | int | None] = []
     tag: str | None = None
     for part in raw:
         parent_tp = tp
@@ -384,7 +408,10 @@ def _message(
         if typing.get_origin(key_tp) is typing.Literal:
             options = list(typing.get_args(key_tp))
             return unknown("key", got, options, "allowed keys"), did_you_mean(got, options)
-        return f"keys must be words, not numbers or lists; got {show(got)}", None
+        if kind in ("string_too_long", "string_too_short"):
+            return f"this key {_type_message(kind, got, ctx, where)}", None
+        shown = "an empty key (~)" if got is None else show(got)
+        return f"keys must be words, not numbers, lists or nothing; got {shown}", None
 
     if kind == "union_tag_invalid":
         names = DIST_NAMES
@@ -447,8 +474,9 @@ def _type_message(kind: str, got: Any, ctx: Mapping[str, Any], where: _Where) ->
         return f"must be a list, e.g. [a, b]; {got_text}"
     if kind == "too_short":
         n = ctx.get("min_length", 1)
-        what = "entry" if ctx.get("field_type") == "Dictionary" else "item"
-        return f"must have at least {n} {what}{'' if n == 1 else 's'}; {got_text}"
+        what = (("entry", "entries") if ctx.get("field_type") == "Dictionary"
+                else ("item", "items"))
+        return f"must have at least {n} {what[0] if n == 1 else what[1]}; {got_text}"
     if kind == "too_long":
         return f"must have at most {ctx.get('max_length')} items; {got_text}"
     if kind in ("dict_type", "model_type", "model_attributes_type", "mapping_type",

@@ -183,6 +183,18 @@ class Goal(_Frozen):
     minimise: Name | None = None
     excellent: float | Annotated[str, Field(min_length=1, max_length=100)]
 
+    @field_validator("excellent", mode="before")
+    @classmethod
+    def _number_or_share(cls, value: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise KeyPathError([("", "must be a number in the objective's unit or a share "
+                                     f"of the baseline such as '104% of baseline'; got "
+                                     f"{show(value)}")])
+        if not isinstance(value, str) and not _bounded(value):
+            raise KeyPathError([("", "must be a number between -10^12 and 10^12, or a share "
+                                     f"of the baseline; got {show(value)}")])
+        return value
+
     @model_validator(mode="after")
     def _one_objective(self) -> Goal:
         if (self.maximise is None) == (self.minimise is None):
@@ -290,6 +302,12 @@ def _read(info: ValidationInfo, extends: str | None, where: str) -> Scenario:
     return scenario
 
 
+def _bounded(value: float) -> bool:
+    """Whether a number is finite and within +-``MAX_AMOUNT``."""
+    # abs() first: an int too large for a float has no isfinite()
+    return abs(value) <= MAX_AMOUNT and math.isfinite(value)
+
+
 class Decision(_Frozen):
     """A trainee's decision: set a lever to a value from a day on.
 
@@ -312,7 +330,7 @@ class Decision(_Frozen):
                 f"must be a number or an option's name; got {show(value)} (YAML reads true "
                 "and false as true/false: put an option's name in quotes)"))])
         if isinstance(value, int | float) and not isinstance(value, bool):
-            if not (math.isfinite(value) and abs(value) <= MAX_AMOUNT):
+            if not _bounded(value):
                 raise KeyPathError([("", f"must be a number between -10^12 and 10^12; got "
                                          f"{show(value)}")])
             return value

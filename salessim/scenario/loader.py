@@ -247,9 +247,19 @@ def _absolute(path: Path) -> Path:
         return path.absolute()
 
 
+_OTHER_ENCODINGS = ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"),
+                    (b"\xff\xfe", "UTF-16"), (b"\xfe\xff", "UTF-16"))
+"""Byte-order marks of the Unicode encodings other than UTF-8 (UTF-32 first: its mark
+begins with UTF-16's)."""
+
+
 def _decode(data: bytes, label: str) -> str:
     if len(data) > MAX_FILE_BYTES:
         raise ScenarioError(label, [_too_large(len(data))])
+    for bom, name in _OTHER_ENCODINGS:
+        if data.startswith(bom):
+            raise ScenarioError(label, [Problem("", f"this is {name} text; save the file as "
+                                                     "UTF-8")])
     if b"\x00" in data:
         raise ScenarioError(label, [Problem("", "this is a binary file, not YAML text")])
     try:
@@ -402,8 +412,8 @@ def _with_origin(problem: Problem, merged: Any, layers: list[_Layer]) -> Problem
     ``layers`` are the files of the ``extends`` chain, the user's first.
     """
     steps: list[str | int] = [int(i) if i else key for i, key in _STEP.findall(problem.path)]
-    if not steps:
-        return problem
+    if not steps or problem.about_references or not _sets(merged, merged, steps):
+        return problem  # no single value at the path is at fault, or there is none
     for layer in layers:
         if _sets(layer.document, merged, steps):
             if layer is layers[0]:

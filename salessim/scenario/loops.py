@@ -114,11 +114,14 @@ def _chain_problem(sc: Scenario, g: int) -> tuple[str, str] | None:
     total = float(visits.sum())
     if total <= MAX_EXPECTED_ATTEMPTS:
         return None
-    k = reach[int(np.argmax(visits))]
+    # Blame the stage that sends leads round most often, not the one they pass most.
+    back = np.array([sum(q[i, j] for j in range(i + 1)) for i in reach])
+    at = int(np.argmax(visits * back))
+    k = reach[at]
     st = sc.stages[k]
     return (f"stages[{k}].failure",
             f"would make about {total:,.0f} stage attempts each on average (about "
-            f"{float(visits.max()):,.0f} at {st.name!r}); at most {MAX_EXPECTED_ATTEMPTS} are "
+            f"{float(visits[at]):,.0f} at {st.name!r}); at most {MAX_EXPECTED_ATTEMPTS} are "
             "allowed: the stage sends nearly every lead round again (conversion "
             f"{st.conversion[sc.grades[g]]:g}, rework_share {st.failure.rework_share:g}, "
             f"nurture_share {st.failure.nurture_share:g})")

@@ -745,3 +745,5 @@ def _not_a_mapping(document: Any) -> str:
 class CrossReferenceError(KeyPathError):
     """Problems found across sections, each with its key path."""
 
+    about_references = True
+

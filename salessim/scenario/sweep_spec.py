@@ -41,6 +41,17 @@ class SweepSpec(BaseModel):
     changes: dict[KeyPath, Annotated[dict[KeyPath, Any], Field(min_length=1)]] | None = Field(
         default=None, min_length=1)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _given_empty(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            empty = [key for key in ("grid", "changes") if key in data and data[key] is None]
+            if empty:
+                raise KeyPathError([(key, "must be a mapping of key path -> list of values "
+                                          "(grid) or of name -> changes (changes); got "
+                                          "nothing (the value is empty)") for key in empty])
+        return data
+
     @model_validator(mode="after")
     def _one_kind(self) -> SweepSpec:
         if (self.grid is None) == (self.changes is None):

@@ -37,6 +37,9 @@ from salessim.scenario.limits import (
     MAX_TEXT_CHARS,
 )
 
+MAX_DIGITS = 1000
+"""Longest whole number read (digits): far past any bound, and below Python's own limit."""
+
 _TAG = "tag:yaml.org,2002:"
 _CORE = {f"{_TAG}{name}" for name in ("str", "int", "float", "bool", "null", "seq", "map")}
 
@@ -105,6 +108,10 @@ def _construct_int(loader: _Constructor12, node: yaml.Node) -> int:
     value = _scalar(loader, node)
     if not _INT.match(value):
         raise _refuse(node, "a whole number")
+    if len(value) > MAX_DIGITS:  # Python itself refuses to read very long numbers
+        raise yaml.constructor.ConstructorError(
+            None, None, f"a whole number of {len(value):,} digits; no value in a salessim "
+            f"file has more than {MAX_DIGITS}", node.start_mark)
     if value.startswith("0o"):
         return int(value[2:], 8)
     if value.startswith("0x"):
@@ -305,13 +312,16 @@ def parse_yaml(text: str) -> Any:
         raise ValueError(f"{_mark(exc.problem_mark)}{exc.problem}") from None
     except yaml.reader.ReaderError as exc:
         char = exc.character if isinstance(exc.character, str) else chr(exc.character)
+        line = text[:exc.position].count("\n") + 1
         raise ValueError(
-            f"character {exc.position + 1}: not YAML text: it contains the control "
-            f"character #x{ord(char):04x}; is this a binary file?"
+            f"line {line}: not YAML text: it contains the control character "
+            f"#x{ord(char):04x}; is this a binary file?"
         ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
+        if mark is not None and text[mark.index:mark.index + 1] == "\t":
+            problem += " (a tab: YAML indents with spaces, never tabs)"
         context = getattr(exc, "context", None)
         context_mark = getattr(exc, "context_mark", None)
         if context and context_mark is not None:

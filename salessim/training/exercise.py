@@ -23,7 +23,7 @@ from typing import Any
 from salessim.model.changes import change_problems
 from salessim.results import kpi_names
 from salessim.scenario.errors import Problem, ScenarioError, listing, unknown
-from salessim.scenario.exercise_spec import MAX_ROUNDS, ExerciseSpec, Lever
+from salessim.scenario.exercise_spec import MAX_ROUNDS, ExerciseSpec, Lever, LeverOption
 from salessim.scenario.loader import read_exercise_spec
 from salessim.scenario.schema import Scenario
 from salessim.training.goal import Objective, ObjectiveError, Target
@@ -201,13 +201,13 @@ def _start(lever: Lever, scenario: Scenario, where: str) -> LeverValue:
         try:
             value = value_at(scenario, lever.path)
         except KeyError:
-            value = None
-        if isinstance(value, bool) or not isinstance(value, int | float):
             try:
                 scenario.with_changes({lever.path: lever.min}, source="")
             except ScenarioError as err:  # the path does not exist: say which step
                 raise ScenarioError("", [Problem(f"{where}.path", str(p))
                                          for p in err.problems]) from None
+            value = None
+        if isinstance(value, bool) or not isinstance(value, int | float):
             raise ScenarioError("", [Problem(f"{where}.path", (
                 f"{lever.path} is not a number in the scenario; a number lever needs a key "
                 "path to a number, e.g. teams.solutions.se.headcount"))])
@@ -218,7 +218,7 @@ def _start(lever: Lever, scenario: Scenario, where: str) -> LeverValue:
                 "starts"))])
         return value
     unchanged = [name for name, option in lever.options.items()
-                 if _with_option(scenario, option.changes, option.scenario) == scenario]
+                 if _with_option(scenario, option, f"{where}.options.{name}") == scenario]
     if len(unchanged) != 1:
         found = f" ({listing(unchanged)} all do)" if unchanged else ""
         raise ScenarioError("", [Problem(f"{where}.options", (
@@ -227,9 +227,13 @@ def _start(lever: Lever, scenario: Scenario, where: str) -> LeverValue:
     return unchanged[0]
 
 
-def _with_option(scenario: Scenario, changes: Mapping[str, Any], structure: Scenario | None
-                 ) -> Scenario:
-    return (structure or scenario).with_changes(changes, source="")
+def _with_option(scenario: Scenario, option: LeverOption, where: str) -> Scenario:
+    """The scenario with a choice lever's option; its problems at the option's key path."""
+    try:
+        return (option.scenario or scenario).with_changes(option.changes, source="")
+    except ScenarioError as err:
+        raise ScenarioError("", [Problem(f"{where}.changes", str(p))
+                                 for p in err.problems]) from None
 
 
 def _check_lever(lever: Lever, scenario: Scenario, where: str) -> None:

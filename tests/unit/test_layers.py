@@ -27,7 +27,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("analysis", ("salessim.bottlenecks", "salessim.timeseries")),
     ("training", ("salessim.training",)),
     ("fronts", ("salessim.plots", "salessim.report", "salessim.eventlog", "salessim.files",
-                "salessim.cli", "salessim.training.page", "salessim")),
+                "salessim.cli", "salessim.training.page", "salessim.training.games", "salessim")),
 )
 """Layers from the bottom up, each a set of module prefixes (the longest prefix wins)."""
 
