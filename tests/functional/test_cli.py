@@ -30,6 +30,7 @@ def test_validate_accepts_shipped_scenarios() -> None:
     assert out.stdout.count("ok ") == len(files)
 
 
+@pytest.mark.slow
 def test_validate_reports_bad_file_with_exit_2(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     text = (SCENARIOS / "regional.yaml").read_text(encoding="utf-8")
@@ -41,6 +42,7 @@ def test_validate_reports_bad_file_with_exit_2(tmp_path: Path) -> None:
     assert "Traceback" not in out.stderr
 
 
+@pytest.mark.slow
 def test_run_prints_kpi_table(small_file: Path) -> None:
     out = _cli("run", str(small_file), "--replications", "3", "--seed", "1")
     assert out.returncode == 0, out.stderr
@@ -49,6 +51,7 @@ def test_run_prints_kpi_table(small_file: Path) -> None:
         assert kpi in out.stdout
 
 
+@pytest.mark.slow
 def test_run_csv_matches_api_and_is_repeatable(small_file: Path, capsys: pytest.CaptureFixture[str]
                                                ) -> None:
     assert main(["run", str(small_file), "-r", "3", "-s", "5", "--format", "csv",
@@ -63,6 +66,7 @@ def test_run_csv_matches_api_and_is_repeatable(small_file: Path, capsys: pytest.
     pd.testing.assert_series_equal(table["mean"], api["mean"], check_names=False, rtol=1e-9)
 
 
+@pytest.mark.slow
 def test_run_json_is_repeatable_and_complete(small_file: Path,
                                              capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", str(small_file), "-r", "2", "-s", "3", "-f", "json"]) == 0
@@ -94,6 +98,7 @@ def test_run_out_writes_traceable_results(small_file: Path, tmp_path: Path,
     assert len(events) == len(rerun.events)
 
 
+@pytest.mark.slow
 def test_run_missing_file_is_one_line_exit_2(tmp_path: Path) -> None:
     out = _cli("run", str(tmp_path / "nope.yaml"))
     assert out.returncode == 2
@@ -190,6 +195,7 @@ def test_bad_grid_file_is_one_line_exit_2_before_running(
     assert not store.exists()  # nothing ran, nothing was written
 
 
+@pytest.mark.slow
 def test_unreachable_dask_address_is_exit_2(small_file: Path, monkeypatch: pytest.MonkeyPatch,
                                             capsys: pytest.CaptureFixture[str]) -> None:
     pytest.importorskip("distributed")

@@ -32,6 +32,7 @@ def cmp(base: ss.Scenario) -> ss.Comparison:
                       replications=8, seed=21)
 
 
+@pytest.mark.slow
 def test_every_scenario_runs_with_the_same_seed_and_replications(cmp: ss.Comparison) -> None:
     assert list(cmp.results) == ["baseline", "one more SE", "pre-review"]
     for res in cmp.results.values():
@@ -41,6 +42,7 @@ def test_every_scenario_runs_with_the_same_seed_and_replications(cmp: ss.Compari
     assert all(np.array_equal(leads[0], x) for x in leads[1:])
 
 
+@pytest.mark.slow
 def test_table_differences_are_paired_over_replications(cmp: ss.Comparison) -> None:
     table = cmp.table()
     assert list(table.columns) == list(TABLE_COLUMNS)
@@ -58,6 +60,7 @@ def test_table_differences_are_paired_over_replications(cmp: ss.Comparison) -> N
     assert row["diff_ci_high"] < -2.0
 
 
+@pytest.mark.slow
 def test_intervals_are_simultaneous_with_several_scenarios(cmp: ss.Comparison) -> None:
     """With two scenarios against one baseline, each interval is at 97.5 %, so it is
     wider than the plain 95 % paired interval of the same differences."""
@@ -223,6 +226,7 @@ def test_sweep_table_rows_match_the_comparison(sweep: ss.Sweep) -> None:
         ["kpi", "point"]))
 
 
+@pytest.mark.slow
 def test_a_grid_may_give_its_values_as_numpy_arrays_or_ranges(base: ss.Scenario) -> None:
     listed = ss.sweep(base, grid={"teams.north.ae.headcount": [9, 10]}, replications=2, seed=4,
                       executor="serial")

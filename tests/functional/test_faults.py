@@ -98,6 +98,7 @@ SLOW_WRITER = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL], ids=["term", "kill"])
 def test_a_run_stopped_while_writing_leaves_the_earlier_results(
         small_file: Path, tmp_path: Path, how: signal.Signals) -> None:
@@ -159,6 +160,7 @@ def _as_someone_else(*args: str) -> subprocess.CompletedProcess[str]:
                           check=False)
 
 
+@pytest.mark.slow
 def test_read_only_places_are_refused_before_running(small_file: Path, shared_dir: Path
                                                      ) -> None:
     scenario = shared_dir / "small.yaml"
@@ -215,6 +217,7 @@ def _running(pid: int) -> bool:
     return state != "Z"
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
 def test_pool_workers_end_when_their_parent_is_killed(small_file: Path) -> None:
     proc = subprocess.Popen([sys.executable, "-c", WORKERS, str(small_file)], cwd=ROOT,

@@ -35,6 +35,7 @@ def report_file(pair: ss.Comparison, tmp_path_factory: pytest.TempPathFactory) -
     return write_report(out, pair, command="salessim report a.yaml b.yaml --seed 8")
 
 
+@pytest.mark.slow
 def test_report_holds_scenarios_kpis_bottlenecks_and_how_to_rerun(
         pair: ss.Comparison, report_file: Path) -> None:
     html = report_file.read_text(encoding="utf-8")
@@ -49,6 +50,7 @@ def test_report_holds_scenarios_kpis_bottlenecks_and_how_to_rerun(
     assert html.count("Resolved scenario:") == 2
 
 
+@pytest.mark.slow
 def test_report_is_self_contained(report_file: Path) -> None:
     html = report_file.read_text(encoding="utf-8")
     assert not re.search(r"""(?:src|href)\s*=\s*["']?(?:https?:|//)""", html)
@@ -58,6 +60,7 @@ def test_report_is_self_contained(report_file: Path) -> None:
     assert all(base64.b64decode(i)[:8] == b"\x89PNG\r\n\x1a\n" for i in images)
 
 
+@pytest.mark.slow
 def test_report_kpi_cells_are_the_comparison_table(pair: ss.Comparison,
                                                      report_file: Path) -> None:
     html = report_file.read_text(encoding="utf-8")
@@ -71,6 +74,7 @@ def test_report_kpi_cells_are_the_comparison_table(pair: ss.Comparison,
     assert f"{abs(other['diff_ci_low']):,.0f}" in cells
 
 
+@pytest.mark.slow
 def test_single_scenario_report_has_no_comparison(pair: ss.Comparison) -> None:
     res = pair.results["baseline"]
     html = render_report(res)
@@ -80,6 +84,7 @@ def test_single_scenario_report_has_no_comparison(pair: ss.Comparison) -> None:
     assert "<td>profit</td>" in html
 
 
+@pytest.mark.slow
 def test_unwritable_report_path_is_one_clear_error(pair: ss.Comparison,
                                                    tmp_path: Path) -> None:
     blocker = tmp_path / "a_file"
@@ -117,6 +122,7 @@ def test_cli_report_refuses_unwritable_output_before_running(
     assert "running" not in err
 
 
+@pytest.mark.slow
 def test_cli_run_writes_event_log_and_plots(small_file: Path, tmp_path: Path) -> None:
     status = main(["run", str(small_file), "-r", "1", "-s", "2", "-q", "--executor", "serial",
                    "--event-log", str(tmp_path / "log.parquet"),

@@ -42,6 +42,7 @@ def test_same_seed_same_numbers_serial_and_processes(regional_short: ss.Scenario
     pd.testing.assert_frame_equal(res.events, again.events)
 
 
+@pytest.mark.slow
 def test_any_executor_and_worker_count_gives_the_same_numbers(
     regional_short: ss.Scenario, res: ss.Results
 ) -> None:

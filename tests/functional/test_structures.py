@@ -134,6 +134,7 @@ def test_largest_remainder(weights: list[float], total: int, expected: list[int]
     assert largest_remainder(weights, total) == expected
 
 
+@pytest.mark.slow
 def test_balance_by_workload_moves_reps_to_the_busy_team(regional: ss.Scenario) -> None:
     lopsided = short(regional, 40.0).with_changes({"teams.north.ae.headcount": 16,
                                                   "teams.south.ae.headcount": 2})
@@ -220,6 +221,7 @@ def test_without_specialist_effects_structures_convert_alike(root: int) -> None:
     assert a.tolist() == b.tolist()
 
 
+@pytest.mark.slow
 def test_zero_travel_is_no_travel() -> None:
     base = load("product.yaml", 40.0).to_document()
     base.pop("travel")

@@ -114,6 +114,7 @@ def test_plan_applies_levers_on_their_days_and_counts_costs(small: Exercise) -> 
                              (40.0, {"teams.legal.legal.headcount": 3}))
 
 
+@pytest.mark.slow
 def test_lever_costs_count_in_cost_and_profit(small: Exercise) -> None:
     base = baseline(small)
     free = check_answer(small, [Decision(day=0, lever="dispatch", value="value")], "a", base)
@@ -124,6 +125,7 @@ def test_lever_costs_count_in_cost_and_profit(small: Exercise) -> None:
     assert free.spent == 1000
 
 
+@pytest.mark.slow
 def test_nothing_decided_is_the_baseline(small: Exercise) -> None:
     base = baseline(small)
     same = check_answer(small, [], "nothing", base)
@@ -131,6 +133,7 @@ def test_nothing_decided_is_the_baseline(small: Exercise) -> None:
     assert same.table.at["profit", "diff_ci_low"] == 0
 
 
+@pytest.mark.slow
 def test_session_scores_exactly_as_its_answer_file(small: Exercise, tmp_path: Path) -> None:
     game = Session(small)
     assert (game.round, game.rounds, game.day) == (0, 3, 0.0)
@@ -160,6 +163,7 @@ def test_session_scores_exactly_as_its_answer_file(small: Exercise, tmp_path: Pa
     assert replay.spent == score.spent == 5000 + 12000 + 1000
 
 
+@pytest.mark.slow
 def test_session_refuses_bad_values_and_keeps_its_state(small: Exercise) -> None:
     game = Session(small)
     game.decide({"legal": 3})
@@ -177,6 +181,7 @@ def test_session_refuses_bad_values_and_keeps_its_state(small: Exercise) -> None
         game.score(baseline(small))
 
 
+@pytest.mark.slow
 def test_cli_show_and_check_one_answer(small: Exercise, tmp_path: Path,
                                        capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["exercise", "show", small.source]) == 0
@@ -194,6 +199,7 @@ def test_cli_show_and_check_one_answer(small: Exercise, tmp_path: Path,
     assert "utilisation_legal" in out and "Legal was the bottleneck." in out
 
 
+@pytest.mark.slow
 def test_cli_scores_a_folder_and_refuses_bad_answers(small: Exercise, tmp_path: Path,
                                                      capsys: pytest.CaptureFixture[str]) -> None:
     folder = tmp_path / "answers"

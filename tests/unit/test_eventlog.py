@@ -34,6 +34,7 @@ def test_parquet_round_trip(res: ss.Results, tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(pd.read_parquet(path), res.events, check_dtype=False)
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:Install the optional requirement")
 def test_xes_read_by_pm4py_discovers_the_stages(res: ss.Results, tmp_path: Path) -> None:
     pm4py = pytest.importorskip("pm4py")

@@ -67,6 +67,8 @@ from .support import (
     seed,
 )
 
+pytestmark = pytest.mark.slow
+
 
 @dataclass(frozen=True)
 class Case:

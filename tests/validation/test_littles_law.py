@@ -50,6 +50,8 @@ from .support import (
     time_in_window,
 )
 
+pytestmark = pytest.mark.slow
+
 LEADS_PER_DAY = 6.0
 HOURS_PER_DAY = 8.0
 WARMUP_DAYS = 40.0
