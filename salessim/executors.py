@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -26,13 +27,15 @@ PARENT_CHECK_S = 0.5
 """How often a pool worker checks that the process that started it still runs (seconds)."""
 
 
-def _end_with_parent(parent: int) -> None:
-    """Pool worker start: leave as soon as the parent process is gone.
+def end_with_parent(parent: int) -> None:
+    """Pool worker start: leave as soon as the parent process is gone, or at SIGTERM.
 
     A parent killed outright (SIGKILL, the out-of-memory killer) cannot shut its pool
     down; without this its workers would finish their replication and then wait for
-    work for ever, each holding its memory.
+    work for ever, each holding its memory. A forked worker inherits the parent's
+    signal handlers; SIGTERM goes back to ending the process at once.
     """
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     def watch() -> None:
         while os.getppid() == parent:
             time.sleep(PARENT_CHECK_S)
@@ -41,7 +44,8 @@ def _end_with_parent(parent: int) -> None:
     threading.Thread(target=watch, name="salessim-parent-watch", daemon=True).start()
 
 
-def _pool_context() -> multiprocessing.context.BaseContext:
+def pool_context() -> multiprocessing.context.BaseContext:
+    """How to start pool workers: fork where the platform has it."""
     # fork starts workers in about 0.1 s and, unlike spawn or forkserver, does not
     # re-import the caller's __main__, so scripts without a main guard, code piped to
     # python and notebooks all work. Where there is no fork, the platform's default.
@@ -73,8 +77,8 @@ def open_executor(spec: ExecutorSpec, workers: int | None, jobs: int) -> Iterato
         yield None
     elif spec == "processes":
         n = max(1, min(workers or os.cpu_count() or 1, jobs))
-        pool = ProcessPoolExecutor(max_workers=n, mp_context=_pool_context(),
-                                   initializer=_end_with_parent, initargs=(os.getpid(),))
+        pool = ProcessPoolExecutor(max_workers=n, mp_context=pool_context(),
+                                   initializer=end_with_parent, initargs=(os.getpid(),))
         try:
             yield pool
         except BaseException:

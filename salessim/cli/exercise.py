@@ -10,23 +10,34 @@ where trainees play in rounds.
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from salessim.cli.common import EXIT_BAD_INPUT, EXIT_OK, Subparsers, text_table
+from salessim.cli.common import EXIT_BAD_INPUT, EXIT_OK, Subparsers, text_table, whole_number
 from salessim.formatting import fmt
 from salessim.scenario import Problem, ScenarioError
 from salessim.scenario.loader import read_answer
-from salessim.training import Exercise, Score, baseline, check_answer
+from salessim.training import AnswerSpec, Exercise, Score, baseline, check_answer, plan
 from salessim.training.debrief import brief_text, debrief_text, kpi_rows
 
 ANSWER_SUFFIXES = (".yaml", ".yml")
 """Files of an answers folder that are read as answers."""
 DEFAULT_EXERCISES = Path("scenarios") / "exercises"
 """Where ``exercise page`` looks for exercises when given none."""
+GAMES_PER_WORKER = 10
+"""Games a page worker holds in memory by default: a game of the shipped exercises takes
+about 210 MB after the warm-up and 35 MB more per round played (measured), so a worker
+stays under about 3 GB, and a class of 20 on two workers is never replayed."""
+MAX_TRAINEES = 40
+"""Games the page runs at once by default."""
+FORGET_AFTER_S = 15.0
+"""How long after its tab closes a game is dropped by default (seconds): a page that
+loses its connection for a moment gets it back with its game."""
 
 
 def add_parser(sub: Subparsers) -> None:
@@ -58,6 +69,20 @@ def add_parser(sub: Subparsers) -> None:
     page.add_argument("--address", default="127.0.0.1",
                       help="address to listen on (default 127.0.0.1: this computer only)")
     page.add_argument("--show", action="store_true", help="open the page in a browser")
+    page.add_argument("--workers", type=_at_least_one, default=os.cpu_count() or 1, metavar="N",
+                      help="processes that play the games, one round at a time each "
+                           "(default: one per core, %(default)s)")
+    page.add_argument("--games-per-worker", type=_at_least_one, default=GAMES_PER_WORKER,
+                      metavar="N",
+                      help="games a worker holds in memory; beyond, the least recently played "
+                           "is dropped and replayed from its decisions when played again "
+                           "(default %(default)s, about 3 GB per worker)")
+    page.add_argument("--max-trainees", type=_at_least_one, default=MAX_TRAINEES, metavar="N",
+                      help="games at once; beyond, the page asks the trainee to try again "
+                           "later (default %(default)s)")
+    page.add_argument("--forget-after", type=_seconds, default=FORGET_AFTER_S,
+                      metavar="SECONDS",
+                      help="drop a game this long after its tab closes (default %(default)g)")
     page.set_defaults(func=_page)
 
 
@@ -95,24 +120,27 @@ def answer_files(paths: list[Path]) -> list[Path]:
 def _check(args: argparse.Namespace) -> int:
     exercise = Exercise.load(args.exercise)
     files = answer_files(args.answers)
-    base = baseline(exercise)
-    scored: list[_Scored] = []
+    accepted: list[tuple[Path, AnswerSpec]] = []
     refused = 0
-    for path in files:
+    for path in files:  # every answer is read and checked before anything runs
         try:
             answer = read_answer(path)
-            scored.append(_Scored(path, answer.trainee,
-                                  check_answer(exercise, answer.decisions, str(path), base)))
+            plan(exercise, answer.decisions, str(path))
+            accepted.append((path, answer))
         except ScenarioError as err:
             if len(files) == 1:
                 raise
             print(str(err), file=sys.stderr)
             refused += 1
+    base = baseline(exercise)
+    scored = [_Scored(path, answer.trainee,
+                      check_answer(exercise, answer.decisions, str(path), base))
+              for path, answer in accepted]
     if args.format == "csv":
         sys.stdout.write(_table(exercise, scored).to_csv(index=False, float_format="%.10g"))
     elif len(files) == 1:
         only = scored[0]
-        decisions = read_answer(only.path).decisions
+        decisions = accepted[0][1].decisions
         table = text_table([("kpi", "baseline", "answer", "difference (95% CI)"),
                             *kpi_rows(only.score)], (False, True, True, True))
         plan_order = sorted(decisions, key=lambda d: d.day)
@@ -159,5 +187,26 @@ def _page(args: argparse.Namespace) -> int:
     except ImportError as err:
         raise ValueError(f"the page needs Panel ({err.name} is missing): pip install "
                          "'salessim[training]'") from None
-    serve(args.exercises, port=args.port, address=args.address, show=args.show)
+    serve(args.exercises, port=args.port, address=args.address, show=args.show,
+          workers=args.workers, games_per_worker=args.games_per_worker,
+          max_trainees=args.max_trainees, forget_after_s=args.forget_after)
     return EXIT_OK
+
+
+def _at_least_one(text: str) -> int:
+    """Argument type of the page's counts: a whole number from 1 up."""
+    value = whole_number(text, "the count")
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    """Argument type of the page's waits: a positive number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds, got {text!r}") from None
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text}")
+    return value
