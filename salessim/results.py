@@ -96,7 +96,7 @@ def kpi_row(sc: Scenario, raw: RawReplication) -> dict[str, float]:
     cycle = (L["close_time"][cohort] - arrival)[won_mask]
     value = L["deal_value"][cohort]
     revenue = float(value[won_mask].sum())
-    paid_in = (L["paid_time"][cohort] - L["close_time"][cohort]) <= sc.payment.window_days
+    paid_in = L["payment_days"][cohort] <= sc.payment.window_days
     collected = float(value[won_mask & paid_in].sum())
     response = L["first_start_time"][cohort] - arrival
 
@@ -233,7 +233,8 @@ class Results:
                 "lost_stage": _names([s.name for s in sc.stages] + [""], L["lost_stage"]),
                 "lost_reason": _names(LOST_REASONS, L["lost_reason"]),
                 "first_start_time": L["first_start_time"],
-                "paid_time": L["paid_time"],
+                "payment_days": L["payment_days"],
+                "paid_time": L["close_time"] + L["payment_days"],
             }))
         return pd.concat(frames, ignore_index=True)
 

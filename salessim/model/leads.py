@@ -46,7 +46,9 @@ class LeadTable:
         lost_stage: Stage index where a lost lead was lost (-1 otherwise).
         lost_reason: ``DECLINED`` or ``COLD_LOSS`` for lost leads, else ``NOT_LOST``.
         first_start: When a rep first started working on the lead (NaN if never).
-        paid_time: When a won deal was paid (NaN if never).
+        payment_days: Days from the win to the payment of a won deal (NaN if never
+            paid); kept as a delay, not a time, so that comparing it with a collection
+            window cannot round across the window's edge.
         waiting_since: When the lead started its current wait for a rep (NaN if not
             waiting).
         waiting_stage: Stage index of the lead's current or last wait for a rep.
@@ -82,7 +84,7 @@ class LeadTable:
         self.lost_stage: list[int] = [-1] * n
         self.lost_reason: list[int] = [NOT_LOST] * n
         self.first_start: list[float] = [math.nan] * n
-        self.paid_time: list[float] = [math.nan] * n
+        self.payment_days: list[float] = [math.nan] * n
         self.waiting_since: list[float] = [math.nan] * n
         self.waiting_stage: list[int] = [-1] * n
         self.waiting_attempt: list[int] = [-1] * n

@@ -643,7 +643,7 @@ class Replication:
     def _win(self, i: int, channel: int, row: int, when: float) -> None:
         pay = self.payments[channel]
         if pay.u_bad_debt[row] >= self.bad_debt:
-            self.leads.paid_time[i] = when + pay.invoice_days[row] + pay.payment_days[row]
+            self.leads.payment_days[i] = pay.invoice_days[row] + pay.payment_days[row]
         self._close(i, WON, when, -1, NOT_LOST)
 
     def _close(self, i: int, status: int, when: float, stage: int, reason: int) -> None:

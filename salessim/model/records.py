@@ -30,7 +30,7 @@ EVENT_FIELDS: tuple[str, ...] = (
 LEAD_FIELDS: tuple[str, ...] = (
     "case", "channel", "grade", "region", "product", "segment", "deal_value", "arrival_time",
     "cohort", "status", "close_time", "lost_stage", "lost_reason", "first_start_time",
-    "paid_time",
+    "payment_days",
 )
 
 
@@ -91,7 +91,7 @@ class RawReplication:
             "lost_stage": np.array(leads.lost_stage[:arrived], dtype=np.int64),
             "lost_reason": np.array(leads.lost_reason[:arrived], dtype=np.int64),
             "first_start_time": np.array(leads.first_start[:arrived], dtype=np.float64),
-            "paid_time": np.array(leads.paid_time[:arrived], dtype=np.float64),
+            "payment_days": np.array(leads.payment_days[:arrived], dtype=np.float64),
         }
         table = np.array(events, dtype=np.float64).reshape(-1, len(EVENT_FIELDS))
         dtypes = (np.int64, np.int64, np.int64, np.int64, np.float64, np.float64, np.float64,

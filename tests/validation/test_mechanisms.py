@@ -28,6 +28,10 @@ scenario (``support.base_scenario``) where it acts alone:
 * **Bad debt.** A won deal is never paid with probability ``b`` (t interval), and with
   every payment inside the window the collection rate is exactly the paid share of
   revenue.
+* **The payment window.** With fixed terms exactly as long as the window (invoice on
+  the day of the win, payment ``window_days`` later) every payment arrives within the
+  window, whatever the win times: collection is 100 %, exactly. One day less of window
+  and none is collected.
 """
 
 from __future__ import annotations
@@ -216,3 +220,17 @@ def test_bad_debt_at_its_rate_and_collection_is_the_paid_share() -> None:
     paid_share = 1 - unpaid  # fixed deal values: the paid share of revenue
     pd.testing.assert_series_equal(res.kpis["collection_rate"], paid_share,
                                    check_names=False, check_index_type=False)
+
+
+@pytest.mark.parametrize("terms", [90.0, 30.0, 45.5])
+def test_payment_on_the_window_edge_counts_as_collected(terms: float) -> None:
+    doc = base_scenario()
+    doc["payment"] = {"invoice_delay_days": {"dist": "fixed", "value": 0.0},
+                      "payment_days": {"dist": "fixed", "value": terms},
+                      "bad_debt_prob": 0.0, "window_days": terms}
+    res = ss.run(doc, replications=3, seed=seed(41))
+    assert (res.kpis["won"] > 0).all()
+    assert (res.kpis["collection_rate"] == 1.0).all()
+    late = ss.run(ss.load_scenario(doc).with_changes({"payment.window_days": terms - 1}),
+                  replications=3, seed=seed(41))
+    assert (late.kpis["collected"] == 0.0).all()
