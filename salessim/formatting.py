@@ -6,8 +6,8 @@ import math
 
 
 def is_share(kpi: str) -> bool:
-    """Whether a KPI is a share in [0, 1] (rates and utilisation)."""
-    return kpi.endswith("_rate") or kpi.startswith("utilisation_")
+    """Whether a KPI is a share in [0, 1] (rates, shares and utilisation)."""
+    return kpi.endswith(("_rate", "_share")) or kpi.startswith("utilisation_")
 
 
 def fmt(kpi: str, value: float) -> str:

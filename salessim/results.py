@@ -25,6 +25,7 @@ import pandas as pd
 from salessim.kpis import check_kpi
 from salessim.model.leads import LOST, LOST_REASONS, OPEN, WON
 from salessim.model.records import OUTCOMES, RawReplication
+from salessim.scenario.errors import unknown
 from salessim.scenario.schema import Scenario
 from salessim.stats import DEFAULT_CONFIDENCE, mean_ci, replications_for
 
@@ -52,14 +53,41 @@ _STAGE_MEANS = ("wait_mean_days", "wait_p90_days", "effort_mean_hours",
 """Per-attempt averages in ``Results.stages()``: defined only where a stage had attempts."""
 
 
+LEAD_KPIS: tuple[str, ...] = (
+    "leads", "won", "lost", "open", "conversion_rate", "cycle_time_mean_days",
+    "cycle_time_p50_days", "cycle_time_p90_days", "response_time_mean_days", "revenue",
+    "collected", "collection_rate",
+)
+"""The KPIs that depend on the counted leads alone (not on salaries or rep time)."""
+
+BREAKDOWN_BY: tuple[str, ...] = ("segment", "product", "channel", "grade", "region", "team")
+"""The lead attributes ``Results.breakdown`` splits the KPIs by."""
+
+BREAKDOWN_KPIS: tuple[str, ...] = (*LEAD_KPIS, "revenue_share")
+"""The KPIs of ``Results.breakdown``: ``LEAD_KPIS`` and each value's share of revenue."""
+
+NEVER_WORKED = "(never worked)"
+"""The team of a lead no rep worked, in ``Results.breakdown("team")``."""
+
+INTERVAL_COLUMNS: tuple[str, ...] = ("mean", "std", "ci_low", "ci_high", "n")
+"""Columns of the tables of means with t intervals (``summary()``, ``breakdown()``)."""
+
+
 def kpi_names(sc: Scenario) -> list[str]:
     """KPI columns for a scenario, in table order."""
-    return [
-        "leads", "won", "lost", "open", "conversion_rate", "cycle_time_mean_days",
-        "cycle_time_p50_days", "cycle_time_p90_days", "response_time_mean_days", "revenue",
-        "collected", "collection_rate", "cost", "cost_per_won", "profit",
-        *(f"utilisation_{r.name}" for r in sc.roles),
-    ]
+    return [*LEAD_KPIS, "cost", "cost_per_won", "profit",
+            *(f"utilisation_{r.name}" for r in sc.roles)]
+
+
+def check_breakdown_by(by: str) -> str:
+    """``by`` if KPIs can be broken down by it, else a ValueError listing what can be.
+
+    Raises:
+        ValueError: Unless ``by`` is one of ``BREAKDOWN_BY``.
+    """
+    if by not in BREAKDOWN_BY:
+        raise ValueError(unknown("attribute", by, BREAKDOWN_BY, "KPIs break down by"))
+    return by
 
 
 def _window(sc: Scenario, raw: RawReplication) -> tuple[float, float]:
@@ -85,37 +113,33 @@ def _busy_days(raw: RawReplication, start: float, stop: float) -> np.ndarray:
     return np.bincount(ev["resource"][worked], weights=hi - lo, minlength=len(raw.rep_team))
 
 
-def kpi_row(sc: Scenario, raw: RawReplication) -> dict[str, float]:
-    """The KPIs of one replication."""
-    L = raw.leads
-    cohort = L["cohort"]
-    status = L["status"][cohort]
-    won_mask = status == WON
-    n, won = int(cohort.sum()), int(won_mask.sum())
-    arrival = L["arrival_time"][cohort]
-    cycle = (L["close_time"][cohort] - arrival)[won_mask]
-    value = L["deal_value"][cohort]
-    revenue = float(value[won_mask].sum())
-    paid_in = L["payment_days"][cohort] <= sc.payment.window_days
-    collected = float(value[won_mask & paid_in].sum())
-    response = L["first_start_time"][cohort] - arrival
+def _lead_kpis(sc: Scenario, raw: RawReplication, counted: np.ndarray) -> dict[str, float]:
+    """The KPIs of some leads of one replication: those that depend on the leads alone.
 
-    start, stop = _window(sc, raw)
-    employed = _employed_days(raw, start, stop)
-    salary = np.array([sc.role(r).salary_per_day for r in raw.rep_role])
-    salaries = float(salary @ employed) if len(salary) else 0.0
-    channel_cost = np.array([c.cost_per_lead for c in sc.channels])
-    ev = raw.events
-    in_cohort = cohort[ev["case"]]
-    cost = (salaries + float(channel_cost[L["channel"][cohort]].sum())
-            + float(ev["travel_cost"][in_cohort].sum()))
-    busy = _busy_days(raw, start, stop)
-    roles = np.array(raw.rep_role, dtype=object)
+    ``LEAD_KPIS``, in that order (counts, shares, days, currency); rates and times
+    are NaN where no lead (or no won lead) defines them.
+
+    Args:
+        sc: The scenario that was run.
+        raw: One replication.
+        counted: Which leads to count (a boolean mask over ``raw.leads``).
+    """
+    L = raw.leads
+    status = L["status"][counted]
+    won_mask = status == WON
+    n, won = int(counted.sum()), int(won_mask.sum())
+    arrival = L["arrival_time"][counted]
+    cycle = (L["close_time"][counted] - arrival)[won_mask]
+    value = L["deal_value"][counted]
+    revenue = float(value[won_mask].sum())
+    paid_in = L["payment_days"][counted] <= sc.payment.window_days
+    collected = float(value[won_mask & paid_in].sum())
+    response = L["first_start_time"][counted] - arrival
 
     def pct(q: float) -> float:
         return float(np.percentile(cycle, q)) if won else np.nan
 
-    row: dict[str, float] = {
+    return {
         "leads": n,
         "won": won,
         "lost": int((status == LOST).sum()),
@@ -129,10 +153,32 @@ def kpi_row(sc: Scenario, raw: RawReplication) -> dict[str, float]:
         "revenue": revenue,
         "collected": collected,
         "collection_rate": collected / revenue if revenue else np.nan,
+    }
+
+
+def kpi_row(sc: Scenario, raw: RawReplication) -> dict[str, float]:
+    """The KPIs of one replication."""
+    L = raw.leads
+    cohort = L["cohort"]
+    row = _lead_kpis(sc, raw, cohort)
+    won, revenue = row["won"], row["revenue"]
+
+    start, stop = _window(sc, raw)
+    employed = _employed_days(raw, start, stop)
+    salary = np.array([sc.role(r).salary_per_day for r in raw.rep_role])
+    salaries = float(salary @ employed) if len(salary) else 0.0
+    channel_cost = np.array([c.cost_per_lead for c in sc.channels])
+    ev = raw.events
+    in_cohort = cohort[ev["case"]]
+    cost = (salaries + float(channel_cost[L["channel"][cohort]].sum())
+            + float(ev["travel_cost"][in_cohort].sum()))
+    busy = _busy_days(raw, start, stop)
+    roles = np.array(raw.rep_role, dtype=object)
+    row.update({
         "cost": cost,
         "cost_per_won": cost / won if won else np.nan,
         "profit": sc.money.gross_margin * revenue - cost,
-    }
+    })
     for r in sc.roles:
         available = float(employed[roles == r.name].sum())
         row[f"utilisation_{r.name}"] = (
@@ -182,14 +228,84 @@ class Results:
 
     def summary(self) -> pd.DataFrame:
         """KPI x (mean, std, ci_low, ci_high, n): t intervals across replications."""
-        rows = {}
-        for name in self.kpis.columns:
-            ci = mean_ci(self.kpis[name].to_numpy(dtype=float), self.confidence)
-            rows[name] = {"mean": ci.mean, "std": ci.std, "ci_low": ci.low,
-                          "ci_high": ci.high, "n": ci.n}
+        rows = {name: _interval_row(self.kpis[name], self.confidence)
+                for name in self.kpis.columns}
         out = pd.DataFrame.from_dict(rows, orient="index")
         out.index.name = "kpi"
         return out
+
+    def breakdown(self, by: str) -> pd.DataFrame:
+        """The lead KPIs per value of a lead attribute, with t intervals over replications.
+
+        Each KPI is computed in each replication from the counted leads with that value,
+        exactly as the overall KPI is from all of them (``kpis``), then averaged over
+        replications with its interval as in ``summary()``. The values split the
+        counted leads, so in every replication ``leads``, ``won``, ``lost``, ``open``,
+        ``revenue`` and ``collected`` summed over the values are the overall KPIs
+        (``breakdown_kpis`` gives the values per replication).
+
+        Every value the scenario defines is a row, in the scenario's order, products
+        followed by bundles. A value no counted lead had in a replication counts 0
+        leads there, and its rates and times are undefined (left out of the mean): a
+        value no channel's mix produces has counts of 0 and rates with ``n`` 0.
+
+        With ``by="team"`` a lead belongs to the team of the rep who first worked it:
+        the lead's own rep (part 0) of its earliest started activity. Leads no rep
+        worked (lost cold in the first queue, or still waiting) are under
+        ``NEVER_WORKED``, the last row.
+
+        Cost, cost per won deal, profit and utilisation are not broken down: salaries
+        are paid for reps shared by leads of every value, so any split of them would be
+        an allocation rule, not a measurement.
+
+        Args:
+            by: One of ``BREAKDOWN_BY``: ``segment``, ``product``, ``channel``,
+                ``grade``, ``region`` or ``team``.
+
+        Returns:
+            A DataFrame indexed by (``kpi``, ``by``), KPIs in ``BREAKDOWN_KPIS`` order,
+            with the columns of ``summary()`` (``INTERVAL_COLUMNS``): ``mean``, ``std``,
+            ``ci_low``, ``ci_high`` (t interval at ``confidence``) and ``n``
+            (replications where the KPI is defined). Units are those of ``kpis``
+            (counts, shares, days, currency); ``revenue_share`` is the value's share of
+            the replication's revenue.
+
+        Raises:
+            ValueError: If ``by`` is not one of ``BREAKDOWN_BY``.
+        """
+        per_replication = self.breakdown_kpis(by)
+        values = list(dict.fromkeys(per_replication.index.get_level_values(by)))
+        of_value = {v: per_replication.xs(v, level=by) for v in values}
+        rows = {(kpi, v): _interval_row(of_value[v][kpi], self.confidence)
+                for kpi in BREAKDOWN_KPIS for v in values}
+        out = pd.DataFrame(list(rows.values()), columns=list(INTERVAL_COLUMNS),
+                           index=pd.MultiIndex.from_tuples(list(rows), names=["kpi", by]))
+        out["n"] = out["n"].astype(int)
+        return out
+
+    def breakdown_kpis(self, by: str) -> pd.DataFrame:
+        """The lead KPIs of each replication per value of a lead attribute.
+
+        What ``breakdown(by)`` averages: one row per replication and value (index
+        ``replication``, ``by``), one column per KPI of ``BREAKDOWN_KPIS``; see
+        ``breakdown`` for the values, the team rule and the units.
+
+        Raises:
+            ValueError: If ``by`` is not one of ``BREAKDOWN_BY``.
+        """
+        sc = self.scenario
+        values = _breakdown_values(sc, self.raw, check_breakdown_by(by))
+        rows = []
+        for r in self.raw:
+            codes = _value_codes(r, by, values)
+            cohort = r.leads["cohort"]
+            for k, value in enumerate(values):
+                rows.append({"replication": r.replication, by: value,
+                             **_lead_kpis(sc, r, cohort & (codes == k))})
+        df = pd.DataFrame(rows, columns=["replication", by, *LEAD_KPIS])
+        total = df.groupby("replication")["revenue"].transform("sum")
+        df["revenue_share"] = (df["revenue"] / total).where(total > 0)
+        return df.set_index(["replication", by])
 
     def replications_needed(
         self, kpi: str, *, half_width: float | None = None, relative: float | None = None
@@ -434,6 +550,50 @@ def _touched(
             np.bincount(pairs[0], weights=value, minlength=n_groups),
             np.bincount(pairs[0][won], minlength=n_groups),
             np.bincount(pairs[0][won], weights=value[won], minlength=n_groups))
+
+
+def _interval_row(values: pd.Series, confidence: float) -> dict[str, float]:
+    """A row of ``INTERVAL_COLUMNS``: mean and t interval of one value per replication."""
+    ci = mean_ci(values.to_numpy(dtype=float), confidence)
+    return {"mean": ci.mean, "std": ci.std, "ci_low": ci.low, "ci_high": ci.high, "n": ci.n}
+
+
+def _breakdown_values(sc: Scenario, raws: Sequence[RawReplication], by: str) -> list[str]:
+    """The values of a lead attribute, in the scenario's order (see ``breakdown``)."""
+    if by == "channel":
+        return [c.name for c in sc.channels]
+    if by == "team":
+        teams = dict.fromkeys(t.name for t in sc.teams)
+        for r in raws:
+            teams.update(dict.fromkeys(r.rep_team))
+        return [*teams, NEVER_WORKED]
+    return list(sc.values_of(by))
+
+
+def _value_codes(raw: RawReplication, by: str, values: Sequence[str]) -> np.ndarray:
+    """Each lead's position in ``values`` (``_breakdown_values``) for attribute ``by``."""
+    if by != "team":
+        codes: np.ndarray = raw.leads[by]
+        return codes
+    return _first_team(raw, values)
+
+
+def _first_team(raw: RawReplication, teams: Sequence[str]) -> np.ndarray:
+    """Each lead's first team: of its own rep (part 0) at its earliest started activity.
+
+    Returns positions in ``teams``, whose last entry stands for leads no rep worked.
+    """
+    E = raw.events
+    worked = (E["resource"] >= 0) & (E["part"] == 0) & np.isfinite(E["start_time"])
+    case, rep = E["case"][worked], E["resource"][worked]
+    order = np.lexsort((E["start_time"][worked], case))
+    case, rep = case[order], rep[order]
+    first = np.ones(len(case), dtype=bool)
+    first[1:] = case[1:] != case[:-1]
+    team_of_rep = np.array([teams.index(t) for t in raw.rep_team], dtype=np.int64)
+    codes = np.full(len(raw.leads["case"]), len(teams) - 1, dtype=np.int64)
+    codes[case[first]] = team_of_rep[rep[first]]
+    return codes
 
 
 def _names(names: Sequence[str], codes: np.ndarray) -> np.ndarray:
