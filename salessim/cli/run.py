@@ -1,8 +1,9 @@
 """``salessim run`` runs a scenario and prints its KPIs with confidence intervals.
 
-With ``--out`` it writes every table into a new folder, written whole at the end; with
-``--plots`` the standard plots, with ``--event-log`` the event log. Every place to
-write is checked before the run starts.
+With ``--by ATTRIBUTE`` it also prints the lead KPIs per value of a lead attribute
+(``Results.breakdown``). With ``--out`` it writes every table into a new folder,
+written whole at the end; with ``--plots`` the standard plots, with ``--event-log`` the
+event log. Every place to write, and ``--by``, is checked before the run starts.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from salessim.files import (
     write_text_atomic,
 )
 from salessim.formatting import fmt
-from salessim.results import Results
+from salessim.results import BREAKDOWN_BY, Results, check_breakdown_by
 from salessim.runner import run
 from salessim.scenario import load_scenario
 from salessim.timeseries import timeseries
@@ -55,6 +56,11 @@ def add_parser(sub: Subparsers) -> None:
     add_run_options(p)
     p.add_argument("-f", "--format", choices=("table", "csv", "json"), default="table",
                    help="how to print the KPI summary (default table)")
+    p.add_argument("--by", default=None, metavar="ATTRIBUTE",
+                   help="also print the lead KPIs per value of a lead attribute: "
+                        f"{', '.join(BREAKDOWN_BY)} (team: of the rep who first worked the "
+                        "lead); with --format csv the breakdown is printed instead of the "
+                        "summary, and --out also writes breakdown_ATTRIBUTE.csv")
     p.add_argument("-o", "--out", type=Path, default=None, metavar="DIR",
                    help="also write kpis, summary, stages, reps, events (CSV), the resolved "
                         "scenario and the seed to DIR, a new folder (written whole at the "
@@ -74,6 +80,8 @@ def add_parser(sub: Subparsers) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.by is not None:
+        check_breakdown_by(args.by)
     sc = load_scenario(args.file)
     if args.event_log is not None:  # every place to write is checked before the run
         event_log_format(args.event_log)
@@ -88,9 +96,9 @@ def _run(args: argparse.Namespace) -> int:
         res = run(sc, **run_options(args))
         if args.seed is None:
             print(f"seed: {res.seed}", file=sys.stderr)
-        _print_summary(res, args.format)
+        _print_summary(res, args.format, args.by)
         if out is not None:
-            _write_outputs(res, out, args.file)
+            _write_outputs(res, out, args.file, args.by)
         if plot_dir is not None:
             _write_plots(res, plot_dir, args.plot_format)
         if args.event_log is not None:
@@ -102,19 +110,25 @@ def _run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _print_summary(res: Results, form: str) -> None:
+def _print_summary(res: Results, form: str, by: str | None) -> None:
     summary = res.summary()
+    breakdown = None if by is None else res.breakdown(by)
     if form == "csv":
-        sys.stdout.write(summary.to_csv(float_format="%.10g"))
+        shown = summary if breakdown is None else breakdown
+        sys.stdout.write(shown.to_csv(float_format="%.10g"))
     elif form == "json":
-        sys.stdout.write(json.dumps(_summary_json(res, summary), indent=2) + "\n")
+        sys.stdout.write(json.dumps(_summary_json(res, summary, breakdown), indent=2) + "\n")
     else:
-        sys.stdout.write(format_summary(res, summary) + "\n")
+        text = format_summary(res, summary)
+        if breakdown is not None:
+            text += "\n\n" + format_breakdown(res, breakdown)
+        sys.stdout.write(text + "\n")
     sys.stdout.flush()
 
 
-def _summary_json(res: Results, summary: pd.DataFrame) -> dict[str, Any]:
-    return {
+def _summary_json(res: Results, summary: pd.DataFrame,
+                  breakdown: pd.DataFrame | None = None) -> dict[str, Any]:
+    record = {
         "scenario": res.scenario.name,
         "salessim_version": salessim.__version__,
         "seed": res.seed,
@@ -125,6 +139,13 @@ def _summary_json(res: Results, summary: pd.DataFrame) -> dict[str, Any]:
             for kpi, row in summary.to_dict(orient="index").items()
         },
     }
+    if breakdown is not None:
+        by = str(breakdown.index.names[1])
+        record["breakdown"] = {"by": by, "kpis": {
+            str(kpi): {str(value): {k: json_number(v) for k, v in row.items()}
+                       for value, row in part.droplevel("kpi").to_dict(orient="index").items()}
+            for kpi, part in breakdown.groupby(level="kpi", sort=False)}}
+    return record
 
 
 def format_summary(res: Results, summary: pd.DataFrame) -> str:
@@ -135,17 +156,38 @@ def format_summary(res: Results, summary: pd.DataFrame) -> str:
     rows = [("kpi", "mean", f"{res.confidence:.0%} interval", "n")]
     for kpi, row in summary.iterrows():
         name = str(kpi)
-        ci = ("-" if not math.isfinite(row["ci_low"]) else
-              f"{fmt(name, row['ci_low'])} .. {fmt(name, row['ci_high'])}")
-        rows.append((name, fmt(name, row["mean"]), ci, f"{int(row['n'])}"))
+        rows.append((name, *_mean_and_interval(name, row)))
     return "\n".join([head, "", *text_table(rows, (False, True, True, True))])
+
+
+def format_breakdown(res: Results, breakdown: pd.DataFrame) -> str:
+    """A plain-text breakdown (``Results.breakdown``): per KPI, each value's mean and CI."""
+    sc = res.scenario
+    by = str(breakdown.index.names[1])
+    head = (f"Lead KPIs by {by}: counted leads, means over {res.replications} replications "
+            f"with {res.confidence:.0%} confidence intervals, money in {sc.money.currency}"
+            + ("; team: of the rep who first worked the lead" if by == "team" else ""))
+    rows = [("kpi", by, "mean", f"{res.confidence:.0%} interval", "n")]
+    previous = None
+    for index, row in breakdown.iterrows():
+        kpi, value = str(index[0]), str(index[1])  # type: ignore[index]
+        rows.append((kpi if kpi != previous else "", value, *_mean_and_interval(kpi, row)))
+        previous = kpi
+    return "\n".join([head, "", *text_table(rows, (False, False, True, True, True))])
+
+
+def _mean_and_interval(kpi: str, row: pd.Series) -> tuple[str, str, str]:
+    """The cells mean, interval and n of a row of ``summary()`` or ``breakdown()``."""
+    ci = ("-" if not math.isfinite(row["ci_low"]) else
+          f"{fmt(kpi, row['ci_low'])} .. {fmt(kpi, row['ci_high'])}")
+    return fmt(kpi, row["mean"]), ci, f"{int(row['n'])}"
 
 
 def _to_csv(df: pd.DataFrame, fh: IO[str]) -> None:
     df.to_csv(fh, float_format="%.10g")
 
 
-def _write_outputs(res: Results, out: Path, source: Path) -> None:
+def _write_outputs(res: Results, out: Path, source: Path, by: str | None = None) -> None:
     tables = {
         "kpis.csv": res.kpis,
         "summary.csv": res.summary(),
@@ -154,6 +196,8 @@ def _write_outputs(res: Results, out: Path, source: Path) -> None:
         "events.csv": res.events,
         "timeseries.csv": timeseries(res),
     }
+    if by is not None:
+        tables[f"breakdown_{by}.csv"] = res.breakdown(by)
     for name, df in tables.items():
         write_atomic(out / name, partial(_to_csv, df))
     write_text_atomic(out / "scenario.yaml", res.scenario.to_yaml())
