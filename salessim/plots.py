@@ -19,7 +19,7 @@ from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 from salessim.bottlenecks import bottlenecks
 from salessim.bottlenecks import funnel as funnel_table
-from salessim.formatting import is_share
+from salessim.formatting import fmt, is_share
 from salessim.intervals import PHASES
 from salessim.kpis import better
 from salessim.model.leads import WON
@@ -226,6 +226,57 @@ def time_breakdown(res: Results) -> Figure:
     return fig
 
 
+def breakdown(table: pd.DataFrame, kpi: str = "conversion_rate",
+              currency: str = "EUR") -> Figure:
+    """One KPI per value of a lead attribute: means with their confidence intervals.
+
+    One bar per value, in the table's order, its interval drawn across the bar's end
+    and its mean written beside it; a value where the KPI is undefined in every
+    replication (no leads, or no won leads for a cycle time) has no bar and says so.
+
+    Args:
+        table: A breakdown (``Results.breakdown(by)``): index (``kpi``, attribute),
+            columns ``mean``, ``ci_low`` and ``ci_high``.
+        kpi: The KPI to draw (a KPI of the table, e.g. ``"revenue"``).
+        currency: Unit of money KPIs on the axis.
+
+    Raises:
+        ValueError: If the table is not a breakdown or lacks the KPI.
+    """
+    names = list(table.index.names)
+    if len(names) != 2 or names[0] != "kpi":
+        raise ValueError("a breakdown table is indexed by (kpi, attribute), as "
+                         "Results.breakdown(by) returns it")
+    by = str(names[1])
+    known = list(dict.fromkeys(table.index.get_level_values("kpi").astype(str)))
+    if kpi not in known:
+        raise ValueError(unknown("KPI", kpi, known, "KPIs are"))
+    rows = table.xs(kpi, level="kpi")
+    labels = [str(v) for v in rows.index]
+    mean = rows["mean"].to_numpy(dtype=float)
+    low, high = (rows[c].to_numpy(dtype=float) for c in ("ci_low", "ci_high"))
+    err = np.nan_to_num(np.abs(np.stack([low, high]) - mean))
+    fig, ax = _figure(max(2.6, 0.38 * len(labels) + 1.5))
+    y = np.arange(len(labels))
+    ax.barh(y, np.nan_to_num(mean), xerr=err, color="#3182bd", capsize=3,
+            error_kw={"ecolor": "0.25", "linewidth": 1.2})
+    ends = np.fmax(mean, high)
+    for yi, m, end in zip(y, mean, ends, strict=True):
+        ax.annotate(fmt(kpi, m) if np.isfinite(m) else "undefined: no lead to measure",
+                    (end if np.isfinite(end) else 0.0, yi), xytext=(5, 0),
+                    textcoords="offset points", va="center", fontsize=9)
+    ax.set_yticks(y, labels, fontsize=9 if len(labels) < 25 else 7)
+    ax.set_ylim(len(labels) - 0.5, -0.5)
+    right = float(np.nanmax(np.append(ends, 0.0)))
+    ax.set_xlim(0, right * 1.25 if right > 0 else 1.0)
+    ax.xaxis.set_major_formatter(_tick_formatter(kpi, "mean"))
+    ax.set_xlabel(_axis_label(kpi, "mean", "", currency))
+    ax.set_ylabel(by)
+    words = _kpi_words(kpi)
+    ax.set_title(f"{words[:1].upper()}{words[1:]} by {by}: means with confidence intervals")
+    return fig
+
+
 def forest(table: pd.DataFrame, kpis: Sequence[str] | None = None,
            baseline: str | None = None) -> Figure:
     """KPI differences to the baseline with their paired confidence intervals.
@@ -404,6 +455,7 @@ def _overlap_area(box: tuple[float, float, float, float],
 
 
 KPI_WORDS = {
+    "leads": "counted leads",
     "conversion_rate": "conversion rate", "cycle_time_mean_days": "mean cycle time",
     "cycle_time_p50_days": "median cycle time", "cycle_time_p90_days": "90th-percentile cycle time",
     "response_time_mean_days": "mean response time", "cost_per_won": "cost per won deal",
@@ -424,7 +476,7 @@ def _axis_label(kpi: str, values: str, base: str, currency: str) -> str:
     elif kpi.endswith("_days"):
         unit = "working days"
     elif kpi in COUNT_KPIS:
-        unit = "leads"
+        unit = "leads per replication"
     else:
         unit = currency
     way = better(kpi)
