@@ -19,7 +19,7 @@ HIGHER_IS_BETTER = frozenset({
 })
 LOWER_IS_BETTER = frozenset({
     "lost", "open", "cycle_time_mean_days", "cycle_time_p50_days", "cycle_time_p90_days",
-    "response_time_mean_days", "cost", "cost_per_won",
+    "response_time_mean_days", "cost", "cost_per_won", "full_book_share",
 })
 
 Direction = Literal["higher", "lower"]

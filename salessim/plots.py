@@ -460,6 +460,7 @@ KPI_WORDS = {
     "cycle_time_p50_days": "median cycle time", "cycle_time_p90_days": "90th-percentile cycle time",
     "response_time_mean_days": "mean response time", "cost_per_won": "cost per won deal",
     "collection_rate": "collection rate",
+    "full_book_share": "leads that waited for room in a rep's book",
 }
 """KPI names as words, where the name alone reads badly."""
 

@@ -76,7 +76,13 @@ INTERVAL_COLUMNS: tuple[str, ...] = ("mean", "std", "ci_low", "ci_high", "n")
 def kpi_names(sc: Scenario) -> list[str]:
     """KPI columns for a scenario, in table order."""
     return [*LEAD_KPIS, "cost", "cost_per_won", "profit",
-            *(f"utilisation_{r.name}" for r in sc.roles)]
+            *(f"utilisation_{r.name}" for r in sc.roles),
+            *(["full_book_share"] if _capped(sc) else [])]
+
+
+def _capped(sc: Scenario) -> bool:
+    """Whether some role caps its reps' books (``full_book_share`` is then a KPI)."""
+    return any(r.max_open_deals is not None for r in sc.roles)
 
 
 def check_breakdown_by(by: str) -> str:
@@ -184,6 +190,10 @@ def kpi_row(sc: Scenario, raw: RawReplication) -> dict[str, float]:
         row[f"utilisation_{r.name}"] = (
             float(busy[roles == r.name].sum()) / available if available > 0 else np.nan
         )
+    if _capped(sc):
+        n = int(cohort.sum())
+        row["full_book_share"] = (float(L["waited_for_book"][cohort].sum()) / n if n
+                                  else np.nan)
     return row
 
 
@@ -461,7 +471,12 @@ class Results:
         Columns: ``team``, ``role``, ``tasks`` (activities worked), ``busy_days``,
         ``employed_days`` and ``utilisation`` (busy over employed) in the measurement
         window, ``deals_won`` (counted won leads the rep worked on) and ``revenue`` of
-        those deals (currency). Reps hired or gone during a run are rows of their own.
+        those deals (currency), ``skill_logit`` (the rep's own conversion effect drawn
+        from its group's skill spread; the group's ``skill_logit`` adds to it) and
+        ``effort_factor`` (its own factor on effort), and for roles that own their
+        leads ``open_deals_mean`` and ``open_deals_p90`` (open leads the rep owned,
+        time-weighted over the window). Reps hired or gone during a run are rows of
+        their own.
         """
         rows = []
         for r in self.raw:
@@ -472,11 +487,14 @@ class Results:
             tasks = np.bincount(r.events["resource"][r.events["resource"] >= 0], minlength=n)
             _, _, deals, revenue = _touched(r, np.arange(n), n)
             for i, label in enumerate(_rep_labels(r)):
+                book_mean, book_p90 = _book_stats(r.rep_book[i])
                 rows.append({"rep": label, "team": r.rep_team[i], "role": r.rep_role[i],
                              "tasks": tasks[i], "busy_days": busy[i],
                              "employed_days": employed[i],
                              "utilisation": busy[i] / employed[i] if employed[i] else np.nan,
-                             "deals_won": deals[i], "revenue": revenue[i]})
+                             "deals_won": deals[i], "revenue": revenue[i],
+                             "skill_logit": r.rep_skill[i], "effort_factor": r.rep_effort[i],
+                             "open_deals_mean": book_mean, "open_deals_p90": book_p90})
         df = pd.DataFrame(rows)
         return df.groupby(["rep", "team", "role"], sort=False).mean().reset_index(["team", "role"])
 
@@ -490,8 +508,10 @@ class Results:
         not: what the territory could sell; currency), ``deals_won`` (of those leads,
         the won ones; a lead reworked by two reps of the team counts once),
         ``revenue`` of those deals (currency), ``potential_per_rep`` and
-        ``revenue_per_rep`` (currency), and ``load_index`` (utilisation over the mean
-        utilisation of the role's teams: above 1 carries more than its share).
+        ``revenue_per_rep`` (currency), ``load_index`` (utilisation over the mean
+        utilisation of the role's teams: above 1 carries more than its share), and for
+        roles that own their leads ``open_deals_mean`` and ``open_deals_p90`` (open
+        leads per rep, time-weighted over the window and the group's reps).
         """
         rows = []
         for r in self.raw:
@@ -512,6 +532,8 @@ class Results:
             leads, potential, deals, revenue = _touched(r, group_of, n)
             for k, (team, role) in enumerate(groups):
                 heads = employed[k] / (stop - start) if stop > start else np.nan
+                book_mean, book_p90 = _book_stats(_pooled_books(
+                    [b for b, g in zip(r.rep_book, group_of, strict=True) if g == k]))
                 served = np.count_nonzero(group_of[E["resource"][counted]] == k)
                 rows.append({"team": team, "role": role, "headcount": heads,
                              "tasks": tasks[k],
@@ -520,11 +542,30 @@ class Results:
                              "leads": leads[k], "potential": potential[k],
                              "deals_won": deals[k], "revenue": revenue[k],
                              "potential_per_rep": potential[k] / heads if heads else np.nan,
-                             "revenue_per_rep": revenue[k] / heads if heads else np.nan})
+                             "revenue_per_rep": revenue[k] / heads if heads else np.nan,
+                             "open_deals_mean": book_mean, "open_deals_p90": book_p90})
         table = pd.DataFrame(rows).groupby(["team", "role"], sort=False).mean()
         role_mean = table.groupby(level="role")["utilisation"].transform("mean")
         table["load_index"] = table["utilisation"] / role_mean
         return table
+
+
+def _pooled_books(books: Sequence[np.ndarray]) -> np.ndarray:
+    """Days at each book size, added up over reps."""
+    out = np.zeros(max((len(b) for b in books), default=0))
+    for b in books:
+        out[:len(b)] += b
+    return out
+
+
+def _book_stats(book: np.ndarray) -> tuple[float, float]:
+    """Time-weighted mean and 90th percentile of a book size, from days at each size."""
+    total = float(book.sum())
+    if total <= 0:
+        return np.nan, np.nan
+    sizes = np.arange(len(book))
+    share = np.cumsum(book) / total
+    return float(sizes @ book) / total, float(sizes[np.searchsorted(share, 0.9 - 1e-12)])
 
 
 def _touched(

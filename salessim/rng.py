@@ -27,6 +27,7 @@ class Purpose(IntEnum):
     PAYMENT = 5
     STAFF = 6
     JOINT = 7
+    PEOPLE = 8
 
 
 def name_key(name: str) -> int:

@@ -36,7 +36,7 @@ import pyarrow.ipc as ipc
 from salessim.model import MODEL_VERSION, RawReplication, Timeline
 from salessim.scenario.schema import Scenario
 
-STORE_FORMAT = 1
+STORE_FORMAT = 2
 """Version of the store's tables; a file of another version is refused, not misread."""
 
 _SCHEMA = """
@@ -179,7 +179,10 @@ class Store:
         leads, events = _pack(raw.leads), _pack(raw.events)
         reps = _pack({"team": np.array(raw.rep_team, dtype=str),
                       "role": np.array(raw.rep_role, dtype=str),
-                      "hired": raw.rep_hired, "left": raw.rep_left})
+                      "hired": raw.rep_hired, "left": raw.rep_left,
+                      "skill": raw.rep_skill, "effort": raw.rep_effort,
+                      "book": pa.array([b.tolist() for b in raw.rep_book],
+                                       type=pa.list_(pa.float64()))})
         rows = [(key, seed, raw.replication, name, _finite_or_none(value))
                 for name, value in kpis.items()]
         db = self._db
@@ -219,7 +222,11 @@ class Store:
                     rep_team=tuple(str(t) for t in staff["team"]),
                     rep_role=tuple(str(x) for x in staff["role"]),
                     rep_hired=staff["hired"].astype(np.float64),
-                    rep_left=staff["left"].astype(np.float64), end_day=float(end_day))
+                    rep_left=staff["left"].astype(np.float64),
+                    rep_skill=staff["skill"].astype(np.float64),
+                    rep_effort=staff["effort"].astype(np.float64),
+                    rep_book=tuple(np.asarray(b, dtype=np.float64) for b in staff["book"]),
+                    end_day=float(end_day))
         return out
 
     def kpis(self) -> pd.DataFrame:
@@ -258,8 +265,9 @@ class Store:
         self.close()
 
 
-def _pack(columns: Mapping[str, np.ndarray]) -> bytes:
-    table = pa.table({name: pa.array(values) for name, values in columns.items()})
+def _pack(columns: Mapping[str, np.ndarray | pa.Array]) -> bytes:
+    table = pa.table({name: values if isinstance(values, pa.Array) else pa.array(values)
+                      for name, values in columns.items()})
     sink = pa.BufferOutputStream()
     with ipc.new_stream(sink, table.schema, options=_WRITE_OPTIONS) as writer:
         writer.write_table(table)

@@ -39,6 +39,7 @@ class LeadTable:
         product: Product index.
         segment: Segment index.
         deal_value: Deal value if won.
+        band: Index of the deal-size band (``DealValue.band_names``; 0 without bands).
         arrival: Arrival time.
         cohort: Whether the lead is counted (arrived in [warm-up, horizon)).
         status: ``OPEN``, ``WON`` or ``LOST``.
@@ -61,7 +62,7 @@ class LeadTable:
     def __init__(
         self, channel: NDArray[np.int64], row: NDArray[np.int64],
         attributes: dict[str, NDArray[np.int64]], deal_value: NDArray[np.float64],
-        arrival: NDArray[np.float64], warmup_days: float,
+        arrival: NDArray[np.float64], warmup_days: float, band: NDArray[np.int64],
     ) -> None:
         n = len(arrival)
         self.n = n
@@ -77,6 +78,7 @@ class LeadTable:
         self.product: list[int] = attributes["product"].tolist()
         self.segment: list[int] = attributes["segment"].tolist()
         self.deal_value: list[float] = deal_value.tolist()
+        self.band: list[int] = band.tolist()
         self.arrival: list[float] = arrival.tolist()
         self.cohort: list[bool] = self.arrays["cohort"].tolist()
         self.status: list[int] = [OPEN] * n

@@ -132,7 +132,8 @@ def build_organisation(
                 owner=role.assignment == "owner", dispatch=role.dispatch,
                 max_wait_days=sc.going_cold.max_wait_days, travel=zone,
                 travel_cost=zones[zone].cost if zone >= 0 else 0.0,
-                effect=TeamEffects(sc, team, group.skill_logit),
+                effect=TeamEffects(sc, team, group.skill_logit), max_open=role.max_open_deals,
+                window=(sc.calendar.warmup_days, sc.calendar.horizon_days),
             )
             pools.append(pool)
             by_team_role[team.name, role_name] = pool

@@ -76,6 +76,8 @@ from salessim.model.records import (
 )
 from salessim.model.reps import RepPool
 from salessim.model.staffing import Staff
+from salessim.model.tuning import Tuning, tuning
+from salessim.scenario.adjustments import FACETS, Facet
 from salessim.scenario.errors import ScenarioError
 from salessim.scenario.limits import ATTRIBUTES, MAX_ATTEMPTS_PER_STAGE
 from salessim.scenario.routing import joins
@@ -93,11 +95,8 @@ class _StageSpec:
     role: int
     p: tuple[float, ...]
     logit: tuple[float, ...]
-    rework_share: float
     rework_to: int
-    nurture_until: float
     visit: bool
-    info_loss_prob: float
     info_loss_logit: float
     sla_days: float
 
@@ -116,11 +115,8 @@ def _specs(sc: Scenario) -> list[_StageSpec]:
             role=roles.index(st.role),
             p=p,
             logit=tuple(_logit(x) for x in p),
-            rework_share=st.failure.rework_share,
             rework_to=sc.stage_index(st.failure.rework_to) if st.failure.rework_to else i,
-            nurture_until=st.failure.rework_share + st.failure.nurture_share,
             visit=st.visit,
-            info_loss_prob=handoff.info_loss_prob,
             info_loss_logit=handoff.info_loss_logit,
             sla_days=st.sla_days if st.sla_days is not None else math.inf,
         ))
@@ -144,22 +140,29 @@ class _Part:
     number: int
 
 
+Kind = tuple[int, int, int, int, int, int]
+"""A kind of lead: (grade, region, product, segment, channel, deal-size band) indices."""
+
+
 @dataclass(frozen=True)
 class _Plan:
-    """How the stages of leads of one kind (grade, region, product, segment) are worked.
+    """How the stages of leads of one kind (``Kind``) are worked.
 
     Attributes:
         parts: Per stage, the reps' shares; the first is the main part.
         roles: Per stage, the role indices working it (no handoff into a stage whose
             role worked the previous activity).
-        effect: Per stage, the conversion effect (logit) of the teams working it.
+        effect: Per stage, the conversion effect (logit) of the teams working it and of
+            the scenario's adjustments for such leads.
         owner_pools: Pools in owner assignment among all parts (to forget the lead).
+        tune: The stage and payment parameters of such leads.
     """
 
     parts: list[tuple[_Part, ...]]
     roles: list[frozenset[int]]
     effect: list[float]
     owner_pools: list[RepPool]
+    tune: Tuning
 
 
 @dataclass
@@ -194,7 +197,9 @@ class Replication:
         self.reps, self.pools, self.routes = build_organisation(self.env, scenario)
         self.staff = Staff(self.env, self.reps, seed, replication)
         for pool in self.pools:
-            self.staff.add_pool(pool, scenario.role(pool.role))
+            self.staff.add_pool(pool, scenario.role(pool.role),
+                                next(t for t in scenario.teams if t.name == pool.team
+                                     ).reps[pool.role])
         self.channels: list[ChannelLeads] = [
             generate_channel(scenario, ch, seed, replication) for ch in scenario.channels
         ]
@@ -202,14 +207,13 @@ class Replication:
             payment_draws(scenario, ch, len(leads.arrival_days), seed, replication)
             for ch, leads in zip(scenario.channels, self.channels, strict=True)
         ]
-        self.leads = _lead_table(self.channels, scenario.calendar.warmup_days)
+        self.leads = _lead_table(self.channels, scenario)
         self.layers: list[list[list[StageLayer]]] = [
             [[] for _ in scenario.stages] for _ in scenario.channels
         ]
         """Stage draws by [channel][stage][attempt], each drawn when a lead first needs it."""
-        self.plans: dict[tuple[int, int, int, int], _Plan] = {}
-        """How leads of each kind (grade, region, product, segment) are worked, built
-        when the first such lead needs it."""
+        self.plans: dict[Kind, _Plan] = {}
+        """How leads of each kind are worked, built when the first such lead needs it."""
         self.part_layers: dict[tuple[int, int, int, int, int], PartLayer] = {}
         """Draws of the extra reps of joint work by (channel, stage, attempt, kind,
         number), each drawn when first needed."""
@@ -235,7 +239,6 @@ class Replication:
         cold = sc.going_cold
         self.cold_logit = cold.logit_per_day
         self.max_wait = cold.max_wait_days if cold.max_wait_days is not None else math.inf
-        self.bad_debt = sc.payment.bad_debt_prob
         self.roles = [r.name for r in sc.roles]
 
     # ---- running -------------------------------------------------------------------
@@ -301,7 +304,8 @@ class Replication:
             pool.reconfigure(owner=role.assignment == "owner", dispatch=role.dispatch,
                              max_wait_days=scenario.going_cold.max_wait_days,
                              travel_cost=zones[pool.travel].cost if pool.travel >= 0 else 0.0,
-                             effect=TeamEffects(scenario, team, team.reps[pool.role].skill_logit))
+                             effect=TeamEffects(scenario, team, team.reps[pool.role].skill_logit),
+                             max_open=role.max_open_deals)
         self.plans.clear()
         self.staff.apply(before, scenario)
         for channel_layers in self.layers:
@@ -316,9 +320,13 @@ class Replication:
         """The raw output so far (leads still in progress are open), or at the end."""
         if self.finished:
             self._close_stale_waits()
+        for pool in self.pools:
+            pool.count_books()
         raw = RawReplication.collect(self.replication, self.leads, self.events,
                                      self.reps, end_day=self.env.now,
-                                     arrived=self._next_arrival)
+                                     arrived=self._next_arrival,
+                                     book_waiters={i for p in self.pools
+                                                   for i in p.book_waiters})
         if self.finished:
             self._unlink()
         return raw
@@ -402,11 +410,15 @@ class Replication:
         layers.append(layer)
         return layer
 
-    def _plan(self, key: tuple[int, int, int, int]) -> _Plan:
+    def _plan(self, kind: Kind) -> _Plan:
         """Build (and keep) how leads of this kind are worked, stage by stage."""
         sc = self.sc
-        cell = key[1:]
-        names = {attr: sc.values_of(attr)[k] for attr, k in zip(ATTRIBUTES, key, strict=True)}
+        key = kind[:4]
+        cell = kind[1:4]
+        # Without deal-size bands every lead is in band 0, which no adjustment names.
+        names: dict[Facet, str] = {
+            facet: (sc.facet_values(facet) or ("",))[k]
+            for facet, k in zip(FACETS, kind, strict=True)}
         parts, roles, effects = [], [], []
         for st in sc.stages:
             own = self.routes.serving(st.role, cell)
@@ -424,7 +436,9 @@ class Replication:
             effects.append(self._effect(st.role, key, own) + (st.joint_logit if joined else 0.0))
         owner_pools = [p for p in dict.fromkeys(part.pool for ps in parts for part in ps)
                        if p.owner]
-        plan = self.plans[key] = _Plan(parts, roles, effects, owner_pools)
+        tune = tuning(sc, names)
+        effects = [e + t for e, t in zip(effects, tune.logit, strict=True)]
+        plan = self.plans[kind] = _Plan(parts, roles, effects, owner_pools, tune)
         return plan
 
     def _effect(self, role: str, key: tuple[int, int, int, int],
@@ -452,7 +466,8 @@ class Replication:
         leads = self.leads
         channel, row, grade = leads.channel[i], leads.row[i], leads.grade[i]
         deal_value = leads.deal_value[i]
-        key = (grade, leads.region[i], leads.product[i], leads.segment[i])
+        key = (grade, leads.region[i], leads.product[i], leads.segment[i], channel,
+               leads.band[i])
         layers = self.layers[channel]
         attempts = [0] * n_stages
         record = self.events.extend
@@ -466,6 +481,7 @@ class Replication:
                 # Rules and plans are read at each attempt: they may change between rounds.
                 st = self.specs[s]
                 plan = self.plans.get(key) or self._plan(key)
+                tune = plan.tune
                 parts = plan.parts[s]
                 cur = s
                 attempt = attempts[s]
@@ -481,8 +497,8 @@ class Replication:
                 handoff = 0.0
                 info_lost = False
                 if prev_roles and st.role not in prev_roles:
-                    handoff = layer.handoff_days[row]
-                    info_lost = layer.u_info_loss[row] < st.info_loss_prob
+                    handoff = layer.handoff_days[row] * tune.handoff[s]
+                    info_lost = layer.u_info_loss[row] < tune.info_loss_prob[s]
                     pending += handoff
                 if pending > 0:
                     yield pending
@@ -491,7 +507,8 @@ class Replication:
                 enable = env.now
                 deadline = enable + st.sla_days
                 join = (None if len(parts) == 1 else
-                        self._start_parts(i, row, s, attempt, parts, deadline))
+                        self._start_parts(i, row, s, attempt, parts, deadline,
+                                          tune.effort[s]))
                 pool = parts[0].pool
                 rep = pool.request(i, grade, deal_value, deadline, proc)
                 if rep is None:
@@ -516,7 +533,7 @@ class Replication:
                 if first_start != first_start:  # NaN: first touch
                     first_start = leads.first_start[i] = start
                 wait = start - enable
-                work = layer.work_days[row]
+                work = layer.work_days[row] * tune.effort[s] * rep.pace
                 travel_cost = 0.0
                 if st.visit and pool.travel >= 0:
                     work += layer.travel_days[pool.travel][row]
@@ -536,14 +553,14 @@ class Replication:
                         join.waiting = True
                         yield None  # resumed by the last colleague to finish
                     last_end = max(end, join.last_end)
-                customer = layer.customer_days[row]
+                customer = layer.customer_days[row] * tune.delay[s]
                 decision = last_end + customer
                 phase_now[i] = AFTER_WORK
                 leads.answer_time[i] = decision
 
                 p = st.p[grade]
                 if 0.0 < p < 1.0:
-                    x = st.logit[grade] + plan.effect[s] + self.cold_logit * wait
+                    x = st.logit[grade] + plan.effect[s] + rep.skill + self.cold_logit * wait
                     if info_lost:
                         x += st.info_loss_logit
                     if ramping:
@@ -556,10 +573,10 @@ class Replication:
                     s += 1
                 else:
                     u = layer.u_route[row]
-                    if u < st.rework_share:
+                    if u < tune.rework_share[s]:
                         outcome = REWORK
                         s = st.rework_to
-                    elif u < st.nurture_until:
+                    elif u < tune.nurture_until[s]:
                         outcome = NURTURE
                         pending += layer.nurture_days[row]
                     else:
@@ -576,23 +593,28 @@ class Replication:
                     if outcome == LOST_OUTCOME:
                         self._close(i, LOST, decision, cur, DECLINED)
                     else:
-                        self._win(i, channel, row, decision)
+                        self._win(i, channel, row, decision, tune)
                     return
         finally:
             del self._live[i]
 
     def _start_parts(self, i: int, row: int, stage: int, attempt: int,
-                     parts: tuple[_Part, ...], deadline: float) -> _Join:
-        """Set the other reps of a joint attempt to work; the lead's part is its own."""
+                     parts: tuple[_Part, ...], deadline: float, effort_scale: float) -> _Join:
+        """Set the other reps of a joint attempt to work; the lead's part is its own.
+
+        ``effort_scale`` is the stage's adjustment of effort for this lead.
+        """
         join = _Join(main=self._live[i], remaining=len(parts) - 1)
         for k, part in enumerate(parts[1:], start=1):
             proc = PartProcess(self.env)
             self._parts.add(proc)
-            proc.start(self._part(i, row, stage, attempt, k, part, deadline, join, proc))
+            proc.start(self._part(i, row, stage, attempt, k, part, deadline, join, proc,
+                                  effort_scale))
         return join
 
     def _part(self, i: int, row: int, stage: int, attempt: int, number: int, part: _Part,
-              deadline: float, join: _Join, proc: PartProcess) -> LeadLife:
+              deadline: float, join: _Join, proc: PartProcess, effort_scale: float
+              ) -> LeadLife:
         """One extra rep's work on a joint attempt: wait for the rep, work, report."""
         env = self.env
         leads = self.leads
@@ -606,7 +628,7 @@ class Replication:
                 rep = yield None  # a colleague's task never goes cold
                 assert rep is not None
             start = env.now
-            work = layer.work_days[row]
+            work = layer.work_days[row] * effort_scale * rep.pace
             cost = 0.0
             if self.specs[stage].visit and pool.travel >= 0:
                 work += layer.travel_days[pool.travel][row]
@@ -640,10 +662,11 @@ class Replication:
                 sc.stages[stage], attempt, joint, number, self.seed, self.replication)
         return layer
 
-    def _win(self, i: int, channel: int, row: int, when: float) -> None:
+    def _win(self, i: int, channel: int, row: int, when: float, tune: Tuning) -> None:
         pay = self.payments[channel]
-        if pay.u_bad_debt[row] >= self.bad_debt:
-            self.leads.payment_days[i] = pay.invoice_days[row] + pay.payment_days[row]
+        if pay.u_bad_debt[row] >= tune.bad_debt:
+            self.leads.payment_days[i] = (pay.invoice_days[row] * tune.invoice
+                                          + pay.payment_days[row] * tune.payment)
         self._close(i, WON, when, -1, NOT_LOST)
 
     def _close(self, i: int, status: int, when: float, stage: int, reason: int) -> None:
@@ -652,7 +675,8 @@ class Replication:
         leads.close_time[i] = when
         leads.lost_stage[i] = stage
         leads.lost_reason[i] = reason
-        key = (leads.grade[i], leads.region[i], leads.product[i], leads.segment[i])
+        key = (leads.grade[i], leads.region[i], leads.product[i], leads.segment[i],
+               leads.channel[i], leads.band[i])
         for pool in (self.plans.get(key) or self._plan(key)).owner_pools:
             pool.forget(i)
         if leads.cohort[i]:
@@ -674,8 +698,8 @@ class Replication:
                 self._close(i, LOST, gone, s, COLD_LOSS)
 
 
-def _lead_table(channels: list[ChannelLeads], warmup_days: float) -> LeadTable:
-    """All channels' leads in one table, in order of arrival."""
+def _lead_table(channels: list[ChannelLeads], sc: Scenario) -> LeadTable:
+    """All channels' leads in one table, in order of arrival, with their deal-size bands."""
     times = np.concatenate([c.arrival_days for c in channels])
     order = np.argsort(times, kind="stable")
     chan = np.concatenate([np.full(len(c.arrival_days), i, dtype=np.int64)
@@ -685,9 +709,13 @@ def _lead_table(channels: list[ChannelLeads], warmup_days: float) -> LeadTable:
         attr: np.concatenate([c.attributes[attr] for c in channels])[order]
         for attr in ATTRIBUTES
     }
-    values = np.concatenate([c.deal_value for c in channels])
-    return LeadTable(chan[order], rows[order], attributes, values[order], times[order],
-                     warmup_days)
+    values = np.concatenate([c.deal_value for c in channels])[order]
+    bands = sc.deal_value.band_names()
+    bounds = np.array([sc.deal_value.bands[b] for b in bands])
+    band = (np.searchsorted(bounds, values, side="right") - 1 if bands
+            else np.zeros(len(values), dtype=np.int64))
+    return LeadTable(chan[order], rows[order], attributes, values, times[order],
+                     sc.calendar.warmup_days, band.astype(np.int64))
 
 
 def _endless(sc: Scenario, lead: int, stage: int) -> str:

@@ -6,7 +6,7 @@ names. Times are days from the start of the run.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +30,7 @@ EVENT_FIELDS: tuple[str, ...] = (
 LEAD_FIELDS: tuple[str, ...] = (
     "case", "channel", "grade", "region", "product", "segment", "deal_value", "arrival_time",
     "cohort", "status", "close_time", "lost_stage", "lost_reason", "first_start_time",
-    "payment_days",
+    "payment_days", "waited_for_book",
 )
 
 
@@ -46,6 +46,10 @@ class RawReplication:
         rep_role: Role of each rep, by rep index.
         rep_hired: Day each rep joined (``-inf`` for reps there from the start).
         rep_left: Day each rep left (``inf`` if still employed at the end).
+        rep_skill: Each rep's own conversion effect (logit), from its group's spread.
+        rep_effort: Each rep's own factor on effort, from its group's spread.
+        rep_book: For each rep, the days inside the measurement window it owned 0, 1,
+            2... open leads (empty for reps of pooled roles), counted up to ``end_day``.
         end_day: Time the run stopped (days).
     """
 
@@ -56,12 +60,15 @@ class RawReplication:
     rep_role: tuple[str, ...]
     rep_hired: NDArray[np.float64]
     rep_left: NDArray[np.float64]
+    rep_skill: NDArray[np.float64]
+    rep_effort: NDArray[np.float64]
+    rep_book: tuple[NDArray[np.float64], ...]
     end_day: float
 
     @classmethod
     def collect(
         cls, replication: int, leads: LeadTable, events: Sequence[Any],
-        reps: Sequence[Rep], end_day: float, arrived: int,
+        reps: Sequence[Rep], end_day: float, arrived: int, book_waiters: Collection[int],
     ) -> RawReplication:
         """Turn the model's tables into columns.
 
@@ -74,7 +81,10 @@ class RawReplication:
             end_day: Time the run stopped (days).
             arrived: Leads arrived by then (the first ones: the table is in arrival
                 order); a run paused between rounds has not seen the others yet.
+            book_waiters: Leads that waited because every book was full.
         """
+        waited = np.zeros(arrived, dtype=np.bool_)
+        waited[[i for i in book_waiters if i < arrived]] = True
         arrays = {name: column[:arrived] for name, column in leads.arrays.items()}
         lead_cols: dict[str, NDArray[Any]] = {
             "case": np.arange(arrived, dtype=np.int64),
@@ -92,6 +102,7 @@ class RawReplication:
             "lost_reason": np.array(leads.lost_reason[:arrived], dtype=np.int64),
             "first_start_time": np.array(leads.first_start[:arrived], dtype=np.float64),
             "payment_days": np.array(leads.payment_days[:arrived], dtype=np.float64),
+            "waited_for_book": waited,
         }
         table = np.array(events, dtype=np.float64).reshape(-1, len(EVENT_FIELDS))
         dtypes = (np.int64, np.int64, np.int64, np.int64, np.float64, np.float64, np.float64,
@@ -108,5 +119,8 @@ class RawReplication:
             rep_role=tuple(r.role for r in reps),
             rep_hired=np.array([r.hired for r in reps], dtype=np.float64),
             rep_left=np.array([r.left for r in reps], dtype=np.float64),
+            rep_skill=np.array([r.skill for r in reps], dtype=np.float64),
+            rep_effort=np.array([r.effort_factor for r in reps], dtype=np.float64),
+            rep_book=tuple(np.array(r.book_days, dtype=np.float64) for r in reps),
             end_day=end_day,
         )

@@ -8,9 +8,15 @@ best grade first (``grade``), highest deal value first (``value``) or earliest s
 deadline first (``deadline``: the task's wait-for-a-rep SLA runs out soonest; tasks of
 stages without an SLA come after, longest waiting first).
 
+A role may cap the open leads a rep owns (``Role.max_open_deals``): a new lead then goes
+to the least loaded rep with room in its book, and when every book is full it waits in
+the pool, in dispatch order, until a lead closes and makes room (or it goes cold). The
+time each rep spends at each book size inside the measurement window is kept.
+
 Headcount can change during a run: hired reps join at once (and may ramp up, see
 ``Rep``); a dismissed rep leaves at once if free, or when it finishes its task. In owner
-assignment, the leads of a rep who leaves pass to the remaining reps.
+assignment, the leads of a rep who leaves pass to the remaining reps (beyond their cap
+if need be: accounts are reassigned, not dropped).
 
 A lead whose wait passes the scenario's cold limit is dropped from the queue when a
 rep next looks at it; the lead process records it as lost at the moment the limit
@@ -73,14 +79,23 @@ class Rep:
         ramp_days: Length of the ramp-up (days); the penalties below fade linearly.
         ramp_logit: Conversion effect (logit) at the start of the ramp-up.
         ramp_effort: Extra share of effort at the start of the ramp-up (0.5: +50 %).
+        skill: The rep's own conversion effect (logit), drawn from the spread of its
+            group (0 without one).
+        effort_factor: The rep's own factor on effort (1 without a spread).
+        pace: Factor on every task's duration: ``effort_factor`` over the share of the
+            day that is selling time.
         busy: Whether the rep is working (or has been handed a task).
         leaving: Whether the rep leaves when its current task ends.
         owned: Open leads this rep owns (owner assignment only).
         queue: Tasks waiting for this rep (owner assignment only).
+        book_days: Days inside the measurement window spent owning 0, 1, 2... open
+            leads (up to ``book_since``).
+        book_since: Time up to which ``book_days`` is counted.
     """
 
-    __slots__ = ("busy", "hired", "index", "leaving", "left", "owned", "queue", "ramp_days",
-                 "ramp_effort", "ramp_logit", "ramp_until", "role", "team")
+    __slots__ = ("book_days", "book_since", "busy", "effort_factor", "hired", "index",
+                 "leaving", "left", "owned", "pace", "queue", "ramp_days", "ramp_effort",
+                 "ramp_logit", "ramp_until", "role", "skill", "team")
 
     def __init__(self, index: int, team: str, role: str, hired: float = -math.inf) -> None:
         self.index = index
@@ -92,10 +107,25 @@ class Rep:
         self.ramp_days = 0.0
         self.ramp_logit = 0.0
         self.ramp_effort = 0.0
+        self.skill = 0.0
+        self.effort_factor = 1.0
+        self.pace = 1.0
         self.busy = False
         self.leaving = False
         self.owned = 0
         self.queue: list[Task] = []
+        self.book_days: list[float] = []
+        self.book_since = hired if math.isfinite(hired) else 0.0
+
+    def count_book(self, now: float, window: tuple[float, float]) -> None:
+        """Add the time since ``book_since`` at the current book size, inside ``window``."""
+        lo, hi = max(self.book_since, window[0]), min(now, window[1], self.left)
+        if hi > lo:
+            days = self.book_days
+            if len(days) <= self.owned:
+                days.extend([0.0] * (self.owned + 1 - len(days)))
+            days[self.owned] += hi - lo
+        self.book_since = now
 
     def ramp_share(self, now: float) -> float:
         """How much of the ramp-up is still ahead at ``now`` (1 on the first day, then 0)."""
@@ -119,12 +149,16 @@ class RepPool:
         effect: Conversion effect (logit) of this team's reps by lead attribute key.
         owners: In owner assignment, the rep owning each open lead (by lead id) that
             has had a task in this pool.
+        window: The measurement window [warm-up, horizon) (days), where book sizes
+            are counted.
+        book_waiters: Leads that waited because every book was full.
     """
 
     def __init__(
         self, env: simpy.Environment, team: str, role: str, reps: list[Rep], *,
         owner: bool, dispatch: str, max_wait_days: float | None, travel: int,
-        travel_cost: float, effect: Effects,
+        travel_cost: float, effect: Effects, max_open: int | None,
+        window: tuple[float, float],
     ) -> None:
         self.env = env
         self.team = team
@@ -135,6 +169,11 @@ class RepPool:
         self.travel_cost = travel_cost
         self.effect = effect
         self.owners: dict[int, Rep] = {}
+        self.window = window
+        self.book_waiters: set[int] = set()
+        self._cap = max_open if max_open is not None else math.inf
+        self._for_book: list[Task] = []
+        """Tasks of new leads waiting for room in a book (capped owner assignment)."""
         self._dispatch = DISPATCH_CODES[dispatch]
         self._max_wait = max_wait_days
         self._free: deque[Rep] = deque(reps)
@@ -160,11 +199,15 @@ class RepPool:
             lead went cold waiting.
         """
         if self.owner:
-            rep = self._owner_of(lead)
-            if not rep.busy:
-                rep.busy = True
-                return rep
-            queue = rep.queue
+            found = self._owner_of(lead)
+            if found is None:
+                self.book_waiters.add(lead)
+                queue = self._for_book
+            elif not found.busy:
+                found.busy = True
+                return found
+            else:
+                queue = found.queue
         else:
             if self._free:
                 rep = self._free.popleft()
@@ -186,13 +229,39 @@ class RepPool:
             return -deal_value
         return deadline
 
-    def _owner_of(self, lead: int) -> Rep:
+    def _owner_of(self, lead: int, capped: bool = True) -> Rep | None:
+        """The lead's owner; a new lead gets the least loaded rep with room, if any."""
         rep = self.owners.get(lead)
         if rep is None:
             rep = min(self.reps, key=_owner_load)
-            rep.owned += 1
+            if capped and rep.owned >= self._cap:
+                return None
+            self._own(rep, +1)
             self.owners[lead] = rep
         return rep
+
+    def _own(self, rep: Rep, change: int) -> None:
+        rep.count_book(self.env.now, self.window)
+        rep.owned += change
+
+    def _admit(self) -> None:
+        """Leads waiting for room in a book take the room there is now."""
+        queue = self._for_book
+        now = self.env.now
+        while queue and min(r.owned for r in self.reps) < self._cap:
+            task = heapq.heappop(queue)
+            enabled, lead, waiter = task[1], task[3], task[7]
+            if (self._max_wait is not None and now - enabled > self._max_wait
+                    and not waiter.cold_exempt):
+                waiter.resume(None)
+                continue
+            rep = self._owner_of(lead)
+            assert rep is not None  # a book had room
+            if rep.busy:
+                heapq.heappush(rep.queue, task)
+            else:
+                rep.busy = True
+                waiter.resume(rep)
 
     def release(self, rep: Rep) -> None:
         """``rep`` finished a task: hand it the next waiting one, or set it free."""
@@ -217,12 +286,20 @@ class RepPool:
         """Lead ``lead`` closed: its owner (if it has one here) owns one lead fewer."""
         rep = self.owners.pop(lead, None)
         if rep is not None:
-            rep.owned -= 1
+            self._own(rep, -1)
+            if self._for_book:
+                self._admit()
+
+    def count_books(self) -> None:
+        """Bring every rep's days at each book size up to now (owner assignment only)."""
+        if self.owner:
+            for rep in self.reps:
+                rep.count_book(self.env.now, self.window)
 
     def queue_length(self) -> int:
         """Tasks waiting for a rep of this pool."""
         if self.owner:
-            return sum(len(r.queue) for r in self.reps)
+            return sum(len(r.queue) for r in self.reps) + len(self._for_book)
         return len(self._queue)
 
     # ---- staffing ------------------------------------------------------------------
@@ -231,7 +308,10 @@ class RepPool:
         """A new rep joins now and takes waiting work at once."""
         self.reps.append(rep)
         if self.owner:
-            return  # new leads come to the least loaded owner: the new rep, first
+            # New leads come to the least loaded owner (the new rep first), and leads
+            # waiting for room in a book find it in the new rep's.
+            self._admit()
+            return
         rep.busy = True  # release() hands it the next waiting task or frees it
         self.release(rep)
 
@@ -251,11 +331,12 @@ class RepPool:
         self.reps.remove(rep)
         if not self.owner:
             return
+        rep.count_book(self.env.now, self.window)
         # The leaver's leads and their waiting tasks pass to the remaining reps.
         for lead in [lead for lead, owner in self.owners.items() if owner is rep]:
             del self.owners[lead]
-            rep.owned -= 1
-            self._owner_of(lead)
+            self._own(rep, -1)
+            self._owner_of(lead, capped=False)
         waiting, rep.queue = rep.queue, []
         for task in waiting:
             new = self.owners[task[3]]
@@ -272,8 +353,7 @@ class RepPool:
     # ---- changing the rules --------------------------------------------------------
 
     def reconfigure(self, *, owner: bool, dispatch: str, max_wait_days: float | None,
-                    travel_cost: float, effect: Effects
-                    ) -> None:
+                    travel_cost: float, effect: Effects, max_open: int | None) -> None:
         """New rules from now on; waiting tasks are kept and re-ordered under them.
 
         Args:
@@ -282,26 +362,34 @@ class RepPool:
             max_wait_days: Cold limit (days), or None.
             travel_cost: Travel cost of one visit (currency).
             effect: Conversion effect (logit) by lead attribute key.
+            max_open: Cap on a rep's open leads (owner assignment), or None.
         """
         self.effect = effect
         self.travel_cost = travel_cost
         self._max_wait = max_wait_days
-        tasks = self._queue + [t for r in self.reps for t in r.queue]
+        self._cap = max_open if max_open is not None else math.inf
+        tasks = self._queue + self._for_book + [t for r in self.reps for t in r.queue]
         for r in self.reps:
             r.queue = []
         self._queue = []
+        self._for_book = []
         if owner != self.owner:
             self.owner = owner
             self.owners.clear()
             for r in self.reps:
-                r.owned = 0
+                self._own(r, -r.owned)
             self._free = deque(r for r in self.reps if not r.busy) if not owner else deque()
         self._dispatch = DISPATCH_CODES[dispatch]
         for task in sorted(tasks, key=lambda t: (t[1], t[2])):
             _, enabled, seq, lead, grade, value, deadline, waiter = task
-            queue = self._owner_of(lead).queue if owner else self._queue
+            queue = self._queue
+            if owner:
+                found = self._owner_of(lead)
+                queue = self._for_book if found is None else found.queue
             heapq.heappush(queue, (self._key(enabled, grade, value, deadline), enabled, seq,
                                    lead, grade, value, deadline, waiter))
+        if owner:
+            self._admit()
         self._serve_idle()
 
     def _serve_idle(self) -> None:

@@ -12,6 +12,13 @@ own random stream (team, role, position), and leaves when the hazard accumulated
 role's rate reaches it. A change of rate between rounds rescales the time left instead
 of drawing again, so a position's history depends only on its own draws and the rates.
 
+Reps differ (``Role.skill_spread_logit``, ``Role.effort_spread``, or their group's own):
+each occupant of a position draws two standard normals from the position's own stream
+of people, and its skill (logit) and effort factor are those draws scaled by the
+group's spreads, so a rep's draws do not depend on how many others there are. A change
+of spread between rounds rescales the same draws. Non-selling time
+(``Role.non_selling_share``) slows every task of the role's reps alike.
+
 A rep chosen to leave (a plan or a round lowering the headcount) is the most recently
 hired one that is free, else the most recently hired one, which leaves when its task
 ends.
@@ -19,6 +26,7 @@ ends.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,7 +35,7 @@ import simpy
 from salessim.model.events import Wakeup
 from salessim.model.reps import Rep, RepPool
 from salessim.rng import Purpose, name_key, stream
-from salessim.scenario.schema import Role, Scenario
+from salessim.scenario.schema import RepGroup, Role, Scenario
 
 DAYS_PER_YEAR = 250.0
 """Working days in a year, the unit of ``attrition_per_year``."""
@@ -40,6 +48,8 @@ class _Position:
     Attributes:
         slot: The position's number in its pool.
         rng: Its attrition stream.
+        people: Its stream of the occupants' skill and pace.
+        draws: The occupant's two standard normals (skill, pace).
         rep: The rep in it, or None while a replacement is awaited.
         hazard_left: Leaving hazard the rep can still take (unit exponential units).
         rate: Attrition rate now applied (per day).
@@ -50,6 +60,8 @@ class _Position:
 
     slot: int
     rng: np.random.Generator
+    people: np.random.Generator
+    draws: tuple[float, float] = (0.0, 0.0)
     rep: Rep | None = None
     hazard_left: float = 0.0
     rate: float = 0.0
@@ -64,6 +76,7 @@ class _Group:
 
     pool: RepPool
     role: Role
+    spec: RepGroup
     positions: list[_Position] = field(default_factory=list)
     pending: list[Wakeup] = field(default_factory=list)
     """Plan changes still to come."""
@@ -87,9 +100,9 @@ class Staff:
         self.replication = replication
         self.groups: dict[tuple[str, str], _Group] = {}
 
-    def add_pool(self, pool: RepPool, role: Role) -> None:
+    def add_pool(self, pool: RepPool, role: Role, spec: RepGroup) -> None:
         """Take charge of a pool whose initial reps are already in it."""
-        group = _Group(pool, role)
+        group = _Group(pool, role, spec)
         self.groups[pool.team, pool.role] = group
         for rep in pool.reps:
             position = self._new_position(group)
@@ -114,6 +127,9 @@ class Staff:
             group.role = after.role(role_name)
             was, now = (next(t for t in sc.teams if t.name == team).reps[role_name]
                         for sc in (before, after))
+            group.spec = now
+            for position in group.positions:
+                self._person(group, position)
             for pending in group.pending:
                 pending.cancel()
             group.pending = []
@@ -164,9 +180,9 @@ class Staff:
     def _new_position(self, group: _Group) -> _Position:
         slot = max((p.slot for p in group.positions), default=-1) + 1
         pool = group.pool
-        rng = stream(self.seed, self.replication, Purpose.STAFF, name_key(pool.team),
-                     name_key(pool.role), slot)
-        position = _Position(slot, rng)
+        keys = (name_key(pool.team), name_key(pool.role), slot)
+        position = _Position(slot, stream(self.seed, self.replication, Purpose.STAFF, *keys),
+                             stream(self.seed, self.replication, Purpose.PEOPLE, *keys))
         group.positions.append(position)
         return position
 
@@ -203,11 +219,28 @@ class Staff:
             group.pool.dismiss(position.rep)
 
     def _occupant_joins(self, group: _Group, position: _Position) -> None:
-        """A rep takes the position: it draws its leaving hazard."""
+        """A rep takes the position: it draws its leaving hazard, skill and pace."""
+        skill, pace = position.people.standard_normal(2).tolist()
+        position.draws = (skill, pace)
+        self._person(group, position)
         position.hazard_left = float(position.rng.standard_exponential())
         position.rate = 0.0
         position.since = self.env.now
         self._reschedule_departure(group, position)
+
+    def _person(self, group: _Group, position: _Position) -> None:
+        """Set the occupant's skill, effort factor and pace from its draws and the group."""
+        rep = position.rep
+        if rep is None:
+            return
+        spec, role = group.spec, group.role
+        skill_sd = (role.skill_spread_logit if spec.skill_spread_logit is None
+                    else spec.skill_spread_logit)
+        effort_sd = role.effort_spread if spec.effort_spread is None else spec.effort_spread
+        rep.skill = skill_sd * position.draws[0]
+        # Lognormal with mean 1: the spread moves reps apart, not the group's mean pace.
+        rep.effort_factor = math.exp(effort_sd * position.draws[1] - effort_sd ** 2 / 2)
+        rep.pace = rep.effort_factor / (1.0 - role.non_selling_share)
 
     def _reschedule_departure(self, group: _Group, position: _Position) -> None:
         """(Re)book the rep's departure under the role's current attrition rate."""

@@ -12,6 +12,7 @@ import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from salessim.scenario.adjustments import AdjustmentT, Facet, StageAdjustment, replacement_problems
 from salessim.scenario.errors import listing, unknown
 from salessim.scenario.limits import (
     ATTRIBUTES,
@@ -37,6 +38,7 @@ def cross_reference_problems(sc: Scenario) -> Problems:
     problems += _bundle_problems(sc)
     problems += _name_problems(sc)
     problems += _stage_problems(sc)
+    problems += _adjust_problems(sc)
     if not problems:  # routing and loops are only meaningful once the names are right
         problems += _routing_problems(sc)
         problems += _travel_problems(sc)
@@ -158,6 +160,54 @@ def _stage_problems(sc: Scenario) -> Problems:
             for attr, values in joint.when.items():
                 problems += [_unknown_value(sc, f"{path}.when.{attr}[{k}]", attr, v)
                              for k, v in enumerate(values) if v not in sc.values_of(attr)]
+    return problems
+
+
+def _adjust_problems(sc: Scenario) -> Problems:
+    """Adjustments keyed by values that exist, each replacing field under one attribute."""
+    blocks: list[tuple[str, Mapping[Facet, Mapping[str, AdjustmentT]]]] = [
+        ("handoff.adjust", sc.handoff.adjust), ("payment.adjust", sc.payment.adjust)]
+    for i, st in enumerate(sc.stages):
+        blocks.append((f"stages[{i}].adjust", st.adjust))
+        if st.handoff is not None:
+            blocks.append((f"stages[{i}].handoff.adjust", st.handoff.adjust))
+    problems: Problems = []
+    for path, adjust in blocks:
+        for facet, values in adjust.items():
+            allowed = sc.facet_values(facet)
+            if facet == "deal_size" and not allowed:
+                problems.append((f"{path}.deal_size", "deal sizes are the bands of "
+                                 "deal_value.bands, and it names none; add e.g. "
+                                 "{small: 0, large: 100000}"))
+                continue
+            problems += [(f"{path}.{facet}.{key}", unknown(facet.replace("_", " "), key,
+                                                           allowed, f"{facet}s are"))
+                         for key in values if key not in allowed]
+        problems += replacement_problems(adjust, path)
+    for i, st in enumerate(sc.stages):
+        problems += _adjusted_share_problems(st.adjust, st.failure, f"stages[{i}].adjust")
+    return problems
+
+
+def _adjusted_share_problems(adjust: Mapping[Facet, Mapping[str, StageAdjustment]],
+                             failure: Any, path: str) -> Problems:
+    """Adjusted failure shares that sum past 1 or lack the stage or days they need."""
+    problems: Problems = []
+    for facet, values in adjust.items():
+        for key, a in values.items():
+            where = f"{path}.{facet}.{key}"
+            rework = failure.rework_share if a.rework_share is None else a.rework_share
+            nurture = failure.nurture_share if a.nurture_share is None else a.nurture_share
+            if rework + nurture > 1 + MIX_TOLERANCE:
+                problems.append((where, f"rework_share {rework:g} + nurture_share "
+                                        f"{nurture:g} = {rework + nurture:g} for these leads; "
+                                        "shares of the failures sum to at most 1"))
+            if rework > 0 and failure.rework_to is None:
+                problems.append((f"{where}.rework_share", "the stage's failure has no "
+                                 "rework_to; say there which stage rework goes back to"))
+            if nurture > 0 and failure.nurture_days is None:
+                problems.append((f"{where}.nurture_share", "the stage's failure has no "
+                                 "nurture_days; say there how long nurture lasts"))
     return problems
 
 

@@ -46,8 +46,6 @@ from collections.abc import Callable, Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     ValidationInfo,
     field_validator,
@@ -55,8 +53,9 @@ from pydantic import (
 )
 
 from salessim.scenario.errors import KeyPathError, ScenarioError, show, validate_document
+from salessim.scenario.fields import Frozen, Name, NonNegative, Positive
 from salessim.scenario.limits import MAX_AMOUNT
-from salessim.scenario.schema import Name, NonNegative, Positive, Scenario
+from salessim.scenario.schema import Scenario
 
 ScenarioReader = Callable[[Any, str | None], Scenario]
 """``read(scenario_ref, extends)``: the exercise's scenario (a path or an inline mapping),
@@ -72,11 +71,7 @@ Bound = Annotated[float, Field(ge=-MAX_AMOUNT, le=MAX_AMOUNT, allow_inf_nan=Fals
 """A lever's bound or a decision's value, in the unit of the lever's key path."""
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
-
-
-class LeverOption(_Frozen):
+class LeverOption(Frozen):
     """One choice of a choice lever: a named bundle of changes, with its one-off cost.
 
     Attributes:
@@ -105,7 +100,7 @@ class LeverOption(_Frozen):
         return {**data, "scenario": _read(info, data["extends"], "extends")}
 
 
-class Lever(_Frozen):
+class Lever(Frozen):
     """Something a trainee may change: a number at a key path, or a choice of options.
 
     Attributes:
@@ -162,7 +157,7 @@ class Lever(_Frozen):
         return self
 
 
-class Goal(_Frozen):
+class Goal(Frozen):
     """What a trainee must reach, and what is scored beyond it.
 
     Conditions and ``excellent`` are read as data: ``KPI OPERATOR NUMBER`` with an
@@ -208,7 +203,7 @@ class Goal(_Frozen):
         return self.maximise or self.minimise or ""
 
 
-class ExerciseSpec(_Frozen):
+class ExerciseSpec(Frozen):
     """A validated exercise file; ``salessim.training.Exercise`` checks it against the engine.
 
     Attributes:
@@ -308,7 +303,7 @@ def _bounded(value: float) -> bool:
     return abs(value) <= MAX_AMOUNT and math.isfinite(value)
 
 
-class Decision(_Frozen):
+class Decision(Frozen):
     """A trainee's decision: set a lever to a value from a day on.
 
     Attributes:
@@ -339,7 +334,7 @@ class Decision(_Frozen):
         return value
 
 
-class AnswerSpec(_Frozen):
+class AnswerSpec(Frozen):
     """A trainee's answer file.
 
     Attributes:

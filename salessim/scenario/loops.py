@@ -3,7 +3,9 @@
 A failed attempt may send a lead back to an earlier stage (rework) or retry the stage
 later (nurture). Read as an absorbing Markov chain over the stages, with the base
 conversion of each grade, three things can go wrong, and each is refused when the
-scenario is loaded, before anything runs:
+scenario is loaded, before anything runs (where stages are adjusted by the deal, the
+chain takes each stage's least favourable adjustment: the lowest conversion and the
+highest failure shares any lead can get):
 
 * a lead can reach a stage from which it can never be won or lost (every failure goes
   back and the way forward has probability 0): it would loop for ever;
@@ -15,6 +17,7 @@ scenario is loaded, before anything runs:
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -58,19 +61,32 @@ def _edges(sc: Scenario, g: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     won, lost = np.zeros(n), np.zeros(n)
     grade = sc.grades[g]
     for i, st in enumerate(sc.stages):
-        p = st.conversion[grade]
+        p, rework_share, nurture_share = _least_favourable(st, st.conversion[grade])
         fail = 1.0 - p
         if i + 1 < n:
             q[i, i + 1] += p
         else:
             won[i] = p
-        rework = fail * st.failure.rework_share
-        nurture = fail * st.failure.nurture_share
+        rework = fail * rework_share
+        nurture = fail * nurture_share
         if rework > 0 and st.failure.rework_to is not None:
             q[i, sc.stage_index(st.failure.rework_to)] += rework
         q[i, i] += nurture
         lost[i] = max(0.0, fail - rework - nurture)
     return q, won, lost
+
+
+def _least_favourable(st: Stage, p: float) -> tuple[float, float, float]:
+    """The lowest conversion and highest failure shares a stage's adjustments give."""
+    rework, nurture = st.failure.rework_share, st.failure.nurture_share
+    shift = 0.0
+    for values in st.adjust.values():
+        shift += min(0.0, *(a.conversion_logit for a in values.values()))
+        rework = max(rework, *(a.rework_share or 0.0 for a in values.values()))
+        nurture = max(nurture, *(a.nurture_share or 0.0 for a in values.values()))
+    if shift and 0.0 < p < 1.0:
+        p = 1.0 / (1.0 + math.exp(-(math.log(p / (1.0 - p)) + shift)))
+    return p, rework, min(nurture, 1.0 - rework)
 
 
 def _reachable(q: np.ndarray, start: int) -> list[int]:

@@ -15,14 +15,18 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     ValidationInfo,
     field_validator,
     model_validator,
 )
 
+from salessim.scenario.adjustments import (
+    Facet,
+    HandoffAdjust,
+    PaymentAdjust,
+    StageAdjust,
+)
 from salessim.scenario.checks import cross_reference_problems
 from salessim.scenario.distributions import Distribution
 from salessim.scenario.document import apply_changes, plain_data
@@ -33,9 +37,16 @@ from salessim.scenario.errors import (
     show,
     validate_document,
 )
+from salessim.scenario.fields import (
+    Frozen,
+    Logit,
+    Name,
+    NonNegative,
+    Positive,
+    Probability,
+)
 from salessim.scenario.limits import (
     ATTRIBUTES,
-    MAX_AMOUNT,
     MAX_ATTRIBUTE_VALUES,
     MAX_HORIZON_DAYS,
     MAX_NAMED_ITEMS,
@@ -47,11 +58,6 @@ from salessim.scenario.yaml12 import dump_yaml
 
 SCHEMA_VERSION = 1
 
-Probability = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
-NonNegative = Annotated[float, Field(ge=0.0, le=MAX_AMOUNT, allow_inf_nan=False)]
-Positive = Annotated[float, Field(gt=0.0, le=MAX_AMOUNT, allow_inf_nan=False)]
-Logit = Annotated[float, Field(ge=-20.0, le=20.0, allow_inf_nan=False)]
-Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z][A-Za-z0-9_\-]*$")]
 
 
 Values = Annotated[tuple[str, ...], Field(strict=False)]
@@ -59,10 +65,6 @@ Values = Annotated[tuple[str, ...], Field(strict=False)]
 AttributeValues = Annotated[tuple[Name, ...], Field(min_length=1, max_length=MAX_ATTRIBUTE_VALUES,
                                                     strict=False)]
 """The values a lead attribute takes (grades, regions, products, segments)."""
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, strict=True)
 
 
 _SINGULAR = {"grades": "grade", "regions": "region", "products": "product",
@@ -86,7 +88,7 @@ def _unique(names: Iterable[str], field: str, suffix: str = "") -> None:
         raise KeyPathError(problems)
 
 
-class Calendar(_Frozen):
+class Calendar(Frozen):
     """The simulated time window.
 
     Attributes:
@@ -115,7 +117,7 @@ class Calendar(_Frozen):
         return self
 
 
-class RatePeriod(_Frozen):
+class RatePeriod(Frozen):
     """A multiplier on a channel's lead rate for days in [``from_day``, ``to_day``).
 
     Periods repeat every ``Schedule.cycle_days`` when a cycle is given, so a
@@ -135,7 +137,7 @@ class RatePeriod(_Frozen):
         return self
 
 
-class Schedule(_Frozen):
+class Schedule(Frozen):
     """A piecewise-constant rate schedule: seasons, campaigns, quarter ends.
 
     Days not inside any period have multiplier 1.
@@ -179,7 +181,7 @@ class Schedule(_Frozen):
         return self
 
 
-class Channel(_Frozen):
+class Channel(Frozen):
     """A source of leads.
 
     Attributes:
@@ -198,22 +200,49 @@ class Channel(_Frozen):
     mix: dict[Literal["grade", "region", "product", "segment"], dict[str, Probability]]
 
 
-class DealValue(_Frozen):
+class DealValue(Frozen):
     """Deal value of a won lead (currency).
 
     Attributes:
         distribution: Base deal value.
         multipliers: Optional factors by attribute value, e.g.
             ``{segment: {enterprise: 4.0}}``; values not listed have factor 1.
+        bands: Optional deal-size bands by name, each with its lower bound (currency),
+            e.g. ``{small: 0, mid: 20000, large: 100000}``; a deal is in the band with
+            the highest bound not above its value, so one band must start at 0.
+            Adjustments may then be keyed by ``deal_size``.
     """
 
     distribution: Distribution
     multipliers: dict[Literal["grade", "region", "product", "segment"], dict[str, NonNegative]] = (
         Field(default_factory=dict)
     )
+    bands: dict[Name, NonNegative] = Field(default_factory=dict, max_length=MAX_ATTRIBUTE_VALUES)
+
+    @model_validator(mode="after")
+    def _bands_from_zero(self) -> DealValue:
+        problems: list[tuple[str, str]] = []
+        lowest = min(self.bands.values(), default=0.0)
+        if lowest != 0:
+            problems.append(("bands", "one band must start at 0 so that every deal is in a "
+                                      f"band; the lowest bound given is {lowest:g}"))
+        first: dict[float, str] = {}
+        for name, bound in self.bands.items():
+            if bound in first:
+                problems.append((f"bands.{name}", f"starts at {bound:g} like "
+                                                  f"{first[bound]!r}; each band needs its own "
+                                                  "lower bound"))
+            first.setdefault(bound, name)
+        if problems:
+            raise KeyPathError(problems)
+        return self
+
+    def band_names(self) -> tuple[str, ...]:
+        """The bands in increasing order of their lower bound."""
+        return tuple(sorted(self.bands, key=self.bands.__getitem__))
 
 
-class RampUp(_Frozen):
+class RampUp(Frozen):
     """How a newly hired rep gets up to speed; both penalties fade linearly to zero.
 
     Attributes:
@@ -228,7 +257,7 @@ class RampUp(_Frozen):
     extra_effort: Annotated[float, Field(ge=0.0, le=10.0)] = 0.0
 
 
-class Role(_Frozen):
+class Role(Frozen):
     """A job in the sales process.
 
     Attributes:
@@ -247,6 +276,18 @@ class Role(_Frozen):
             rep in five leaves in a year), at exponentially distributed times.
         replacement_days: Working days from a leaver's departure to the replacement's
             first day; omitted means leavers are not replaced.
+        max_open_deals: The most open leads one rep may own (owner assignment only): a
+            rep with a full book takes no new lead. A new lead goes to the rep with the
+            fewest open leads among those with room; when every book is full it waits
+            (and may go cold) until a lead closes and makes room. Omitted: no cap.
+        non_selling_share: Share of a rep's working day spent on admin, internal
+            meetings and training (0.3: 30 %); an hour of selling then keeps the rep
+            for ``1 / (1 - share)`` hours, which count as busy.
+        skill_spread_logit: Spread (standard deviation, logit) of skill between the
+            role's reps: each rep draws its own skill, normal with mean 0, from a stream
+            of its own position, so adding a rep does not change the others.
+        effort_spread: Spread of the reps' pace: each rep's efforts are multiplied by
+            its own lognormal factor with mean 1 and this standard deviation of its log.
     """
 
     name: Name
@@ -257,9 +298,21 @@ class Role(_Frozen):
     ramp_up: RampUp | None = None
     attrition_per_year: Annotated[float, Field(ge=0.0, le=50.0)] = 0.0
     replacement_days: NonNegative | None = None
+    max_open_deals: Annotated[int, Field(ge=1, le=100_000)] | None = None
+    non_selling_share: Annotated[float, Field(ge=0.0, le=0.9, allow_inf_nan=False)] = 0.0
+    skill_spread_logit: Annotated[float, Field(ge=0.0, le=5.0, allow_inf_nan=False)] = 0.0
+    effort_spread: Annotated[float, Field(ge=0.0, le=2.0, allow_inf_nan=False)] = 0.0
+
+    @model_validator(mode="after")
+    def _book_needs_owner(self) -> Role:
+        if self.max_open_deals is not None and self.assignment != "owner":
+            raise KeyPathError([("max_open_deals", "a book belongs to a rep: a cap on open "
+                                                   "deals needs assignment: owner (it is "
+                                                   f"{self.assignment})")])
+        return self
 
 
-class HeadcountChange(_Frozen):
+class HeadcountChange(Frozen):
     """From ``day`` on, a rep group has ``headcount`` reps (hiring or leaving then).
 
     Attributes:
@@ -271,7 +324,7 @@ class HeadcountChange(_Frozen):
     headcount: Annotated[int, Field(ge=1, le=10_000)]
 
 
-class RepGroup(_Frozen):
+class RepGroup(Frozen):
     """The reps of one role in one team.
 
     Attributes:
@@ -279,10 +332,15 @@ class RepGroup(_Frozen):
         skill_logit: Conversion effect of these reps on stages they work (logit).
         plan: Headcount changes during the run, in order of day; hires ramp up as
             their role says.
+        skill_spread_logit: This group's spread of skill between reps, instead of the
+            role's (``Role.skill_spread_logit``).
+        effort_spread: This group's spread of pace, instead of the role's.
     """
 
     headcount: Annotated[int, Field(ge=0, le=10_000)]
     skill_logit: Logit = 0.0
+    skill_spread_logit: Annotated[float, Field(ge=0.0, le=5.0, allow_inf_nan=False)] | None = None
+    effort_spread: Annotated[float, Field(ge=0.0, le=2.0, allow_inf_nan=False)] | None = None
     plan: tuple[HeadcountChange, ...] = Field(default=(), strict=False)
 
     @model_validator(mode="after")
@@ -300,7 +358,7 @@ class RepGroup(_Frozen):
         return self
 
 
-class TravelZone(_Frozen):
+class TravelZone(Frozen):
     """Travel for one customer visit.
 
     Attributes:
@@ -323,7 +381,7 @@ class ReachZone(TravelZone):
     up_to_regions: Annotated[int, Field(ge=1, le=10_000)]
 
 
-class Travel(_Frozen):
+class Travel(Frozen):
     """Travel per visit by how far a team's territory reaches.
 
     A team covering one region travels little; a team covering the whole country (a
@@ -355,7 +413,7 @@ class Travel(_Frozen):
         return next(i for i, z in enumerate(self.zones) if z.up_to_regions >= reach)
 
 
-class Team(_Frozen):
+class Team(Frozen):
     """A team and the leads it covers.
 
     A team covers a lead when the lead's region, product and segment are each in the
@@ -408,7 +466,7 @@ class Team(_Frozen):
         return n_regions if self.regions is None else len(self.regions)
 
 
-class Handoff(_Frozen):
+class Handoff(Frozen):
     """What a change of role between consecutive activities costs.
 
     Attributes:
@@ -416,14 +474,17 @@ class Handoff(_Frozen):
         info_loss_prob: Probability that information is lost in the handoff.
         info_loss_logit: Conversion effect (logit, usually negative) on the receiving
             stage when information was lost.
+        adjust: Changes by lead attribute value (``salessim.scenario.adjustments``),
+            e.g. ``{segment: {enterprise: {delay_scale: 2.0}}}``.
     """
 
     delay_days: Distribution
     info_loss_prob: Probability = 0.0
     info_loss_logit: Logit = 0.0
+    adjust: HandoffAdjust = Field(default_factory=dict)
 
 
-class Failure(_Frozen):
+class Failure(Frozen):
     """Where a lead goes when it does not pass a stage.
 
     Shares are of the failures: ``rework_share`` go back to ``rework_to``,
@@ -464,7 +525,7 @@ class Failure(_Frozen):
         return self
 
 
-class JointWork(_Frozen):
+class JointWork(Frozen):
     """Another role working a stage together with the stage's role.
 
     The iron triangle is one: sales, solution and service meet the customer together at
@@ -483,7 +544,7 @@ class JointWork(_Frozen):
         default_factory=dict)
 
 
-class Stage(_Frozen):
+class Stage(Frozen):
     """One step of the sales process.
 
     Attributes:
@@ -505,6 +566,9 @@ class Stage(_Frozen):
         joint: Other roles that work each attempt together with the stage's role; the
             lead waits until all are done.
         joint_logit: Conversion effect (logit) of the joint work, for leads it joins.
+        adjust: Changes of effort, customer delay, conversion and failure shares by
+            lead attribute value (``salessim.scenario.adjustments``), e.g.
+            ``{segment: {enterprise: {customer_delay_scale: 3.0}}}``.
     """
 
     name: Name
@@ -518,9 +582,10 @@ class Stage(_Frozen):
     handoff: Handoff | None = None
     joint: tuple[JointWork, ...] = Field(default=(), strict=False)
     joint_logit: Logit = 0.0
+    adjust: StageAdjust = Field(default_factory=dict)
 
 
-class GoingCold(_Frozen):
+class GoingCold(Frozen):
     """What waiting for a rep does to a lead.
 
     Attributes:
@@ -534,7 +599,7 @@ class GoingCold(_Frozen):
     max_wait_days: Positive | None = None
 
 
-class Payment(_Frozen):
+class Payment(Frozen):
     """Invoicing and collection (回款) of won deals.
 
     Attributes:
@@ -543,15 +608,19 @@ class Payment(_Frozen):
         bad_debt_prob: Probability a won deal is never paid.
         window_days: A payment counts as collected if it arrives within this many
             days of the win.
+        adjust: Changes of the delays and the bad-debt probability by deal attribute
+            value (``salessim.scenario.adjustments``), e.g.
+            ``{segment: {enterprise: {payment_days_scale: 1.5}}}``.
     """
 
     invoice_delay_days: Distribution
     payment_days: Distribution
     bad_debt_prob: Probability = 0.0
     window_days: Positive = 90.0
+    adjust: PaymentAdjust = Field(default_factory=dict)
 
 
-class Money(_Frozen):
+class Money(Frozen):
     """Currency and margin.
 
     Attributes:
@@ -564,7 +633,7 @@ class Money(_Frozen):
     gross_margin: Probability = 1.0
 
 
-class Scenario(_Frozen):
+class Scenario(Frozen):
     """A complete, validated scenario. Build it with ``salessim.load_scenario``."""
 
     schema_version: Literal[1]
@@ -685,6 +754,14 @@ class Scenario(_Frozen):
             "product": (*self.products, *self.bundles),
             "segment": self.segments,
         }[attribute]
+
+    def facet_values(self, facet: Facet) -> tuple[str, ...]:
+        """The values an adjustment may be keyed by: an attribute's, channels or bands."""
+        if facet == "channel":
+            return tuple(c.name for c in self.channels)
+        if facet == "deal_size":
+            return self.deal_value.band_names()
+        return self.values_of(facet)
 
     def components(self, product: str) -> tuple[str, ...]:
         """The products a lead for ``product`` (a product or a bundle) buys."""

@@ -154,6 +154,8 @@ def test_fill_time_of_known_lives() -> None:
     then 5 + t/2; so the pipeline is half full at 10 days and 95 % full at 28."""
     leads = {"arrival_time": np.zeros(4), "close_time": np.array([10.0, 30.0, 10.0, 30.0])}
     raws = [RawReplication(replication=0, leads=leads, events={}, rep_team=(), rep_role=(),
-                           rep_hired=np.empty(0), rep_left=np.empty(0), end_day=100.0)]
+                           rep_hired=np.empty(0), rep_left=np.empty(0),
+                           rep_skill=np.empty(0), rep_effort=np.empty(0), rep_book=(),
+                           end_day=100.0)]
     assert fill_time(raws, 0.0, 0.5) == 10.0
     assert fill_time(raws, 0.0, 0.95) == 28.0

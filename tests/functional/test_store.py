@@ -17,6 +17,7 @@ import pytest
 import salessim as ss
 import salessim.runner
 from salessim.model import simulate
+from salessim.store import STORE_FORMAT
 
 from ..conftest import short
 
@@ -93,7 +94,8 @@ def test_files_that_are_not_stores_are_refused(tmp_path: Path) -> None:
     ss.Store(future).close()
     with sqlite3.connect(future) as db:
         db.execute("UPDATE meta SET value = '99' WHERE key = 'format'")
-    with pytest.raises(ss.StoreError, match="format 99; this salessim reads format 1"):
+    with pytest.raises(ss.StoreError,
+                       match=f"format 99; this salessim reads format {STORE_FORMAT}"):
         ss.Store(future)
 
 
