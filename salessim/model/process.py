@@ -376,6 +376,15 @@ class Replication:
         if not self.done.triggered:
             self.done.succeed()
 
+    def _all_closed(self) -> None:
+        """Every counted lead is closed and none will come: finish, but not before the
+        horizon, so that salaries, staffing and utilisation cover the whole window."""
+        left = self.sc.calendar.horizon_days - self.env.now
+        if left <= 0:
+            self._finish()
+        else:
+            self.env.timeout(left).callbacks.append(self._finish)
+
     def _arrive(self, _: simpy.Event) -> None:
         """Leads due now arrive; the next arrival is booked; their processes start."""
         env = self.env
@@ -399,7 +408,7 @@ class Replication:
     def _arrivals_over(self) -> None:
         self.arrivals_done = True
         if self.open_cohort == 0:
-            self._finish()
+            self._all_closed()
 
     def _new_layer(self, channel: int, stage: int) -> StageLayer:
         """Draw the next attempt's layer of (channel, stage)."""
@@ -682,7 +691,7 @@ class Replication:
         if leads.cohort[i]:
             self.open_cohort -= 1
             if self.open_cohort == 0 and self.arrivals_done:
-                self._finish()
+                self._all_closed()
 
     def _close_stale_waits(self) -> None:
         """Leads still queued at the end whose wait passed the cold limit are lost then."""

@@ -180,8 +180,9 @@ def _adjust_problems(sc: Scenario) -> Problems:
                                  "deal_value.bands, and it names none; add e.g. "
                                  "{small: 0, large: 100000}"))
                 continue
-            problems += [(f"{path}.{facet}.{key}", unknown(facet.replace("_", " "), key,
-                                                           allowed, f"{facet}s are"))
+            words = facet.replace("_", " ")
+            problems += [(f"{path}.{facet}.{key}", unknown(words, key, allowed,
+                                                           f"{words}s are"))
                          for key in values if key not in allowed]
         problems += replacement_problems(adjust, path)
     for i, st in enumerate(sc.stages):

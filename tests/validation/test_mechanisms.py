@@ -234,3 +234,19 @@ def test_payment_on_the_window_edge_counts_as_collected(terms: float) -> None:
     late = ss.run(ss.load_scenario(doc).with_changes({"payment.window_days": terms - 1}),
                   replications=3, seed=seed(41))
     assert (late.kpis["collected"] == 0.0).all()
+
+
+def test_salaries_cover_the_window_when_the_last_lead_closes_early() -> None:
+    """Leads stop arriving on day 50 and all close before the horizon (day 60): salaries
+    and employed days still run to the horizon, exactly."""
+    doc = base_scenario()
+    doc["calendar"]["horizon_days"] = 60.0
+    doc["channels"][0]["leads_per_day"] = 5.0
+    doc["channels"][0]["schedule"] = {"periods": [
+        {"from_day": 50.0, "to_day": 60.0, "multiplier": 0.0}]}
+    doc["roles"][0]["salary_per_day"] = 100.0
+    doc["teams"][0]["reps"]["rep"]["headcount"] = 10
+    res = ss.run(doc, replications=2, seed=seed(43))
+    assert (res.kpis["open"] == 0).all()
+    assert (res.reps()["employed_days"] == 60.0).all()
+    assert (res.kpis["cost"] == 10 * 100.0 * 60.0).all()
