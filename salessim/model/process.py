@@ -377,8 +377,10 @@ class Replication:
             self.done.succeed()
 
     def _all_closed(self) -> None:
-        """Every counted lead is closed and none will come: finish, but not before the
-        horizon, so that salaries, staffing and utilisation cover the whole window."""
+        """Every counted lead is closed and none will come: finish, not before the horizon.
+
+        Salaries, staffing and utilisation then cover the whole measurement window.
+        """
         left = self.sc.calendar.horizon_days - self.env.now
         if left <= 0:
             self._finish()

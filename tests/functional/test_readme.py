@@ -79,8 +79,9 @@ def test_the_bottleneck_sentence_quoted_is_the_one_printed(namespace: dict[str, 
 def test_the_warmup_figures_quoted_are_the_ones_computed(namespace: dict[str, Any]) -> None:
     advice = namespace["advice"]  # the README's own ss.suggest_warmup(sc, ...)
     words = " ".join(TEXT.split())
-    assert (f"with 10 replications and seed 1 they say {advice.fill_days:.0f} and {advice.mser_days:.0f} days, so a "
-            f"warm-up of {advice.days:.0f} days is suggested") in words
+    assert (f"with 10 replications and seed 1 they say {advice.fill_days:.0f} and "
+            f"{advice.mser_days:.0f} days, so a warm-up of {advice.days:.0f} days is "
+            "suggested") in words
 
 
 def test_the_quick_start_prints_the_table_shown() -> None:
