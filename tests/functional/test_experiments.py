@@ -64,12 +64,13 @@ def test_table_differences_are_paired_over_replications(cmp: ss.Comparison) -> N
 def test_intervals_are_simultaneous_with_several_scenarios(cmp: ss.Comparison) -> None:
     """With two scenarios against one baseline, each interval is at 97.5 %, so it is
     wider than the plain 95 % paired interval of the same differences."""
-    table = cmp.table(["cost"])
-    d = cmp.results["one more SE"].kpis["cost"] - cmp.results["baseline"].kpis["cost"]
+    kpi = "cycle_time_mean_days"
+    table = cmp.table([kpi])
+    d = cmp.results["pre-review"].kpis[kpi] - cmp.results["baseline"].kpis[kpi]
     plain = ss.compare({"a": cmp.results["baseline"].scenario,
-                        "b": cmp.results["one more SE"].scenario},
-                       replications=8, seed=21).table(["cost"]).loc[("cost", "b")]
-    wide = table.loc[("cost", "one more SE")]
+                        "b": cmp.results["pre-review"].scenario},
+                       replications=8, seed=21).table([kpi]).loc[(kpi, "b")]
+    wide = table.loc[(kpi, "pre-review")]
     assert plain["diff"] == pytest.approx(d.mean())
     assert (wide["diff_ci_high"] - wide["diff_ci_low"]) > (plain["diff_ci_high"]
                                                            - plain["diff_ci_low"])
@@ -120,7 +121,7 @@ def test_compare_takes_files_and_refuses_bad_input(base: ss.Scenario, tmp_path: 
 
 # ---- sweeps ---------------------------------------------------------------------------
 
-GRID = {"teams.north.ae.headcount": [4, 10], "stages.contract.effort_hours.value": [2, 3]}
+GRID = {"teams.north.ae.headcount": [4, 7], "stages.contract.effort_hours.value": [2, 3]}
 
 
 @pytest.fixture(scope="module")
@@ -130,18 +131,18 @@ def sweep(base: ss.Scenario) -> ss.Sweep:
 
 def test_sweep_runs_every_point_and_the_baseline(base: ss.Scenario, sweep: ss.Sweep) -> None:
     assert list(sweep.points.index) == ["baseline", "headcount=4, value=2",
-                                        "headcount=4, value=3", "headcount=10, value=2",
-                                        "headcount=10, value=3"]
+                                        "headcount=4, value=3", "headcount=7, value=2",
+                                        "headcount=7, value=3"]
     assert list(sweep.points.columns) == list(GRID)
     for name, values in zip(sweep.points.index[1:], itertools.product(*GRID.values()),
                             strict=True):
         sc = sweep.comparison.results[name].scenario
         assert sc.teams[0].reps["ae"].headcount == values[0]
         assert sc.stages[-1].effort_hours.mean() == values[1]
-    # The base has 10 north AEs and 3-hour contracts: that point is the baseline itself.
-    same = sweep.comparison.results["headcount=10, value=3"].kpis
+    # The base has 7 north AEs and 3-hour contracts: that point is the baseline itself.
+    same = sweep.comparison.results["headcount=7, value=3"].kpis
     assert same.equals(sweep.comparison.results["baseline"].kpis)
-    assert base.teams[0].reps["ae"].headcount == 10
+    assert base.teams[0].reps["ae"].headcount == 7
 
 
 def test_sweep_tables(sweep: ss.Sweep) -> None:

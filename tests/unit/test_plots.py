@@ -79,7 +79,7 @@ def test_unknown_stage_is_a_clear_error(res: ss.Results) -> None:
         plots.wip_over_time(res, stages=["solutoin"])
 
 
-@pytest.mark.parametrize("by, n", [("role", 4), ("team", 8), ("rep", 47)])
+@pytest.mark.parametrize("by, n", [("role", 4), ("team", 8), ("rep", 37)])
 def test_utilisation_bars(res: ss.Results, by: str, n: int) -> None:
     fig = plots.utilisation(res, by)
     ax = fig.axes[0]
