@@ -18,18 +18,17 @@ from ..conftest import EXERCISES
 from ..training_support import small_exercise
 
 SENSIBLE: dict[str, list[dict[str, Any]]] = {
-    "01-find-the-bottleneck": [{"day": 0, "lever": "legal", "value": 3}],
-    "02-fix-a-handoff": [{"day": 0, "lever": "handoff", "value": "needs_report"}],
+    "01-find-the-bottleneck": [{"day": 0, "lever": "legal", "value": 2}],
+    "02-fix-a-handoff": [{"day": 0, "lever": "handoff", "value": "iron_triangle"}],
     "03-structure-for-a-new-product-line": [
-        {"day": 0, "lever": "structure", "value": "product"}],
+        {"day": 0, "lever": "structure", "value": "hybrid"}],
     "04-recover-from-a-surge": [
-        {"day": 0, "lever": "se", "value": 10},
-        {"day": 0, "lever": "ae_dispatch", "value": "grade"},
-        {"day": 120, "lever": "se", "value": 8}],
+        {"day": 0, "lever": "sdr_dispatch", "value": "grade"},
+        {"day": 0, "lever": "ae_dispatch", "value": "grade"}],
     "05-plan-a-years-hiring": [
-        {"day": 0, "lever": "se", "value": 10}, {"day": 0, "lever": "ae_north", "value": 12},
-        {"day": 0, "lever": "ae_central", "value": 14},
-        {"day": 0, "lever": "ae_south", "value": 10}],
+        {"day": 0, "lever": "ae_north", "value": 10},
+        {"day": 0, "lever": "ae_central", "value": 12},
+        {"day": 0, "lever": "ae_south", "value": 9}],
 }
 """A sensible answer to each shipped exercise, as a trainer would write it."""
 
