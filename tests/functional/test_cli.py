@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -34,8 +35,9 @@ def test_validate_accepts_shipped_scenarios() -> None:
 def test_validate_reports_bad_file_with_exit_2(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     text = (SCENARIOS / "regional.yaml").read_text(encoding="utf-8")
-    bad.write_text(text.replace("conversion: {A: 0.90,", "conversion: {A: 1.90,"),
-                   encoding="utf-8")
+    broken = re.sub(r"conversion: \{A: 0\.\d+,", "conversion: {A: 1.90,", text, count=1)
+    assert broken != text, "the first stage's conversion of A leads is not where expected"
+    bad.write_text(broken, encoding="utf-8")
     out = _cli("validate", str(bad))
     assert out.returncode == 2
     assert "bad.yaml" in out.stderr and "stages[0].conversion.A" in out.stderr
