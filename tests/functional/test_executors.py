@@ -98,12 +98,12 @@ def test_unknown_executors_and_worker_counts_are_refused(small: ss.Scenario) -> 
 
 @pytest.mark.slow
 def test_run_until_meets_the_target_and_no_more_than_needed(small: ss.Scenario) -> None:
-    res = ss.run_until(small, "cycle_time_mean_days", relative=0.01, seed=3,
+    res = ss.run_until(small, "cycle_time_mean_days", relative=0.05, seed=3,
                        min_replications=4, max_replications=200, executor="serial")
     row = res.summary().loc["cycle_time_mean_days"]
-    assert (row["ci_high"] - row["ci_low"]) / 2 <= 0.01 * abs(row["mean"])
-    assert res.replications > 4  # four were not enough at 1 %
-    assert res.replications_needed("cycle_time_mean_days", relative=0.01) <= res.replications
+    assert (row["ci_high"] - row["ci_low"]) / 2 <= 0.05 * abs(row["mean"])
+    assert res.replications > 4  # four were not enough at 5 %
+    assert res.replications_needed("cycle_time_mean_days", relative=0.05) <= res.replications
     again = ss.run(small, replications=res.replications, seed=3, executor="serial")
     assert again.kpis.equals(res.kpis)  # the same replications as a plain run
 

@@ -1,0 +1,13 @@
+"""notebooks/consultant-org-structures.ipynb runs from top to bottom without an error."""
+
+from __future__ import annotations
+
+import pytest
+
+from .runner import run_notebook
+
+pytestmark = pytest.mark.slow
+
+
+def test_notebook_runs() -> None:
+    run_notebook("consultant-org-structures")

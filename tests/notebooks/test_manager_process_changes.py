@@ -1,0 +1,13 @@
+"""notebooks/manager-process-changes.ipynb runs from top to bottom without an error."""
+
+from __future__ import annotations
+
+import pytest
+
+from .runner import run_notebook
+
+pytestmark = pytest.mark.slow
+
+
+def test_notebook_runs() -> None:
+    run_notebook("manager-process-changes")
