@@ -191,6 +191,7 @@ def _trace(c: dict[str, NDArray[Any]], lo: int, hi: int, iso: dict[str, NDArray[
         event.append(_typed("date", "decision_timestamp", iso["decision_timestamp"][k]))
         event.append(_string("outcome", c["outcome"][k]))
         event.append(_typed("int", "attempt", c["attempt"][k]))
+        event.append(_typed("int", "touch", c["touch"][k]))
         event.append(_typed("float", "handoff_days", c["handoff_days"][k]))
         event.append(_typed("boolean", "info_lost", c["info_lost"][k]))
         event.append(_typed("float", "travel_cost", c["travel_cost"][k]))

@@ -1,8 +1,8 @@
 """Where a lead's time goes: each activity split into phases, as intervals of days.
 
-A lead's life is a chain of activities (one per attempt at a stage, however many reps
-work it). Between its arrival and its close, every moment belongs to exactly one phase
-of one activity:
+A lead's life is a chain of activities (one per attempt at a stage, or per touch of an
+attempt with follow-ups, however many reps work it). Between its arrival and its close,
+every moment belongs to exactly one phase of one activity:
 
 - ``handoff``: handed over from another role (``enable - handoff_days`` to ``enable``);
 - ``nurture``: parked after a nurture outcome, until the retry's handoff (the previous
@@ -11,7 +11,8 @@ of one activity:
   cold, ``enable`` to the time it was lost);
 - ``work``: a rep works, travel included (``start`` to ``end``; with joint work, to the
   end of the last rep's work);
-- ``customer``: the customer answers, holding no rep (``end`` to ``decision``).
+- ``customer``: the customer answers, holding no rep (``end`` to ``decision``); for a
+  touch followed up, the gap until the follow-up falls due.
 
 Handoff and nurture belong to the activity they lead to. The phases are computed from
 the raw event records after the run, so they cost nothing during the simulation.
@@ -64,7 +65,7 @@ def phases(raw: RawReplication) -> Phases:
     is done (the customer's clock starts then).
     """
     every = raw.events
-    last_end = _attempt_end(every)
+    last_end = _touch_end(every)
     main = every["part"] == 0
     E = {name: column[main] for name, column in every.items()}
     enable, start = E["enable_time"], E["start_time"]
@@ -90,10 +91,10 @@ def phases(raw: RawReplication) -> Phases:
     )
 
 
-def _attempt_end(E: dict[str, NDArray[Any]]) -> NDArray[np.float64]:
-    """For each row, when the last rep working its attempt (lead, stage, attempt) ended."""
-    order = np.lexsort((E["attempt"], E["stage"], E["case"]))
-    keys = np.stack([E["case"], E["stage"], E["attempt"]])[:, order]
+def _touch_end(E: dict[str, NDArray[Any]]) -> NDArray[np.float64]:
+    """For each row, when the last rep working its touch (lead, stage, attempt, touch) ended."""
+    order = np.lexsort((E["touch"], E["attempt"], E["stage"], E["case"]))
+    keys = np.stack([E["case"], E["stage"], E["attempt"], E["touch"]])[:, order]
     starts = np.flatnonzero(np.r_[True, (keys[:, 1:] != keys[:, :-1]).any(axis=0)])
     # fmax ignores the NaN end of a lead that went cold before its rep started.
     group_end = np.fmax.reduceat(E["end_time"][order], starts) if len(order) else np.empty(0)

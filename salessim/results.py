@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -32,8 +33,8 @@ from salessim.stats import DEFAULT_CONFIDENCE, mean_ci, replications_for
 EVENT_LOG_COLUMNS: tuple[str, ...] = (
     "case_id", "activity", "role", "resource", "enable_time", "start_time", "end_time",
     "outcome", "replication", "attempt", "team", "decision_time", "handoff_days",
-    "info_lost", "travel_cost", "part", "channel", "grade", "region", "product", "segment",
-    "deal_value",
+    "info_lost", "travel_cost", "part", "touch", "channel", "grade", "region", "product",
+    "segment", "deal_value",
 )
 """Event-log columns: one row per activity instance (a lead's attempt at a stage).
 
@@ -43,7 +44,9 @@ worked (including travel); ``decision_time``: the customer answered and the outc
 waiting, which has no rep and no start) was known. Times are days from the start.
 When several reps work an attempt together (joint work), each has its row: ``part`` 0
 is the lead's own rep of the stage's role, 1, 2... the others, with their ``role``; the
-outcome and decision are the attempt's.
+outcome and decision are the attempt's. A stage with follow-ups has a row per touch:
+``touch`` 0 is the first work, 1, 2... the follow-ups; every touch but the last has the
+outcome ``follow-up`` and, as its decision time, the day the next touch fell due.
 """
 
 STATUS = {OPEN: "open", WON: "won", LOST: "lost"}
@@ -395,6 +398,7 @@ class Results:
                 "info_lost": E["info_lost"],
                 "travel_cost": E["travel_cost"],
                 "part": E["part"],
+                "touch": E["touch"],
                 "channel": _names([c.name for c in sc.channels], L["channel"][case]),
                 "grade": _names(sc.grades, L["grade"][case]),
                 "region": _names(sc.regions, L["region"][case]),
@@ -412,44 +416,20 @@ class Results:
 
         Columns: ``entered`` (attempts), ``advanced``, ``lost`` (declined or cold),
         ``cold``, ``reworked``, ``nurtured``, ``conversion`` (advanced / entered),
-        ``wait_mean_days`` and ``wait_p90_days`` (for the lead's own rep),
-        ``effort_mean_hours`` (rep time per attempt incl. travel, summed over every rep
-        working it together), ``customer_delay_mean_days`` (from the last rep's work to
-        the answer), ``handoff_mean_days`` and ``sla_miss_rate`` (share of attempts
-        that waited past the stage's SLA; NaN without an SLA).
+        ``wait_mean_days`` and ``wait_p90_days`` (each wait for the lead's own rep: the
+        first work and every follow-up), ``effort_mean_hours`` (rep time per attempt
+        incl. travel and follow-ups, summed over every rep working it together),
+        ``customer_delay_mean_days`` (per attempt, the days with the customer: the gaps
+        before follow-ups and the answer after the last rep's work),
+        ``handoff_mean_days`` and ``sla_miss_rate`` (share of waits past the stage's
+        SLA; NaN without an SLA).
         """
         sc = self.scenario
-        hpd = sc.calendar.hours_per_day
-        ev = self.events[self.events["cohort"]]
         names = [s.name for s in sc.stages]
-        per_rep = []
-        for (rep, stage), every in ev.groupby(["replication", "activity"], sort=False):
-            st = sc.stages[sc.stage_index(str(stage))]
-            last_end = every.groupby(["case_id", "attempt"])["end_time"].transform("max")
-            main = every["part"] == 0
-            g = every[main]
-            wait = (g["start_time"] - g["enable_time"]).to_numpy(dtype=float)
-            worked = np.isfinite(wait)
-            out = g["outcome"]
-            per_rep.append({
-                "replication": rep, "stage": stage, "role": st.role,
-                "entered": len(g),
-                "advanced": int((out == "advanced").sum()),
-                "lost": int(out.isin(["lost", "cold"]).sum()),
-                "cold": int((out == "cold").sum()),
-                "reworked": int((out == "rework").sum()),
-                "nurtured": int((out == "nurture").sum()),
-                "wait_mean_days": float(wait[worked].mean()) if worked.any() else np.nan,
-                "wait_p90_days": float(np.percentile(wait[worked], 90)) if worked.any()
-                else np.nan,
-                "effort_mean_hours": float((every["end_time"] - every["start_time"]).sum()
-                                           / worked.sum() * hpd) if worked.any() else np.nan,
-                "customer_delay_mean_days": float((g["decision_time"]
-                                                   - last_end[main]).mean()),
-                "handoff_mean_days": float(g["handoff_days"].mean()),
-                "sla_miss_rate": float((wait[worked] > st.sla_days).mean())
-                if st.sla_days is not None and worked.any() else np.nan,
-            })
+        ev = self.events[self.events["cohort"]]
+        per_rep = [self._stage_row(replication, str(stage), every)
+                   for (replication, stage), every in ev.groupby(["replication", "activity"],
+                                                                 sort=False)]
         counts = ["entered", "advanced", "lost", "cold", "reworked", "nurtured"]
         df = pd.DataFrame(per_rep, columns=["replication", "stage", "role", *counts,
                                             *_STAGE_MEANS])
@@ -464,6 +444,41 @@ class Results:
         table.insert(0, "role", [sc.stages[sc.stage_index(n)].role for n in table.index])
         table.insert(7, "conversion", table["advanced"] / table["entered"])
         return table
+
+    def _stage_row(self, replication: Any, stage: str, every: pd.DataFrame
+                   ) -> dict[str, Any]:
+        """``stages()`` of one stage in one replication, from its event rows."""
+        st = self.scenario.stages[self.scenario.stage_index(stage)]
+        touch_end = every.groupby(["case_id", "attempt", "touch"])["end_time"].transform("max")
+        main = every["part"] == 0
+        g = every[main]
+        wait = (g["start_time"] - g["enable_time"]).to_numpy(dtype=float)
+        served = np.isfinite(wait)
+        first = (g["touch"] == 0).to_numpy()
+        attempts = g[g["outcome"] != "follow-up"]
+        out = attempts["outcome"]
+        worked = int((served & first).sum())
+        customer = (g["decision_time"] - touch_end[main]).groupby(
+            [g["case_id"], g["attempt"]]).sum(min_count=1)
+        return {
+            "replication": replication, "stage": stage, "role": st.role,
+            "entered": len(attempts),
+            "advanced": int((out == "advanced").sum()),
+            "lost": int(out.isin(["lost", "cold"]).sum()),
+            "cold": int((out == "cold").sum()),
+            "reworked": int((out == "rework").sum()),
+            "nurtured": int((out == "nurture").sum()),
+            "wait_mean_days": float(wait[served].mean()) if served.any() else np.nan,
+            "wait_p90_days": float(np.percentile(wait[served], 90)) if served.any()
+            else np.nan,
+            "effort_mean_hours": float((every["end_time"] - every["start_time"]).sum()
+                                       / worked * self.scenario.calendar.hours_per_day)
+            if worked else np.nan,
+            "customer_delay_mean_days": float(customer.mean()),
+            "handoff_mean_days": float(g["handoff_days"][first].mean()),
+            "sla_miss_rate": float((wait[served] > st.sla_days).mean())
+            if st.sla_days is not None and served.any() else np.nan,
+        }
 
     def reps(self) -> pd.DataFrame:
         """Per rep, averaged over replications.

@@ -28,6 +28,7 @@ class Purpose(IntEnum):
     STAFF = 6
     JOINT = 7
     PEOPLE = 8
+    FOLLOW_UP = 9
 
 
 def name_key(name: str) -> int:

@@ -36,7 +36,7 @@ import pyarrow.ipc as ipc
 from salessim.model import MODEL_VERSION, RawReplication, Timeline
 from salessim.scenario.schema import Scenario
 
-STORE_FORMAT = 2
+STORE_FORMAT = 3
 """Version of the store's tables; a file of another version is refused, not misread."""
 
 _SCHEMA = """

@@ -300,6 +300,37 @@ def part_columns(sc: Scenario, stage: Stage, joint: int
                for k, zone in enumerate(travel_zones(sc))}}
 
 
+class FollowUpLayer(StageLayer):
+    """Draws for one follow-up touch of one (channel, stage, attempt).
+
+    Each touch has a stream of its own, one row per lead of the channel, so a lead's
+    first follow-ups are the same whatever number of them its kind of lead makes.
+
+    Columns: ``gap_days`` (elapsed time before the touch) and ``work_days`` (its effort).
+    """
+
+    gap_days: Rows
+
+
+def follow_up_layer(
+    sc: Scenario, channel: Channel, n_leads: int, stage: Stage, attempt: int, touch: int,
+    seed: int, replication: int,
+) -> FollowUpLayer:
+    """The draws of follow-up ``touch`` (from 1) at a stage attempt for a channel's leads."""
+    rng = stream(seed, replication, Purpose.FOLLOW_UP, name_key(channel.name),
+                 name_key(stage.name), attempt, touch)
+    return FollowUpLayer(rng.random((n_leads, 2)), follow_up_columns(sc, stage),
+                         0 if attempt == 0 and touch == 1 else DENSE_AFTER_ROWS)
+
+
+def follow_up_columns(sc: Scenario, stage: Stage) -> dict[str, tuple[int, Transform | None]]:
+    """A follow-up layer's columns: the gap before the touch and its effort."""
+    fu = stage.follow_ups
+    assert fu is not None, "only stages with follow-ups have follow-up layers"
+    return {"gap_days": (0, fu.gap_days.ppf),
+            "work_days": (1, _hours(fu.effort_hours, sc.calendar.hours_per_day))}
+
+
 def payment_draws(sc: Scenario, channel: Channel, n_leads: int, seed: int,
                   replication: int) -> PaymentDraws:
     """Invoice delay, payment delay (days) and bad-debt uniforms for a channel's leads."""

@@ -54,6 +54,7 @@ class LeadTable:
             waiting).
         waiting_stage: Stage index of the lead's current or last wait for a rep.
         waiting_attempt: Attempt (from 0) at that stage of that wait.
+        waiting_touch: Touch of that attempt (0 for the first work, then follow-ups).
         stage_now: Stage index of the lead's current attempt (-1 before the first).
         phase_now: ``IN_TRANSIT``, ``QUEUED``, ``WORKING`` or ``AFTER_WORK``.
         answer_time: When the customer answers the current attempt (days).
@@ -90,6 +91,7 @@ class LeadTable:
         self.waiting_since: list[float] = [math.nan] * n
         self.waiting_stage: list[int] = [-1] * n
         self.waiting_attempt: list[int] = [-1] * n
+        self.waiting_touch: list[int] = [0] * n
         self.stage_now: list[int] = [-1] * n
         self.phase_now: list[int] = [IN_TRANSIT] * n
         self.answer_time: list[float] = [math.nan] * n

@@ -29,6 +29,7 @@ SimPy's own.
 from __future__ import annotations
 
 import math
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from statistics import fmean
 from typing import Any
@@ -40,9 +41,12 @@ from numpy.typing import NDArray
 from salessim.model.changes import change_problems
 from salessim.model.draws import (
     ChannelLeads,
+    FollowUpLayer,
     PartLayer,
     PaymentDraws,
     StageLayer,
+    follow_up_columns,
+    follow_up_layer,
     generate_channel,
     part_columns,
     part_layer,
@@ -69,12 +73,13 @@ from salessim.model.organisation import TeamEffects, build_organisation, travel_
 from salessim.model.records import (
     ADVANCED,
     COLD,
+    FOLLOW_UP,
     LOST_OUTCOME,
     NURTURE,
     REWORK,
     RawReplication,
 )
-from salessim.model.reps import RepPool
+from salessim.model.reps import Rep, RepPool
 from salessim.model.staffing import Staff
 from salessim.model.tuning import Tuning, tuning
 from salessim.scenario.adjustments import FACETS, Facet
@@ -186,6 +191,31 @@ class _Join:
     rows: list[tuple[int, int, float, float, float, float]] = field(default_factory=list)
 
 
+@dataclass(slots=True)
+class _Touch:
+    """One touch of a stage attempt, as it will be recorded (times in days).
+
+    Attributes:
+        rep: Index of the lead's rep who worked it.
+        enable: When the lead became ready for the rep.
+        start: When the rep started.
+        end: When the rep's own work ended.
+        number: 0 for the attempt's first work, 1, 2... for its follow-ups.
+        handoff: Handoff days into the attempt (first touch only).
+        travel_cost: Travel cost of a visit (first touch only).
+        join: The other reps of joint work (first touch only).
+    """
+
+    rep: int
+    enable: float
+    start: float
+    end: float
+    number: int
+    handoff: float
+    travel_cost: float
+    join: _Join | None
+
+
 class Replication:
     """One replication of a scenario: ``run()`` it, or ``start()`` and ``advance`` in rounds."""
 
@@ -217,6 +247,9 @@ class Replication:
         self.part_layers: dict[tuple[int, int, int, int, int], PartLayer] = {}
         """Draws of the extra reps of joint work by (channel, stage, attempt, kind,
         number), each drawn when first needed."""
+        self.follow_up_layers: dict[tuple[int, int, int, int], FollowUpLayer] = {}
+        """Draws of follow-ups by (channel, stage, attempt, touch), each drawn when first
+        needed."""
         self.events: list[Any] = []
         """Event records, ``len(EVENT_FIELDS)`` entries per activity, one after another."""
         self.open_cohort = 0
@@ -314,6 +347,10 @@ class Replication:
                     layer.convert(stage_columns(scenario, stage))
         for (_, stage_index, _, joint, _), part in self.part_layers.items():
             part.convert(part_columns(scenario, scenario.stages[stage_index], joint))
+        for (_, stage_index, _, _), touch in self.follow_up_layers.items():
+            # A stage that drops its follow-ups keeps the old draws for touches under way.
+            if scenario.stages[stage_index].follow_ups is not None:
+                touch.convert(follow_up_columns(scenario, scenario.stages[stage_index]))
         self.payments = [payment_values(scenario, pay.u) for pay in self.payments]
 
     def collect(self) -> RawReplication:
@@ -481,7 +518,6 @@ class Replication:
                leads.band[i])
         layers = self.layers[channel]
         attempts = [0] * n_stages
-        record = self.events.extend
         stage_now, phase_now = leads.stage_now, leads.phase_now
         first_start = math.nan
         s = 0
@@ -523,19 +559,11 @@ class Replication:
                 pool = parts[0].pool
                 rep = pool.request(i, grade, deal_value, deadline, proc)
                 if rep is None:
-                    phase_now[i] = QUEUED
-                    leads.waiting_since[i] = enable
-                    leads.waiting_stage[i] = s
-                    leads.waiting_attempt[i] = attempt
-                    rep = yield None
-                    leads.waiting_since[i] = math.nan
+                    rep = yield from self._queue(i, s, attempt, 0, enable)
                     if rep is None:  # went cold in the queue
-                        gone = enable + self.max_wait
-                        record((i, s, attempt, -1, enable, math.nan, math.nan, gone, COLD,
-                                handoff, info_lost, 0.0, 0))
                         if join is not None:
                             join.abandoned = True
-                        self._close(i, LOST, gone, s, COLD_LOSS)
+                        self._lost_cold(i, s, attempt, 0, enable, handoff, info_lost)
                         return
                     start = env.now
                 else:
@@ -564,6 +592,14 @@ class Replication:
                         join.waiting = True
                         yield None  # resumed by the last colleague to finish
                     last_end = max(end, join.last_end)
+                last = _Touch(rep.index, enable, start, end, 0, handoff, travel_cost, join)
+                if tune.follow_ups[s]:
+                    waited = yield from self._follow_ups(i, s, attempt, tune, pool, last,
+                                                         last_end, info_lost, proc)
+                    if waited is None:  # went cold waiting for a follow-up
+                        return
+                    wait += waited
+                    last_end = last.end
                 customer = layer.customer_days[row] * tune.delay[s]
                 decision = last_end + customer
                 phase_now[i] = AFTER_WORK
@@ -592,12 +628,7 @@ class Replication:
                         pending += layer.nurture_days[row]
                     else:
                         outcome = LOST_OUTCOME
-                record((i, cur, attempt, rep.index, enable, start, end, decision, outcome,
-                        handoff, info_lost, travel_cost, 0))
-                if join is not None:
-                    for number, rep_index, p_enable, p_start, p_end, p_cost in join.rows:
-                        record((i, cur, attempt, rep_index, p_enable, p_start, p_end, decision,
-                                outcome, handoff, info_lost, p_cost, number))
+                self._record(i, cur, attempt, last, decision, outcome, info_lost)
                 if outcome == LOST_OUTCOME or s == n_stages:
                     if pending > 0:
                         yield pending
@@ -608,6 +639,96 @@ class Replication:
                     return
         finally:
             del self._live[i]
+
+    def _queue(self, i: int, stage: int, attempt: int, touch: int, enable: float
+               ) -> Generator[None, Rep | None, Rep | None]:
+        """Wait in the queue of the rep asked for: the rep, or None if the lead went cold."""
+        leads = self.leads
+        leads.phase_now[i] = QUEUED
+        leads.waiting_since[i] = enable
+        leads.waiting_stage[i] = stage
+        leads.waiting_attempt[i] = attempt
+        leads.waiting_touch[i] = touch
+        rep = yield None
+        leads.waiting_since[i] = math.nan
+        return rep
+
+    def _lost_cold(self, i: int, stage: int, attempt: int, touch: int, enable: float,
+                   handoff: float, info_lost: bool) -> None:
+        """Record and close a lead that waited past the cold limit from ``enable`` (days)."""
+        gone = enable + self.max_wait
+        self.events.extend((i, stage, attempt, -1, enable, math.nan, math.nan, gone, COLD,
+                            handoff, info_lost, 0.0, 0, touch))
+        self._close(i, LOST, gone, stage, COLD_LOSS)
+
+    def _record(self, i: int, stage: int, attempt: int, touch: _Touch, decision: float,
+                outcome: int, info_lost: bool) -> None:
+        """Record a touch of an attempt: its rep's row, and its joint reps' rows."""
+        record = self.events.extend
+        record((i, stage, attempt, touch.rep, touch.enable, touch.start, touch.end, decision,
+                outcome, touch.handoff, info_lost, touch.travel_cost, 0, touch.number))
+        if touch.join is not None:
+            for number, rep_index, p_enable, p_start, p_end, p_cost in touch.join.rows:
+                record((i, stage, attempt, rep_index, p_enable, p_start, p_end, decision,
+                        outcome, touch.handoff, info_lost, p_cost, number, touch.number))
+
+    def _follow_ups(self, i: int, s: int, attempt: int, tune: Tuning, pool: RepPool,
+                    last: _Touch, last_end: float, info_lost: bool, proc: LeadProcess
+                    ) -> Generator[float | None, Rep | None, float | None]:
+        """The follow-ups of an attempt after its first touch ``last``, updated in place.
+
+        Each follow-up waits a gap (no rep), then for the lead's rep, who works it. The
+        touch before each gap is recorded when the gap is known; ``last`` ends as the
+        final touch, which the caller records with the attempt's outcome.
+
+        Returns:
+            Days waited for a rep over the follow-ups, or None if the lead went cold.
+        """
+        env = self.env
+        leads = self.leads
+        channel, row = leads.channel[i], leads.row[i]
+        stage = self.specs[s]
+        waited = 0.0
+        for number in range(1, tune.follow_ups[s] + 1):
+            layer = self._follow_up_layer(channel, s, attempt, number)
+            due = last_end + layer.gap_days[row] * tune.delay[s]
+            self._record(i, s, attempt, last, due, FOLLOW_UP, info_lost)
+            leads.phase_now[i] = AFTER_WORK
+            leads.answer_time[i] = due
+            if due > env.now:
+                yield due - env.now
+            enable = env.now
+            rep = pool.request(i, leads.grade[i], leads.deal_value[i],
+                               enable + stage.sla_days, proc)
+            if rep is None:
+                rep = yield from self._queue(i, s, attempt, number, enable)
+                if rep is None:
+                    self._lost_cold(i, s, attempt, number, enable, 0.0, info_lost)
+                    return None
+            start = env.now
+            leads.phase_now[i] = WORKING
+            work = layer.work_days[row] * tune.effort[s] * rep.pace
+            if rep.ramp_until > start:
+                work *= 1.0 + rep.ramp_effort * rep.ramp_share(start)
+            if work > 0:
+                yield work
+            pool.release(rep)
+            waited += start - enable
+            last_end = env.now
+            last.rep, last.enable, last.start, last.end = rep.index, enable, start, last_end
+            last.number, last.handoff, last.travel_cost, last.join = number, 0.0, 0.0, None
+        return waited
+
+    def _follow_up_layer(self, channel: int, stage: int, attempt: int, touch: int
+                         ) -> FollowUpLayer:
+        key = (channel, stage, attempt, touch)
+        layer = self.follow_up_layers.get(key)
+        if layer is None:
+            sc = self.sc
+            layer = self.follow_up_layers[key] = follow_up_layer(
+                sc, sc.channels[channel], len(self.channels[channel].arrival_days),
+                sc.stages[stage], attempt, touch, self.seed, self.replication)
+        return layer
 
     def _start_parts(self, i: int, row: int, stage: int, attempt: int,
                      parts: tuple[_Part, ...], deadline: float, effort_scale: float) -> _Join:
@@ -652,7 +773,7 @@ class Replication:
             pool.release(rep)
             if join.abandoned:  # the lead went cold meanwhile: the work is on record
                 self.events.extend((i, stage, attempt, rep.index, enable, start, end, end,
-                                    COLD, 0.0, False, cost, number))
+                                    COLD, 0.0, False, cost, number, 0))
                 return
             join.rows.append((number, rep.index, enable, start, end, cost))
             join.last_end = max(join.last_end, end)
@@ -702,11 +823,8 @@ class Replication:
         for i in range(leads.n):
             since = leads.waiting_since[i]
             if leads.status[i] == OPEN and since + self.max_wait <= now:
-                s, attempt = leads.waiting_stage[i], leads.waiting_attempt[i]
-                gone = since + self.max_wait
-                self.events.extend((i, s, attempt, -1, since, math.nan, math.nan, gone, COLD,
-                                    0.0, False, 0.0, 0))
-                self._close(i, LOST, gone, s, COLD_LOSS)
+                self._lost_cold(i, leads.waiting_stage[i], leads.waiting_attempt[i],
+                                leads.waiting_touch[i], since, 0.0, False)
 
 
 def _lead_table(channels: list[ChannelLeads], sc: Scenario) -> LeadTable:

@@ -17,13 +17,14 @@ if TYPE_CHECKING:
     from salessim.model.leads import LeadTable
     from salessim.model.reps import Rep
 
-ADVANCED, LOST_OUTCOME, REWORK, NURTURE, COLD = 0, 1, 2, 3, 4
-OUTCOMES: tuple[str, ...] = ("advanced", "lost", "rework", "nurture", "cold")
-"""Activity outcome names by code."""
+ADVANCED, LOST_OUTCOME, REWORK, NURTURE, COLD, FOLLOW_UP = 0, 1, 2, 3, 4, 5
+OUTCOMES: tuple[str, ...] = ("advanced", "lost", "rework", "nurture", "cold", "follow-up")
+"""Activity outcome names by code: ``follow-up`` ends a touch after which the attempt's
+rep follows up; an attempt's last touch carries the attempt's outcome."""
 
 EVENT_FIELDS: tuple[str, ...] = (
     "case", "stage", "attempt", "resource", "enable_time", "start_time", "end_time",
-    "decision_time", "outcome", "handoff_days", "info_lost", "travel_cost", "part",
+    "decision_time", "outcome", "handoff_days", "info_lost", "travel_cost", "part", "touch",
 )
 """Columns of the raw event records, in the order the model writes them."""
 
@@ -106,7 +107,7 @@ class RawReplication:
         }
         table = np.array(events, dtype=np.float64).reshape(-1, len(EVENT_FIELDS))
         dtypes = (np.int64, np.int64, np.int64, np.int64, np.float64, np.float64, np.float64,
-                  np.float64, np.int64, np.float64, np.bool_, np.float64, np.int64)
+                  np.float64, np.int64, np.float64, np.bool_, np.float64, np.int64, np.int64)
         event_cols: dict[str, NDArray[Any]] = {
             name: np.ascontiguousarray(table[:, k], dtype=dt)
             for k, (name, dt) in enumerate(zip(EVENT_FIELDS, dtypes, strict=True))

@@ -34,6 +34,7 @@ class Tuning:
         rework_share: Share of failures sent back.
         nurture_until: ``rework_share + nurture_share``: a failure's routing uniform
             below it is nurtured (above ``rework_share``).
+        follow_ups: Follow-up touches per attempt (0 for stages without follow-ups).
         handoff: Factor on the handoff delay into the stage.
         info_loss_prob: Probability that a handoff into the stage loses information.
         invoice: Factor on the delay from the win to the invoice.
@@ -46,6 +47,7 @@ class Tuning:
     logit: tuple[float, ...]
     rework_share: tuple[float, ...]
     nurture_until: tuple[float, ...]
+    follow_ups: tuple[int, ...]
     handoff: tuple[float, ...]
     info_loss_prob: tuple[float, ...]
     invoice: float
@@ -72,6 +74,7 @@ def _replaced(found: Sequence[AdjustmentT], name: str, base: float) -> float:
 def tuning(sc: Scenario, values: Mapping[Facet, str]) -> Tuning:
     """The parameters for leads with these values (facet -> value name)."""
     effort, delay, logit, rework, nurture_until, handoff, info_loss = ([] for _ in range(7))
+    follow_ups: list[int] = []
     for st in sc.stages:
         found = _matching(st.adjust, values)
         effort.append(_product([a.effort_scale for a in found]))
@@ -80,6 +83,8 @@ def tuning(sc: Scenario, values: Mapping[Facet, str]) -> Tuning:
         share = _replaced(found, "rework_share", st.failure.rework_share)
         rework.append(share)
         nurture_until.append(share + _replaced(found, "nurture_share", st.failure.nurture_share))
+        base_count = st.follow_ups.count if st.follow_ups is not None else 0
+        follow_ups.append(int(_replaced(found, "follow_ups", base_count)))
         base = st.handoff or sc.handoff
         moved = _matching(base.adjust, values)
         handoff.append(_product([a.delay_scale for a in moved]))
@@ -88,6 +93,7 @@ def tuning(sc: Scenario, values: Mapping[Facet, str]) -> Tuning:
     return Tuning(
         effort=tuple(effort), delay=tuple(delay), logit=tuple(logit),
         rework_share=tuple(rework), nurture_until=tuple(nurture_until),
+        follow_ups=tuple(follow_ups),
         handoff=tuple(handoff), info_loss_prob=tuple(info_loss),
         invoice=_product([a.invoice_delay_scale for a in paid]),
         payment=_product([a.payment_days_scale for a in paid]),

@@ -14,9 +14,10 @@ values, how the base parameters change for such leads::
         referral: {conversion_logit: 0.8}
 
 A lead gets the adjustments of each of its values: scales multiply, logits add (an
-enterprise lead from a referral gets both lines above). A share or probability that
-replaces the base one (``rework_share``, ``nurture_share``, ``info_loss_prob``,
-``bad_debt_prob``) may be set under one attribute only, so that no lead gets two.
+enterprise lead from a referral gets both lines above). A share, probability or count
+that replaces the base one (``rework_share``, ``nurture_share``, ``follow_ups``,
+``info_loss_prob``, ``bad_debt_prob``) may be set under one attribute only, so that no
+lead gets two.
 Scales act on the lead's own draw (the same uniform, scaled): common random numbers
 hold across scenarios that adjust differently.
 
@@ -27,9 +28,12 @@ value, in currency).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Literal
+from typing import Annotated, Literal
+
+from pydantic import Field
 
 from salessim.scenario.fields import Frozen, Logit, Probability, Scale
+from salessim.scenario.limits import MAX_FOLLOW_UPS
 
 Facet = Literal["grade", "region", "product", "segment", "channel", "deal_size"]
 """What an adjustment may be keyed by: a lead attribute, its channel or its deal size."""
@@ -45,6 +49,8 @@ class StageAdjustment(Frozen):
         conversion_logit: Added to the log-odds of passing the stage.
         rework_share: Replaces the stage's ``failure.rework_share``.
         nurture_share: Replaces the stage's ``failure.nurture_share``.
+        follow_ups: Replaces the stage's ``follow_ups.count`` (the stage must have a
+            ``follow_ups`` block, which gives the gaps and the effort).
     """
 
     effort_scale: Scale = 1.0
@@ -52,6 +58,7 @@ class StageAdjustment(Frozen):
     conversion_logit: Logit = 0.0
     rework_share: Probability | None = None
     nurture_share: Probability | None = None
+    follow_ups: Annotated[int, Field(ge=0, le=MAX_FOLLOW_UPS)] | None = None
 
 
 class HandoffAdjustment(Frozen):
@@ -87,7 +94,7 @@ PaymentAdjust = dict[Facet, dict[str, PaymentAdjustment]]
 
 
 REPLACING: dict[type[Frozen], tuple[str, ...]] = {
-    StageAdjustment: ("rework_share", "nurture_share"),
+    StageAdjustment: ("rework_share", "nurture_share", "follow_ups"),
     HandoffAdjustment: ("info_loss_prob",),
     PaymentAdjustment: ("bad_debt_prob",),
 }

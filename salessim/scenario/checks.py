@@ -187,6 +187,13 @@ def _adjust_problems(sc: Scenario) -> Problems:
         problems += replacement_problems(adjust, path)
     for i, st in enumerate(sc.stages):
         problems += _adjusted_share_problems(st.adjust, st.failure, f"stages[{i}].adjust")
+        if st.follow_ups is None:
+            problems += [(f"stages[{i}].adjust.{facet}.{key}.follow_ups",
+                          "the stage has no follow_ups block to take the gaps and the "
+                          "effort from; add e.g. follow_ups: {count: 2, gap_days: {dist: "
+                          "exponential, mean: 5}, effort_hours: {dist: fixed, value: 0.5}}")
+                         for facet, values in st.adjust.items()
+                         for key, a in values.items() if a.follow_ups is not None]
     return problems
 
 

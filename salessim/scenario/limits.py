@@ -32,6 +32,8 @@ MAX_ATTEMPTS_PER_STAGE = 1_000
 """A run stops with an error when one lead attempts one stage this often: its loop of
 rework or nurture does not end (conversion effects pushed the chance of leaving it to
 almost nothing)."""
+MAX_FOLLOW_UPS = 50
+"""Most follow-up touches per stage attempt (a deal chased every week for a year)."""
 MAX_NAMED_ITEMS = 1_000
 """Most channels, roles, teams or stages in a scenario."""
 

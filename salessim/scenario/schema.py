@@ -48,6 +48,7 @@ from salessim.scenario.fields import (
 from salessim.scenario.limits import (
     ATTRIBUTES,
     MAX_ATTRIBUTE_VALUES,
+    MAX_FOLLOW_UPS,
     MAX_HORIZON_DAYS,
     MAX_NAMED_ITEMS,
     MIN_CYCLE_DAYS,
@@ -544,6 +545,28 @@ class JointWork(Frozen):
         default_factory=dict)
 
 
+class FollowUps(Frozen):
+    """Touches after the first piece of work of an attempt, before the customer answers.
+
+    A proposal is sent, then chased: every few days the rep calls or writes again until
+    the customer decides. Each follow-up waits for the lead's rep (its owner, for roles
+    that own their leads) like any task, so a rep's load grows with the deals in their
+    book. The customer's delay (``customer_delay_days``) starts after the last
+    follow-up. Follow-ups are never visits and are worked by the stage's own role only.
+
+    Attributes:
+        count: Follow-ups per attempt (``adjust`` may set another count by attribute).
+        gap_days: Elapsed time before each follow-up (days); holds no rep. The stage's
+            ``customer_delay_scale`` adjustment acts on it too.
+        effort_hours: Rep working time per follow-up (hours); the stage's
+            ``effort_scale`` adjustment acts on it too.
+    """
+
+    count: Annotated[int, Field(ge=0, le=MAX_FOLLOW_UPS)]
+    gap_days: Distribution
+    effort_hours: Distribution
+
+
 class Stage(Frozen):
     """One step of the sales process.
 
@@ -566,9 +589,12 @@ class Stage(Frozen):
         joint: Other roles that work each attempt together with the stage's role; the
             lead waits until all are done.
         joint_logit: Conversion effect (logit) of the joint work, for leads it joins.
-        adjust: Changes of effort, customer delay, conversion and failure shares by
-            lead attribute value (``salessim.scenario.adjustments``), e.g.
+        adjust: Changes of effort, customer delay, conversion, failure shares and the
+            number of follow-ups by lead attribute value
+            (``salessim.scenario.adjustments``), e.g.
             ``{segment: {enterprise: {customer_delay_scale: 3.0}}}``.
+        follow_ups: Optional touches after the first work of each attempt, before the
+            customer's delay (``FollowUps``).
     """
 
     name: Name
@@ -583,6 +609,7 @@ class Stage(Frozen):
     joint: tuple[JointWork, ...] = Field(default=(), strict=False)
     joint_logit: Logit = 0.0
     adjust: StageAdjust = Field(default_factory=dict)
+    follow_ups: FollowUps | None = None
 
 
 class GoingCold(Frozen):
