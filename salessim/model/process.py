@@ -7,8 +7,10 @@ The life of a lead, for each attempt at a stage:
 2. the lead waits for a rep of the stage's role in the team that covers it;
 3. the rep works (effort plus travel on visits; longer for a rep still ramping up) and
    is then free;
-4. the customer takes time to answer (holds no rep);
-5. the lead passes with its conversion probability (base by grade, moved in logit space
+4. on a stage with follow-ups, each follow-up falls due a gap later (no rep) and waits
+   for the lead's rep again, who works it;
+5. the customer takes time to answer (holds no rep);
+6. the lead passes with its conversion probability (base by grade, moved in logit space
    by rep skill and ramp-up, team effects, waiting time and information loss) or fails
    and is reworked, nurtured or lost.
 

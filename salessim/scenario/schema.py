@@ -617,7 +617,7 @@ class GoingCold(Frozen):
 
     Attributes:
         logit_per_day: Conversion effect (logit) per day the lead waited for a rep at
-            the stage (usually negative).
+            the stage attempt, its follow-ups' waits included (usually negative).
         max_wait_days: A lead waiting longer than this for a rep is lost as cold;
             omitted means never.
     """

@@ -23,7 +23,9 @@ a follow-up for the lead's rep, then the customer's delay. On minimal scenarios
   follow-ups are the same draws whatever its count, and ``customer_delay_scale`` and
   ``effort_scale`` scale its gaps and follow-up work exactly.
 * **Going cold at a follow-up.** A lead waiting past the cold limit for a follow-up is
-  lost then, at that stage, with its wait exactly the limit.
+  lost then, at that stage, with its wait exactly the limit; with ``logit_per_day = b``
+  an attempt passes with ``logistic(logit(p0) + b W)``, ``W`` the waits of all its
+  touches summed (a sum-of-Bernoullis check given the waits).
 
 Every statistical check holds its test function's false-failure probability at
 ``ALPHA`` (Bonferroni within the function); the exact checks compare floating-point
@@ -43,6 +45,7 @@ from salessim.intervals import phases
 
 from .support import assert_covers, base_scenario, erlang_c, seed
 from .test_deal_mechanisms import close, fixed, per_replication, two_segments
+from .test_mechanisms import assert_bernoulli_sum, logistic, logit
 
 HPD = 8.0
 """Hours per day of ``base_scenario``."""
@@ -209,3 +212,25 @@ def test_a_lead_waiting_for_a_follow_up_goes_cold_at_the_limit() -> None:
     lost = leads.loc[pd.MultiIndex.from_frame(later[["replication", "case_id"]])]
     assert (lost["status"] == "lost").all() and (lost["lost_reason"] == "cold").all()
     assert close(lost["close_time"], later["decision_time"])
+
+
+def test_every_touchs_wait_lowers_the_attempts_conversion() -> None:
+    doc = with_follow_ups(base_scenario(), 2, {"dist": "exponential", "mean": 1.0},
+                          {"dist": "exponential", "mean": 4.0})
+    doc["calendar"].update(horizon_days=200.0)
+    doc["channels"][0]["leads_per_day"] = 0.9
+    doc["teams"][0]["reps"]["rep"]["headcount"] = 2
+    doc["stages"][0]["conversion"] = {"A": 0.7}
+    doc["going_cold"] = {"logit_per_day": -0.6}
+    res = ss.run(doc, replications=20, seed=seed(605))
+    ev = res.events
+    waited = (ev["start_time"] - ev["enable_time"]).groupby(
+        [ev["replication"], ev["case_id"]]).sum()
+    final = ev[ev["outcome"] != "follow-up"].set_index(["replication", "case_id"])
+    wait = waited.loc[final.index].to_numpy()
+    first = ev[ev["touch"] == 0].set_index(["replication", "case_id"]).loc[final.index]
+    later = wait - (first["start_time"] - first["enable_time"]).to_numpy()
+    assert later.max() > 2.0  # the follow-ups' waits alone move conversion a lot
+    p = logistic(logit(0.7) - 0.6 * wait)
+    assert_bernoulli_sum((final["outcome"] == "advanced").to_numpy(), p,
+                         "attempts passing after the waits of all their touches")
