@@ -520,6 +520,7 @@ class Replication:
                leads.band[i])
         layers = self.layers[channel]
         attempts = [0] * n_stages
+        record = self.events.extend
         stage_now, phase_now = leads.stage_now, leads.phase_now
         first_start = math.nan
         s = 0
@@ -594,8 +595,9 @@ class Replication:
                         join.waiting = True
                         yield None  # resumed by the last colleague to finish
                     last_end = max(end, join.last_end)
-                last = _Touch(rep.index, enable, start, end, 0, handoff, travel_cost, join)
+                last = None
                 if tune.follow_ups[s]:
+                    last = _Touch(rep.index, enable, start, end, 0, handoff, travel_cost, join)
                     waited = yield from self._follow_ups(i, s, attempt, tune, pool, last,
                                                          last_end, info_lost, proc)
                     if waited is None:  # went cold waiting for a follow-up
@@ -630,7 +632,14 @@ class Replication:
                         pending += layer.nurture_days[row]
                     else:
                         outcome = LOST_OUTCOME
-                self._record(i, cur, attempt, last, decision, outcome, info_lost)
+                if last is None:  # written out: the common case, once per attempt
+                    record((i, cur, attempt, rep.index, enable, start, end, decision, outcome,
+                            handoff, info_lost, travel_cost, 0, 0))
+                    if join is not None:
+                        self._record_parts(i, cur, attempt, 0, join, decision, outcome,
+                                           handoff, info_lost)
+                else:
+                    self._record(i, cur, attempt, last, decision, outcome, info_lost)
                 if outcome == LOST_OUTCOME or s == n_stages:
                     if pending > 0:
                         yield pending
@@ -666,13 +675,20 @@ class Replication:
     def _record(self, i: int, stage: int, attempt: int, touch: _Touch, decision: float,
                 outcome: int, info_lost: bool) -> None:
         """Record a touch of an attempt: its rep's row, and its joint reps' rows."""
-        record = self.events.extend
-        record((i, stage, attempt, touch.rep, touch.enable, touch.start, touch.end, decision,
-                outcome, touch.handoff, info_lost, touch.travel_cost, 0, touch.number))
+        self.events.extend((i, stage, attempt, touch.rep, touch.enable, touch.start,
+                            touch.end, decision, outcome, touch.handoff, info_lost,
+                            touch.travel_cost, 0, touch.number))
         if touch.join is not None:
-            for number, rep_index, p_enable, p_start, p_end, p_cost in touch.join.rows:
-                record((i, stage, attempt, rep_index, p_enable, p_start, p_end, decision,
-                        outcome, touch.handoff, info_lost, p_cost, number, touch.number))
+            self._record_parts(i, stage, attempt, touch.number, touch.join, decision, outcome,
+                               touch.handoff, info_lost)
+
+    def _record_parts(self, i: int, stage: int, attempt: int, touch: int, join: _Join,
+                      decision: float, outcome: int, handoff: float, info_lost: bool) -> None:
+        """Record the rows of the other reps of a joint touch."""
+        record = self.events.extend
+        for number, rep_index, p_enable, p_start, p_end, p_cost in join.rows:
+            record((i, stage, attempt, rep_index, p_enable, p_start, p_end, decision,
+                    outcome, handoff, info_lost, p_cost, number, touch))
 
     def _follow_ups(self, i: int, s: int, attempt: int, tune: Tuning, pool: RepPool,
                     last: _Touch, last_end: float, info_lost: bool, proc: LeadProcess
