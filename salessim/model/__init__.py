@@ -3,7 +3,7 @@
 from salessim.model.process import Timeline, simulate
 from salessim.model.records import RawReplication
 
-MODEL_VERSION = 2
+MODEL_VERSION = 3
 """Bumped whenever the same scenario and seed give different numbers: stored results of
 another model version are not reused."""
 
