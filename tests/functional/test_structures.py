@@ -44,7 +44,8 @@ def test_priority_routes_enterprise_leads_to_key_accounts(hybrid: ss.Results) ->
 
 
 def test_a_bundle_no_team_covers_is_worked_by_both_product_teams(product: ss.Results) -> None:
-    ae = product.events[product.events["role"] == "ae"]
+    # Both teams work the first touch; follow-ups are the lead's own AE's.
+    ae = product.events[(product.events["role"] == "ae") & (product.events["touch"] == 0)]
     attempts = ae.groupby(["replication", "case_id", "activity", "attempt"])
     teams = attempts["team"].agg(lambda t: tuple(sorted(t)))
     products = attempts["product"].first()
@@ -88,8 +89,9 @@ def test_no_handoff_into_a_stage_whose_role_already_took_part(triangle: ss.Resul
 
 
 def test_travel_cost_follows_the_team_reach(hybrid: ss.Results) -> None:
-    visits = hybrid.events[hybrid.events["activity"].isin(["first_contact", "negotiation"])
-                           & hybrid.events["start_time"].notna()]
+    ev = hybrid.events
+    visits = ev[ev["activity"].isin(["first_contact", "negotiation"]) & ev["start_time"].notna()
+                & (ev["touch"] == 0)]  # a follow-up is a call, not a visit
     cost = visits.groupby("team")["travel_cost"].unique()
     assert list(cost["key_accounts"]) == [150.0]  # covers all three regions
     for team in ("north", "central", "south"):

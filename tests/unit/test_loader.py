@@ -78,8 +78,8 @@ def test_round_trip_keeps_odd_names(regional: ss.Scenario) -> None:
 def test_extends_merges_mappings_deeply_and_named_lists_by_name(regional: ss.Scenario) -> None:
     child = ss.load_scenario(EXTENDS / "child.yaml")
     assert child.name == "Child"
-    # calendar: base set horizon 120, child set warmup 10, the rest from regional
-    assert child.calendar.horizon_days == 120
+    # calendar: base set horizon 150, child set warmup 10, the rest from regional
+    assert child.calendar.horizon_days == 150
     assert child.calendar.warmup_days == 10
     assert child.calendar.drain_limit_days == regional.calendar.drain_limit_days
     # deal_value.multipliers: base's segment factor replaced, regional's product kept
@@ -109,7 +109,7 @@ def test_extends_is_relative_to_the_child_file_not_the_working_directory(
     finally:
         os.chdir(cwd)
     assert grandchild.name == "Grandchild"
-    assert grandchild.calendar.horizon_days == 120  # from base.yaml, two levels up
+    assert grandchild.calendar.horizon_days == 150  # from base.yaml, two levels up
     assert any(t.name == "partners" for t in grandchild.teams)  # from child.yaml
 
 
