@@ -45,7 +45,14 @@ from salessim.intervals import phases
 
 from .support import assert_covers, base_scenario, erlang_c, seed
 from .test_deal_mechanisms import close, fixed, per_replication, two_segments
-from .test_mechanisms import assert_bernoulli_sum, logistic, logit
+from .test_mechanisms import (
+    COLD_LOGIT,
+    COLD_P0,
+    assert_bernoulli_sum,
+    logistic,
+    logit,
+    waiting_scenario,
+)
 
 HPD = 8.0
 """Hours per day of ``base_scenario``."""
@@ -217,12 +224,7 @@ def test_a_lead_waiting_for_a_follow_up_goes_cold_at_the_limit() -> None:
 def test_every_touchs_wait_lowers_the_attempts_conversion() -> None:
     doc = with_follow_ups(base_scenario(), 2, {"dist": "exponential", "mean": 1.0},
                           {"dist": "exponential", "mean": 4.0})
-    doc["calendar"].update(horizon_days=200.0)
-    doc["channels"][0]["leads_per_day"] = 0.9
-    doc["teams"][0]["reps"]["rep"]["headcount"] = 2
-    doc["stages"][0]["conversion"] = {"A": 0.7}
-    doc["going_cold"] = {"logit_per_day": -0.6}
-    res = ss.run(doc, replications=20, seed=seed(605))
+    res = ss.run(waiting_scenario(doc, 0.9), replications=20, seed=seed(605))
     ev = res.events
     waited = (ev["start_time"] - ev["enable_time"]).groupby(
         [ev["replication"], ev["case_id"]]).sum()
@@ -231,6 +233,6 @@ def test_every_touchs_wait_lowers_the_attempts_conversion() -> None:
     first = ev[ev["touch"] == 0].set_index(["replication", "case_id"]).loc[final.index]
     later = wait - (first["start_time"] - first["enable_time"]).to_numpy()
     assert later.max() > 2.0  # the follow-ups' waits alone move conversion a lot
-    p = logistic(logit(0.7) - 0.6 * wait)
+    p = logistic(logit(COLD_P0) + COLD_LOGIT * wait)
     assert_bernoulli_sum((final["outcome"] == "advanced").to_numpy(), p,
                          "attempts passing after the waits of all their touches")

@@ -104,14 +104,23 @@ def test_leads_lost_cold_match_mmc_with_fixed_patience(servers: int, load: float
     assert_covers(cold, expected, f"M/M/{servers}+D share lost cold", checks=2)
 
 
-def test_waiting_lowers_conversion_by_the_logit_per_day() -> None:
-    doc = base_scenario()
+COLD_P0, COLD_LOGIT = 0.7, -0.6
+"""Base conversion and logit per day waited of ``waiting_scenario``."""
+
+
+def waiting_scenario(doc: dict[str, Any], leads_per_day: float) -> dict[str, Any]:
+    """``doc`` with two reps, 200 days of leads, conversion ``COLD_P0`` and each day
+    waited moving it by ``COLD_LOGIT``."""
     doc["calendar"].update(horizon_days=200.0, warmup_days=0.0)
-    doc["channels"][0]["leads_per_day"] = 1.8
+    doc["channels"][0]["leads_per_day"] = leads_per_day
     doc["teams"][0]["reps"]["rep"]["headcount"] = 2
-    doc["stages"][0]["conversion"] = {"A": 0.7}
-    doc["going_cold"] = {"logit_per_day": -0.6}
-    res = ss.run(doc, replications=20, seed=seed(33))
+    doc["stages"][0]["conversion"] = {"A": COLD_P0}
+    doc["going_cold"] = {"logit_per_day": COLD_LOGIT}
+    return doc
+
+
+def test_waiting_lowers_conversion_by_the_logit_per_day() -> None:
+    res = ss.run(waiting_scenario(base_scenario(), 1.8), replications=20, seed=seed(33))
     ev = res.events
     wait = (ev["start_time"] - ev["enable_time"]).to_numpy()
     assert wait.max() > 2.0  # waits long enough to move conversion a lot
