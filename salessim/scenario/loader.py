@@ -19,6 +19,7 @@ from salessim.scenario.document import merge, plain_data
 from salessim.scenario.errors import Problem, ScenarioError, show, unknown
 from salessim.scenario.exercise_spec import AnswerSpec, ExerciseSpec
 from salessim.scenario.limits import MAX_FILE_BYTES
+from salessim.scenario.mapping_spec import MappingSpec
 from salessim.scenario.schema import Scenario
 from salessim.scenario.sweep_spec import SweepSpec
 from salessim.scenario.yaml12 import parse_yaml
@@ -164,6 +165,19 @@ def read_sweep_spec(path: str | Path) -> SweepSpec:
     """
     source = Path(path)
     return SweepSpec.from_document(_read_document(source), str(source))
+
+
+def read_mapping(path: str | Path) -> MappingSpec:
+    """Read a calibration mapping: where a CRM export is and what its columns mean.
+
+    The data files it names are read by ``salessim.calibration``, relative to the
+    mapping file.
+
+    Raises:
+        ScenarioError: Naming the file, the key path and what is allowed.
+    """
+    source = Path(path)
+    return MappingSpec.from_document(_read_document(source), str(source))
 
 
 def read_exercise_spec(path: str | Path) -> ExerciseSpec:

@@ -363,3 +363,16 @@ def dump_yaml(document: Mapping[str, Any]) -> str:
     text: str = yaml.dump(dict(document), Dumper=_Dumper, sort_keys=False,
                           allow_unicode=True)
     return text
+
+
+class _FlowDumper(_Dumper):
+    def __init__(self, stream: Any, **kwds: Any) -> None:
+        super().__init__(stream, **kwds)
+        self.default_flow_style = True
+
+
+def dump_flow(value: Any) -> str:
+    """One value as single-line YAML (flow style), quoted like ``dump_yaml``."""
+    text: str = yaml.dump(value, Dumper=_FlowDumper, sort_keys=False, allow_unicode=True,
+                          width=10**6)
+    return text.strip().removesuffix("...").strip()

@@ -1,6 +1,7 @@
 """The flow runs one way: no module imports a higher layer, not even inside a function.
 
-scenario -> model -> run and results -> experiments -> analysis -> training -> fronts.
+scenario -> model -> run and results -> experiments -> analysis -> calibration -> training
+-> fronts.
 Imports made only for type checking (under ``if TYPE_CHECKING:``) do not run and are
 not counted; every other import is, wherever it is written. Modules also form no
 import cycle.
@@ -25,6 +26,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("experiments", ("salessim.compare", "salessim.sweep", "salessim.sandbox",
                      "salessim.warmup", "salessim.territory")),
     ("analysis", ("salessim.bottlenecks", "salessim.timeseries")),
+    ("calibration", ("salessim.calibration",)),
     ("training", ("salessim.training",)),
     ("fronts", ("salessim.plots", "salessim.report", "salessim.eventlog", "salessim.files",
                 "salessim.cli", "salessim.training.page", "salessim.training.games", "salessim")),
