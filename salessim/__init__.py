@@ -8,6 +8,9 @@
 ...     {"teams.solutions.se.headcount": 8})}, replications=30, seed=1)  # doctest: +SKIP
 >>> cmp.table()                                             # doctest: +SKIP
 
+A scenario from a CRM export: ``cal = ss.calibrate("mapping.yaml")``, then
+``ss.backtest(cal)`` and ``ss.holdout(cal)`` set its simulation beside the history.
+
 Analysis of a run: ``ss.bottlenecks(res)``, ``ss.funnel(res)``, ``ss.timeseries(res)``;
 ``ss.write_event_log(res, "events.xes")`` exports it for process mining. Plots are in
 ``salessim.plots``, the HTML report in ``salessim.report``.
@@ -16,6 +19,7 @@ Analysis of a run: ``ss.bottlenecks(res)``, ``ss.funnel(res)``, ``ss.timeseries(
 from importlib.metadata import PackageNotFoundError, version
 
 from salessim.bottlenecks import Bottlenecks, bottlenecks, funnel
+from salessim.calibration import Backtest, Calibration, backtest, calibrate, holdout
 from salessim.compare import Comparison, compare
 from salessim.eventlog import write_event_log
 from salessim.results import Results
@@ -32,8 +36,9 @@ except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0+unknown"
 
 __all__ = [
-    "DEFAULT_REPLICATIONS", "Bottlenecks", "Comparison", "ReplicationError", "Results",
-    "Scenario", "ScenarioError", "Store", "StoreError", "Sweep", "__version__", "bottlenecks",
-    "compare", "funnel", "load_scenario", "run", "run_until", "suggest_warmup", "sweep",
-    "timeseries", "write_event_log",
+    "DEFAULT_REPLICATIONS", "Backtest", "Bottlenecks", "Calibration", "Comparison",
+    "ReplicationError", "Results", "Scenario", "ScenarioError", "Store", "StoreError", "Sweep",
+    "__version__", "backtest", "bottlenecks", "calibrate", "compare", "funnel", "holdout",
+    "load_scenario", "run", "run_until", "suggest_warmup", "sweep", "timeseries",
+    "write_event_log",
 ]

@@ -133,15 +133,15 @@ def _schedule(monthly: pd.DataFrame, crm: CrmData) -> tuple[dict[str, Any] | Non
     if p >= SEASONALITY_P:
         return None, p
     rate = total / exposure
+    per_day = {int(m): float(d) / float(x) / rate for m, d, x in
+               zip(by_month.index, by_month["deals"], by_month["days"], strict=True)}
     year_start = crm.calendar.start
     periods = []
     for k in range(12):
         first = _add_months(year_start, k)
         last = _add_months(year_start, k + 1)
         lo, hi = crm.calendar.day_of(first), crm.calendar.day_of(last)
-        m = first.month
-        mult = (float(by_month.loc[m, "deals"] / by_month.loc[m, "days"] / rate)
-                if m in by_month.index else 1.0)
+        mult = per_day.get(first.month, 1.0)
         periods.append({"from_day": lo, "to_day": hi, "multiplier": float(f"{mult:.3g}")})
     return {"cycle_days": periods[-1]["to_day"], "periods": periods}, p
 

@@ -18,9 +18,10 @@ from salessim.calibration.build import (
     derived_comments,
     scenario_document,
 )
-from salessim.calibration.estimates import Estimate, table
+from salessim.calibration.estimates import Estimate, table, wilson
 from salessim.calibration.funnel import fit_stages, stage_records, time_to_close
 from salessim.calibration.reps import fit_teams
+from salessim.calibration.survival import eventual_share
 from salessim.calibration.tables import CrmData, read_crm
 from salessim.calibration.values import fit_values
 from salessim.scenario.annotated import dump_commented
@@ -140,10 +141,25 @@ def calibrate_data(crm: CrmData, mapping: MappingSpec, source: str) -> Calibrati
     est.append(Estimate("time_to_close", "mean days from created to closed", closing.mean,
                         closing.ci_low, closing.ci_high, closing.n,
                         f"{closing.family} fitted with censoring"))
+    est.append(_win_rate(crm))
     pieces = Pieces(values, channels, deal_value, stages, teams, closing)
     document = scenario_document(mapping, pieces, source)
     scenario = Scenario.from_document(document, source)
     return Calibration(mapping, source, crm, scenario, table(est), pieces)
+
+
+def _win_rate(crm: CrmData) -> Estimate:
+    """The share of deals won in the end: Aalen-Johansen, open deals censored."""
+    opps = crm.opportunities
+    ended = opps["outcome"] != "open"
+    days = (np.where(ended, opps["closed"], crm.export_day) - opps["created"]).to_numpy(float)
+    code = opps["outcome"].map({"won": 1, "lost": 2, "open": 0}).to_numpy(int)
+    share = eventual_share(days, code)
+    closed = int(ended.sum())
+    _, low, high = wilson(share * closed, closed)
+    return Estimate("win_rate", "share of deals won in the end", share, low, high, len(opps),
+                    "Aalen-Johansen cumulative incidence of won and lost, open deals "
+                    "censored; Wilson interval on the closed deals")
 
 
 def _values(crm: CrmData) -> dict[str, list[str]]:

@@ -94,13 +94,17 @@ def stage_records(crm: CrmData, stages: list[str]) -> pd.DataFrame:
 
 
 def _from_history(crm: CrmData, opps: pd.DataFrame, stages: list[str]) -> pd.DataFrame:
+    assert crm.history is not None
     order = {s: i for i, s in enumerate(stages)}
     first = (crm.history.assign(k=crm.history["stage"].map(order))
              .groupby(["id", "k"], sort=True)["entered"].min().reset_index())
     out: list[tuple[str, str, float, float, int]] = []
-    for deal, group in first.groupby("id", sort=True):
-        ks, times = group["k"].to_numpy(), group["entered"].to_numpy()
-        outcome, closed = opps.at[deal, "outcome"], opps.at[deal, "closed"]
+    outcomes = opps["outcome"].to_dict()
+    closes = opps["closed"].to_dict()
+    for key, group in first.groupby("id", sort=True):
+        deal = str(key)
+        ks, times = group["k"].to_numpy(), group["entered"].to_numpy(dtype=float)
+        outcome, closed = str(outcomes[deal]), float(closes[deal])
         end = closed if outcome != "open" else crm.export_day
         for j, (k, t) in enumerate(zip(ks, times, strict=True)):
             if j + 1 < len(ks):
@@ -176,7 +180,9 @@ def _conversion(mine: pd.DataFrame, stage: str, grades: list[str]
     x = np.hstack(blocks)[usable]
     beta, se = _logistic(x, y[usable], len(grades))
     n_by_col = x.sum(axis=0)
-    conversion, effects, estimates = {}, {}, []
+    conversion: dict[str, float] = {}
+    effects: dict[str, dict[str, float]] = {}
+    estimates: list[Estimate] = []
     for (attr, value), b, s, n in zip(columns, beta, se, n_by_col, strict=True):
         if attr == "grade":
             conversion[value] = float(f"{special.expit(b):.4g}") if n > 0 else 0.5

@@ -60,16 +60,16 @@ class TeamFit:
 
 
 def team_of(crm: CrmData) -> pd.Series:
-    """Each deal's team (``sales`` when the data have none)."""
+    """Each deal's team: ``sales`` for all when the data have no teams; NaN for a deal
+    whose owner has none."""
     team = crm.opportunities["team"]
-    return team.fillna(DEFAULT_TEAM) if team.notna().any() else pd.Series(
-        DEFAULT_TEAM, index=team.index)
+    return team if team.notna().any() else pd.Series(DEFAULT_TEAM, index=team.index)
 
 
 def fit_teams(crm: CrmData, values: dict[str, list[str]]) -> TeamFit:
     """Teams, their coverage, headcounts and the skill spread."""
     opps = crm.opportunities.assign(team=team_of(crm))
-    names = sorted(opps["team"].unique())
+    names = sorted(opps["team"].dropna().unique())
     by, covered, coverage = _coverage(opps, names, values)
     monthly = _monthly_owners(crm, opps)
     export = crm.calendar.date(np.array([crm.export_day]))[0].item()

@@ -185,15 +185,23 @@ def fit_duration(days: FloatArray, ended: NDArray[np.bool_]) -> DurationFit:
                        {f: fits[f][1] for f in FAMILIES}, float(np.mean(t[e > 0])))
 
 
+def _lifelines() -> Any:
+    """lifelines, imported when first needed: it takes seconds to import."""
+    try:
+        import lifelines
+    except ImportError:
+        raise ImportError("survival curves need lifelines: pip install "
+                          "'salessim[calibration]'") from None
+    return lifelines
+
+
 def kaplan_meier(days: FloatArray, ended: NDArray[np.bool_]) -> pd.DataFrame:
     """Kaplan-Meier survival (share still open after so many days) with 95 % bands.
 
     Returns:
         Columns ``days``, ``survival``, ``ci_low``, ``ci_high``.
     """
-    from lifelines import KaplanMeierFitter  # heavy; only calibration needs it
-
-    km = KaplanMeierFitter().fit(np.maximum(days, 0.0), event_observed=ended)
+    km = _lifelines().KaplanMeierFitter().fit(np.maximum(days, 0.0), event_observed=ended)
     band = km.confidence_interval_survival_function_
     return pd.DataFrame({"days": km.survival_function_.index.to_numpy(dtype=float),
                          "survival": km.survival_function_.iloc[:, 0].to_numpy(),
@@ -210,8 +218,7 @@ def cumulative_incidence(days: FloatArray, outcome: NDArray[np.int_]) -> pd.Data
     Returns:
         Columns ``days``, ``won``, ``lost`` (shares of all deals).
     """
-    from lifelines import AalenJohansenFitter
-
+    fitter = _lifelines().AalenJohansenFitter
     t = np.maximum(np.asarray(days, dtype=np.float64), 0.0)
     # Aalen-Johansen needs distinct event times; a jitter far below a minute does it.
     t = t + np.arange(len(t)) * 1e-9
@@ -220,7 +227,7 @@ def cumulative_incidence(days: FloatArray, outcome: NDArray[np.int_]) -> pd.Data
         if not (outcome == code).any():
             curves[name] = pd.Series([0.0], index=[0.0])
             continue
-        aj = AalenJohansenFitter(calculate_variance=False)
+        aj = fitter(calculate_variance=False)
         aj.fit(t, outcome, event_of_interest=code)
         curves[name] = aj.cumulative_density_.iloc[:, 0]
     grid = np.union1d(curves["won"].index.to_numpy(float), curves["lost"].index.to_numpy(float))
