@@ -205,8 +205,10 @@ class Backtest:
         return t[closed & (t["closed"] >= self.from_day) & (t["closed"] < self.export_day + 1)]
 
     def time_to_close(self) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Days from created to closed of the deals closed in the scored period: the
-        history's and each replication's (the same cut by the export applies to both).
+        """Days from created to closed of the deals closed in the scored period.
+
+        Returns:
+            The history's and each replication's (the export cuts both the same way).
         """
         def days(t: pd.DataFrame) -> np.ndarray:
             s = self._scored(t)
@@ -289,10 +291,7 @@ def _monthly_counts(t: pd.DataFrame, bounds: list[tuple[dt.date, float, float]]
 
 
 def _win_rates(t: pd.DataFrame, by: str) -> dict[str, tuple[float, int]]:
-    if by == "all":
-        groups = {"all": t}
-    else:
-        groups = {str(k): g for k, g in t.groupby(by)}
+    groups = {"all": t} if by == "all" else {str(k): g for k, g in t.groupby(by)}
     return {k: (float((g["outcome"] == "won").mean()), len(g))
             for k, g in groups.items() if len(g)}
 

@@ -68,8 +68,9 @@ class Calibration:
         start, export = self.data.calendar.start, self.mapping.export_date
         header = (
             f"{self.mapping.name}\n"
-            f"Calibrated by salessim from {Path(self.source).name}: {len(self.data.opportunities):,}"
-            f" deals created {start} to {export} (working day 0 is {start}).\n"
+            f"Calibrated by salessim from {Path(self.source).name}: "
+            f"{len(self.data.opportunities):,} deals created {start} to {export} "
+            f"(working day 0 is {start}).\n"
             "Each estimate's comment gives its 95% interval, the number of deals (n) and the "
             "method;\n"
             "'assumed' marks what the data cannot tell: change it in the mapping's "
@@ -153,7 +154,7 @@ def _win_rate(crm: CrmData) -> Estimate:
     opps = crm.opportunities
     ended = opps["outcome"] != "open"
     days = (np.where(ended, opps["closed"], crm.export_day) - opps["created"]).to_numpy(float)
-    code = opps["outcome"].map({"won": 1, "lost": 2, "open": 0}).to_numpy(int)
+    code = np.asarray(opps["outcome"].map({"won": 1, "lost": 2, "open": 0}), dtype=np.int64)
     share = eventual_share(days, code)
     closed = int(ended.sum())
     _, low, high = wilson(share * closed, closed)

@@ -60,8 +60,10 @@ class TeamFit:
 
 
 def team_of(crm: CrmData) -> pd.Series:
-    """Each deal's team: ``sales`` for all when the data have no teams; NaN for a deal
-    whose owner has none."""
+    """Each deal's team; ``sales`` for all when the data have no teams.
+
+    A deal whose owner has no team has NaN.
+    """
     team = crm.opportunities["team"]
     return team if team.notna().any() else pd.Series(DEFAULT_TEAM, index=team.index)
 

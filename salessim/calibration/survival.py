@@ -209,7 +209,7 @@ def kaplan_meier(days: FloatArray, ended: NDArray[np.bool_]) -> pd.DataFrame:
                          "ci_high": band.iloc[:, 1].to_numpy()})
 
 
-def cumulative_incidence(days: FloatArray, outcome: NDArray[np.int_]) -> pd.DataFrame:
+def cumulative_incidence(days: FloatArray, outcome: NDArray[np.int64]) -> pd.DataFrame:
     """Aalen-Johansen cumulative incidence of won (1) and lost (2) deals; 0 is open.
 
     The chance of being won by day t, with losing as the competing risk: the curve a
@@ -235,7 +235,7 @@ def cumulative_incidence(days: FloatArray, outcome: NDArray[np.int_]) -> pd.Data
         k: np.interp(grid, v.index.to_numpy(float), v.to_numpy(float)) for k, v in curves.items()}})
 
 
-def eventual_share(days: FloatArray, outcome: NDArray[np.int_]) -> float:
+def eventual_share(days: FloatArray, outcome: NDArray[np.int64]) -> float:
     """The share of resolved deals that are won, from the cumulative incidences.
 
     At the last time a deal closed, won and lost incidences sum to the share closed;
