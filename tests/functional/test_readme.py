@@ -91,3 +91,32 @@ def test_the_quick_start_prints_the_table_shown() -> None:
     out = subprocess.run([sys.executable, "-m", "salessim.cli", *command.split()[1:]],
                          cwd=ROOT, capture_output=True, text=True, check=True, timeout=600)
     assert out.stdout == shown
+
+
+def test_the_calibration_figures_quoted_are_the_ones_computed(namespace: dict[str, Any]
+                                                              ) -> None:
+    cal, bt, ho = namespace["cal"], namespace["bt"], namespace["ho"]
+    text = " ".join(TEXT.split())
+    est, opps = cal.estimates, cal.data.opportunities
+    win = est.loc["win_rate"]
+    d, h = bt.distances(), ho.distances()
+    won, closing = d.loc["deals won"], d.loc["time to close (days)"]
+    quoted = [
+        f"{len(opps):,} deals of which {int((opps['outcome'] == 'open').sum())} are open",
+        f"the win rate is {100 * win['value']:.1f} % (95 % {100 * win['ci_low']:.1f} to "
+        f"{100 * win['ci_high']:.1f} %)",
+        f"the mean time to close is {est.loc['time_to_close', 'value']:.1f} working days",
+        f"where the closed deals alone say {cal.pieces.time_to_close.naive_mean:.1f}",
+        f"wins {won['simulated']:.0f} deals (95 % of replications between {won['low']:.0f} "
+        f"and {won['high']:.0f}) where the history has {won['history']:.0f}",
+        f"is {closing['simulated']:.1f} days simulated against {closing['history']:.1f}",
+        f"(Wasserstein distance {closing['distance']:.2f} days against "
+        f"{closing['chance']:.2f})",
+        f"predicted {h.loc['deals created', 'simulated']:.0f} new deals for them (history "
+        f"{h.loc['deals created', 'history']:.0f}) and {h.loc['deals won', 'simulated']:.0f} "
+        f"wins ({h.loc['deals won', 'history']:.0f})",
+    ]
+    for phrase in quoted:
+        assert phrase in text, phrase
+    assert bt.win_rates()["inside"].all()
+    assert 1.5 <= closing["distance"] / closing["chance"] <= 3.0  # "about twice"
