@@ -117,10 +117,10 @@ def scenario_document(mapping: MappingSpec, pieces: Pieces, source: str) -> dict
         ScenarioError: If the mapping's assumptions do not fit the scenario (named at
             ``assumptions`` of ``source``) or leave no time for the customer.
     """
-    draft = _document(mapping, pieces, effort_days={})
+    draft = _document(mapping, pieces, {}, source)
     scenario = _with_assumptions(draft, mapping, source)
     effort = {s.name: _work_days(scenario, s.name) for s in scenario.stages}
-    final = _document(mapping, pieces, effort)
+    final = _document(mapping, pieces, effort, source)
     return _with_assumptions(final, mapping, source).to_document()
 
 
@@ -136,8 +136,8 @@ def _work_days(sc: Scenario, stage: str) -> float:
     return float(s.effort_hours.mean()) / (1 - share) / sc.calendar.hours_per_day
 
 
-def _document(mapping: MappingSpec, p: Pieces, effort_days: Mapping[str, float]
-              ) -> dict[str, Any]:
+def _document(mapping: MappingSpec, p: Pieces, effort_days: Mapping[str, float],
+              source: str) -> dict[str, Any]:
     warmup = _warmup(p.time_to_close)
     return {
         "schema_version": 1,
@@ -153,7 +153,7 @@ def _document(mapping: MappingSpec, p: Pieces, effort_days: Mapping[str, float]
                        "multipliers": p.deal_value.multipliers},
         "roles": [_role(r, p) for r in mapping.roles],
         "teams": _teams(mapping, p),
-        "stages": [_stage(s, f, effort_days)
+        "stages": [_stage(s, f, effort_days, source)
                    for s, f in zip(mapping.stages, p.stages, strict=True)],
         "handoff": {"delay_days": {"dist": "fixed", "value": 0.0}},
         "payment": {"invoice_delay_days": {"dist": "fixed", "value": 0.0},
@@ -219,14 +219,15 @@ def _teams(mapping: MappingSpec, p: Pieces) -> list[dict[str, Any]]:
     return out
 
 
-def _stage(spec: Any, fit: StageFit, effort_days: Mapping[str, float]) -> dict[str, Any]:
+def _stage(spec: Any, fit: StageFit, effort_days: Mapping[str, float], source: str
+           ) -> dict[str, Any]:
     work = effort_days.get(spec.name, 0.0)
     reference = _reference_segment(fit)
     base_fit = fit.segment_fits[reference] if reference is not None else fit.duration
-    delay_mean = _delay_mean(spec.name, base_fit, work)
+    delay_mean = _delay_mean(spec.name, base_fit, work, source)
     adjust: dict[str, dict[str, dict[str, float]]] = {}
     for seg in fit.delay_scale:
-        scale = _delay_mean(spec.name, fit.segment_fits[seg], work) / delay_mean
+        scale = _delay_mean(spec.name, fit.segment_fits[seg], work, source) / delay_mean
         adjust.setdefault("segment", {}).setdefault(seg, {})["customer_delay_scale"] = float(
             f"{scale:.4g}")
     for attr, effects in fit.effects.items():
@@ -242,12 +243,12 @@ def _stage(spec: Any, fit: StageFit, effort_days: Mapping[str, float]) -> dict[s
     return out
 
 
-def _delay_mean(stage: str, fit: DurationFit, work: float) -> float:
+def _delay_mean(stage: str, fit: DurationFit, work: float, source: str) -> float:
     """The customer's mean delay: the time in stage less the rep's work (days)."""
     delay = fit.mean - work
     if delay < MIN_CUSTOMER_SHARE * fit.mean:
-        raise ScenarioError("<calibration>", [Problem(
-            f"stages.{stage}.effort_hours",
+        raise ScenarioError(source, [Problem(
+            f"assumptions: stages.{stage}.effort_hours",
             f"the assumed work ({work:.2f} days with the non-selling share) is more than "
             f"{1 - MIN_CUSTOMER_SHARE:.0%} of the {fit.mean:.2f} days deals spend in "
             f"{stage}; assume less effort")])
