@@ -142,23 +142,33 @@ def calibrate_data(crm: CrmData, mapping: MappingSpec, source: str) -> Calibrati
     est.append(Estimate("time_to_close", "mean days from created to closed", closing.mean,
                         closing.ci_low, closing.ci_high, closing.n,
                         f"{closing.family} fitted with censoring"))
-    est.append(_win_rate(crm))
+    est += _win_rates(crm)
     pieces = Pieces(values, channels, deal_value, stages, teams, closing)
     document = scenario_document(mapping, pieces, source)
     scenario = Scenario.from_document(document, source)
     return Calibration(mapping, source, crm, scenario, table(est), pieces)
 
 
-def _win_rate(crm: CrmData) -> Estimate:
-    """The share of deals won in the end: Aalen-Johansen, open deals censored."""
+def _win_rates(crm: CrmData) -> list[Estimate]:
+    """The share of deals won in the end, overall and by grade, segment and product."""
     opps = crm.opportunities
+    out = [_win_rate(opps, crm.export_day, "win_rate", "all deals")]
+    for attr in ("grade", "segment", "product"):
+        for value, group in opps.groupby(attr):
+            out.append(_win_rate(group, crm.export_day, f"win_rate.{attr}.{value}",
+                                 f"{attr} {value}"))
+    return out
+
+
+def _win_rate(opps: pd.DataFrame, export_day: float, path: str, who: str) -> Estimate:
+    """Aalen-Johansen: won against lost as competing risks, open deals censored."""
     ended = opps["outcome"] != "open"
-    days = (np.where(ended, opps["closed"], crm.export_day) - opps["created"]).to_numpy(float)
+    days = (np.where(ended, opps["closed"], export_day) - opps["created"]).to_numpy(float)
     code = np.asarray(opps["outcome"].map({"won": 1, "lost": 2, "open": 0}), dtype=np.int64)
     share = eventual_share(days, code)
     closed = int(ended.sum())
     _, low, high = wilson(share * closed, closed)
-    return Estimate("win_rate", "share of deals won in the end", share, low, high, len(opps),
+    return Estimate(path, f"share of {who} won in the end", share, low, high, len(opps),
                     "Aalen-Johansen cumulative incidence of won and lost, open deals "
                     "censored; Wilson interval on the closed deals")
 
