@@ -164,10 +164,10 @@ def _interval(low: float, high: float, show: Callable[[float], str]) -> str:
     return f"[{show(low)}, {show(high)}]" if np.isfinite(low) else ""
 
 
-def _png(fig: Figure) -> str:
-    """A figure as base64-encoded PNG text."""
+def _png(fig: Figure, dpi: int = DPI) -> str:
+    """A figure as base64-encoded PNG text, at ``dpi`` dots per inch."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI)
+    fig.savefig(buf, format="png", dpi=dpi)
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 

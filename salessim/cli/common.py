@@ -46,15 +46,20 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
                    help=f"independent replications (default {DEFAULT_REPLICATIONS})")
     p.add_argument("-s", "--seed", type=seed, default=None,
                    help="root seed; omitted draws one and prints it so the run can be repeated")
-    p.add_argument("--executor", default=None, metavar="WHERE",
-                   help="serial, processes, or a dask scheduler address such as "
-                        "tcp://host:8786 (default: processes when there are several "
-                        "cores); results are identical either way")
+    add_executor_option(p)
     p.add_argument("--workers", type=int, default=None, help="processes for --executor processes")
     p.add_argument("--store", type=Path, default=None, metavar="FILE",
                    help="results store (SQLite): keep every finished replication, and "
                         "skip the ones already there when run again")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+
+def add_executor_option(p: argparse.ArgumentParser) -> None:
+    """The ``--executor`` option: where replications run."""
+    p.add_argument("--executor", default=None, metavar="WHERE",
+                   help="serial, processes, or a dask scheduler address such as "
+                        "tcp://host:8786 (default: processes when there are several "
+                        "cores); results are identical either way")
 
 
 def run_options(args: argparse.Namespace) -> dict[str, Any]:
