@@ -14,7 +14,7 @@ import threading
 from collections.abc import Sequence
 
 import salessim
-from salessim.cli import exercise, experiments, report, run, validate
+from salessim.cli import calibrate, exercise, experiments, report, run, validate
 from salessim.cli.common import (
     EXIT_BAD_INPUT,
     EXIT_FAILED,
@@ -24,7 +24,7 @@ from salessim.cli.common import (
 from salessim.runner import ReplicationError
 from salessim.scenario import ScenarioError
 
-COMMANDS = (validate, run, experiments, report, exercise)
+COMMANDS = (validate, run, experiments, report, calibrate, exercise)
 """Command modules, in the order ``salessim --help`` lists them."""
 
 

@@ -29,6 +29,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("calibration", ("salessim.calibration",)),
     ("training", ("salessim.training",)),
     ("fronts", ("salessim.plots", "salessim.report", "salessim.eventlog", "salessim.files",
+                "salessim.fitplots", "salessim.fitreport",
                 "salessim.cli", "salessim.training.page", "salessim.training.games", "salessim")),
 )
 """Layers from the bottom up, each a set of module prefixes (the longest prefix wins)."""
