@@ -32,6 +32,7 @@ Only the reading checks the columns and rows of the data themselves
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -59,6 +60,34 @@ DateFormat = Annotated[str, Field(min_length=2, max_length=64)]
 KeyPath = Annotated[str, Field(min_length=1, max_length=200)]
 
 WEEKDAYS: tuple[str, ...] = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+Weekday = Literal["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+WORKWEEK: tuple[Weekday, ...] = ("Mon", "Tue", "Wed", "Thu", "Fri")
+
+OWN_COLUMN_FIELDS: tuple[str, ...] = ("id", "owner", "created", "closed", "outcome", "amount")
+"""Fields that need a column of their own (the team may share the region's column)."""
+
+_DATE_CODES = "%Y (year), %m (month), %d (day), %H (hour), %M (minute)"
+
+
+def date_format_problem(fmt: str) -> str | None:
+    """What is wrong with a date format (strftime codes), if anything."""
+    if "%" not in fmt:
+        return f"{fmt!r} has no strftime codes; write it like %Y-%m-%d or %d/%m/%Y %H:%M"
+    try:
+        sample = dt.datetime(2025, 12, 31, 14, 30, 15, tzinfo=dt.timezone.utc)
+        dt.datetime.strptime(sample.strftime(fmt), fmt)
+    except (ValueError, re.error) as err:
+        bad = re.search(r"'(.)' is a bad directive", str(err))
+        what = f"%{bad[1]} is not a strftime code" if bad else f"it cannot read dates ({err})"
+        return f"{fmt!r}: {what}; the codes are {_DATE_CODES} and others"
+    has = {code for code in re.findall(r"%(.)", fmt)}
+    if not has & {"Y", "y", "G"} or not (has & {"d", "j"}):
+        return (f"{fmt!r} has no year or no day; a date needs both, e.g. %d/%m/%Y or "
+                "%Y-%m-%d %H:%M")
+    if "d" in has and not has & {"m", "b", "B"}:
+        return f"{fmt!r} has a day but no month (%m, %b or %B)"
+    return None
 
 
 class _Spec(BaseModel):
@@ -89,9 +118,27 @@ class TableSpec(_Spec):
     @field_validator("date_format")
     @classmethod
     def _has_codes(cls, v: str | None) -> str | None:
-        if v is not None and "%" not in v:
-            raise ValueError(f"{v!r} has no strftime codes; write it like %Y-%m-%d or "
-                             "%d/%m/%Y %H:%M")
+        problem = None if v is None else date_format_problem(v)
+        if problem:
+            raise ValueError(problem)
+        return v
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, v: str) -> str:
+        try:
+            "a".encode(v)  # also refuses codecs that are not text encodings (base64)
+        except LookupError:
+            raise ValueError(f"unknown encoding {v!r}; e.g. utf-8, utf-8-sig, cp1252, "
+                             "latin-1 or utf-16") from None
+        return v
+
+    @field_validator("delimiter")
+    @classmethod
+    def _separates(cls, v: str) -> str:
+        if v in ('"', "\n", "\r"):
+            raise ValueError(f"{v!r} cannot separate fields (it quotes values or ends lines); "
+                             "e.g. ',', ';', '|' or a tab, written \"\\t\"")
         return v
 
     @property
@@ -119,7 +166,23 @@ def _columns_check(columns: dict[str, str], allowed: tuple[str, ...],
     if missing:
         problems.append(("columns", f"missing {', '.join(missing)}: say which column holds "
                                     f"each of {', '.join(required)}"))
+    owner_of: dict[str, str] = {}
+    for k, column in columns.items():
+        if k not in OWN_COLUMN_FIELDS:
+            continue
+        if column.strip() in owner_of:
+            problems.append((f"columns.{k}", (
+                f"{column!r} is already the column of {owner_of[column.strip()]}; "
+                f"each of {', '.join(OWN_COLUMN_FIELDS)} needs a column of its own")))
+        owner_of.setdefault(column.strip(), k)
     return problems
+
+
+def _not_xes(spec: TableSpec, what: str) -> list[tuple[str, str]]:
+    if spec.kind == "xes":
+        return [("file", f"{spec.file!r}: {what} cannot be an XES event log (only the stage "
+                         "history can); use .csv, .parquet or .xlsx")]
+    return []
 
 
 class OpportunityTable(TableSpec):
@@ -145,8 +208,8 @@ class OpportunityTable(TableSpec):
 
     @model_validator(mode="after")
     def _fields(self) -> OpportunityTable:
-        problems = _columns_check(self.columns, OPPORTUNITY_FIELDS,
-                                  REQUIRED_OPPORTUNITY_FIELDS)
+        problems = _not_xes(self, "the opportunity table") + _columns_check(
+            self.columns, OPPORTUNITY_FIELDS, REQUIRED_OPPORTUNITY_FIELDS)
         if problems:
             raise KeyPathError(problems)
         return self
@@ -195,6 +258,13 @@ class LookupTable(TableSpec):
     columns: dict[Literal["team", "channel", "grade", "region", "product", "segment"],
                   Column] = Field(min_length=1)
 
+    @model_validator(mode="after")
+    def _table(self) -> LookupTable:
+        problems = _not_xes(self, "a lookup")
+        if problems:
+            raise KeyPathError(problems)
+        return self
+
 
 class RoleSpec(_Spec):
     """A role of the calibrated scenario.
@@ -220,12 +290,11 @@ class RoleSpec(_Spec):
 
     @model_validator(mode="after")
     def _headcount(self) -> RoleSpec:
+        # A missing headcount is checked with the other roles (MappingSpec): when no role
+        # owns deals, the owns_deals missing is the problem, not the headcount.
         if self.owns_deals and self.headcount is not None:
             raise KeyPathError([("headcount", "the deal owners' headcount comes from the data "
                                               "(owners active per month); leave it out")])
-        if not self.owns_deals and self.headcount is None:
-            raise KeyPathError([("headcount", "missing; a role that does not own deals has "
-                                              "no reps in the data, so say how many it has")])
         return self
 
 
@@ -253,17 +322,25 @@ class CalendarSpec(_Spec):
         hours_per_day: Working hours in a day.
     """
 
-    weekdays: tuple[Literal["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"], ...] = Field(
-        default=WEEKDAYS[:5], min_length=1, strict=False)
+    weekdays: tuple[Weekday, ...] = Field(default=WORKWEEK, min_length=1, strict=False)
     holidays: tuple[dt.date, ...] = Field(default=(), strict=False)
     hours_per_day: Annotated[float, Field(ge=1.0, le=24.0)] = 8.0
 
     @field_validator("holidays", mode="before")
     @classmethod
     def _dates(cls, v: Any) -> Any:
-        if isinstance(v, list | tuple):
-            return tuple(dt.date.fromisoformat(x) if isinstance(x, str) else x for x in v)
-        return v
+        if not isinstance(v, list | tuple):
+            return v
+        problems = []
+        out = []
+        for i, x in enumerate(v):
+            try:
+                out.append(dt.date.fromisoformat(x) if isinstance(x, str) else x)
+            except ValueError:
+                problems.append((f"[{i}]", f"{x!r} is not a date written as YYYY-MM-DD"))
+        if problems:
+            raise KeyPathError(problems)
+        return tuple(out)
 
     @property
     def weekmask(self) -> str:
@@ -316,15 +393,45 @@ class MappingSpec(_Spec):
                 return dt.date.fromisoformat(v)
             except ValueError:
                 raise ValueError(f"{v!r} is not a date written as YYYY-MM-DD") from None
+        if isinstance(v, dt.datetime) or not isinstance(v, dt.date):
+            raise ValueError(f"must be a date written as YYYY-MM-DD, e.g. 2026-06-30; got "
+                             f"{v!r}")
         return v
 
     @model_validator(mode="after")
     def _consistent(self) -> MappingSpec:
-        problems: list[tuple[str, str]] = []
+        problems = self._roles_check() + self._lookups_check() + self._stages_check()
+        if problems:
+            raise KeyPathError(problems)
+        return self
+
+    def _roles_check(self) -> list[tuple[str, str]]:
         owners = [i for i, r in enumerate(self.roles) if r.owns_deals]
-        if len(owners) != 1:
-            problems.append(("roles", "exactly one role must have owns_deals: true (the "
-                                      f"role of the deal owners); {len(owners)} have"))
+        if not owners:
+            return [("roles", "no role has owns_deals: true; exactly one must: the role of "
+                              "the people in the opportunity table's owner column")]
+        problems = [(f"roles[{i}].headcount", "missing; a role that does not own deals has "
+                                              "no reps in the data, so say how many it has")
+                    for i, r in enumerate(self.roles)
+                    if not r.owns_deals and r.headcount is None]
+        if len(owners) > 1:
+            problems.append(("roles", "exactly one role must have owns_deals: true (the role "
+                                      f"of the deal owners); {len(owners)} have"))
+        return problems
+
+    def _lookups_check(self) -> list[tuple[str, str]]:
+        known = {"owner", *self.opportunities.columns}
+        problems = []
+        for i, lookup in enumerate(self.lookups):
+            if lookup.key not in known:
+                problems.append((f"lookups[{i}].key", (
+                    f"{lookup.key!r}: the opportunity table has no {lookup.key} to join on; "
+                    f"name its column in opportunities.columns.{lookup.key}")))
+            known |= set(lookup.columns)
+        return problems
+
+    def _stages_check(self) -> list[tuple[str, str]]:
+        problems: list[tuple[str, str]] = []
         names = {r.name for r in self.roles}
         problems += [(f"stages[{i}].role", f"unknown role {s.role!r}; the roles are "
                                            f"{', '.join(sorted(names))}")
@@ -336,16 +443,19 @@ class MappingSpec(_Spec):
             problems += [(f"stages[{i}].labels", "missing; name the stage history's labels "
                                                  "for this stage")
                          for i, s in enumerate(self.stages) if not s.labels]
+        outcomes = {k.strip() for k in self.opportunities.outcomes}
         seen: dict[str, int] = {}
         for i, s in enumerate(self.stages):
             for label in s.labels:
-                if label in seen:
+                if label.strip() in seen:
                     problems.append((f"stages[{i}].labels", f"{label!r} is already a label "
-                                                            f"of stages[{seen[label]}]"))
-                seen.setdefault(label, i)
-        if problems:
-            raise KeyPathError(problems)
-        return self
+                                                            f"of stages[{seen[label.strip()]}]"))
+                if label.strip() in outcomes:
+                    problems.append((f"stages[{i}].labels", (
+                        f"{label!r} is an outcome label (opportunities.outcomes): a stage "
+                        "history row with it marks the close, not a stage")))
+                seen.setdefault(label.strip(), i)
+        return problems
 
     @property
     def owner_role(self) -> RoleSpec:
