@@ -1,7 +1,8 @@
 """``salessim validate FILE...``: check any salessim file, as what it is.
 
 A file is read once and recognised by its keys: an exercise (``levers``, ``goal``), an
-answer (``decisions``), a sweep file (``grid`` or ``changes``) or, otherwise, a scenario.
+answer (``decisions``), a sweep file (``grid`` or ``changes``), a calibration mapping
+(``mapping_version``, ``opportunities``) or, otherwise, a scenario.
 Each is validated as that kind, with one line per problem naming the file and the key
 path; the exit status is 2 if any file has a problem.
 """
@@ -17,7 +18,7 @@ from typing import Any
 from salessim.cli.common import EXIT_BAD_INPUT, EXIT_OK, Subparsers
 from salessim.scenario import Scenario, ScenarioError, load_scenario
 from salessim.scenario.errors import did_you_mean
-from salessim.scenario.loader import read_answer, read_document, read_sweep_spec
+from salessim.scenario.loader import read_answer, read_document, read_mapping, read_sweep_spec
 from salessim.sweep import sweep_points
 from salessim.training import Exercise
 
@@ -27,6 +28,9 @@ ANSWER_KEYS = frozenset({"decisions", "trainee"})
 """Keys of an answer file."""
 SWEEP_KEYS = frozenset({"grid", "changes"})
 """Keys of a sweep file."""
+MAPPING_KEYS = frozenset({"mapping_version", "opportunities", "stage_history", "lookups",
+                          "export_date"})
+"""Keys only a calibration mapping has."""
 SCENARIO_KEYS = frozenset({*(f.alias or name for name, f in Scenario.model_fields.items()),
                            "extends", "replace"})
 """Keys of a scenario file."""
@@ -41,7 +45,7 @@ def add_parser(sub: Subparsers) -> None:
 
 
 def kind_of(document: Any) -> str:
-    """``exercise``, ``answer``, ``sweep`` or ``scenario``: what a file's keys say it is.
+    """What a file's keys say it is: ``exercise``, ``answer``, ``sweep``, ``mapping``, ``scenario``.
 
     A file with no key of a scenario whose keys are misspellings of another kind's
     (``gird``, ``decisons``) is taken as that kind, so that its message says so.
@@ -52,6 +56,8 @@ def kind_of(document: Any) -> str:
                  if (hint := did_you_mean(k, EXERCISE_KEYS | ANSWER_KEYS | SWEEP_KEYS))}
     if keys & EXERCISE_KEYS:
         return "exercise"
+    if keys & MAPPING_KEYS:
+        return "mapping"
     if keys & ANSWER_KEYS and not keys & SCENARIO_KEYS:
         return "answer"
     if keys & SWEEP_KEYS and not keys & SCENARIO_KEYS:
@@ -103,6 +109,15 @@ def _sweep(path: Path) -> str:
     return f"sweep file ({shape}; checked against the base scenario when the sweep starts)"
 
 
+def _mapping(path: Path) -> str:
+    spec = read_mapping(path)
+    tables = 1 + (spec.stage_history is not None) + len(spec.lookups)
+    return (f"calibration mapping {spec.name!r} ({len(spec.stages)} stages, "
+            f"{len(spec.roles)} role{'' if len(spec.roles) == 1 else 's'}, {tables} tables; "
+            "the tables themselves are checked by salessim calibrate)")
+
+
 CHECKS: dict[str, Callable[[Path], str]] = {
-    "scenario": _scenario, "exercise": _exercise, "answer": _answer, "sweep": _sweep}
+    "scenario": _scenario, "exercise": _exercise, "answer": _answer, "sweep": _sweep,
+    "mapping": _mapping}
 """How each kind of file is validated, and what is said of a good one."""

@@ -109,3 +109,12 @@ def test_bad_input_is_one_message_and_writes_nothing(
     assert all(word in err.err for word in named), err.err
     assert "Traceback" not in err.err and err.out == ""
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # not even a temporary file
+
+
+def test_validate_knows_a_mapping_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]
+                                       ) -> None:
+    assert main(["validate", str(MAPPING)]) == 0
+    assert "calibration mapping 'Northwind Software" in capsys.readouterr().out
+    typo = _broken_copy(tmp_path, "holdout_months: 3 ", "holdout_month: 3 ")
+    assert main(["validate", str(typo)]) == 2
+    assert "did you mean 'holdout_months'?" in capsys.readouterr().err
