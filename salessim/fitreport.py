@@ -206,13 +206,21 @@ def data_summary(cal: Calibration) -> list[str]:
         f"The export holds {len(opps):,} deals created from {_date(start)} to {_date(export)} "
         f"({_months(start, export)} months): {won:,} won, {lost:,} lost and {still:,} still "
         "open on the export day.",
-        f"{_pct(won / (won + lost))} of the {won + lost:,} closed deals were won."
-        if won + lost else "No deal was closed.",
+        _win_sentence(cal, won, lost),
         f"A deal takes {ttc.mean:.1f} working days from created to closed on average "
         f"(95{NBSP}% interval {ttc.ci_low:.1f}–{ttc.ci_high:.1f}), counting each of the "
         f"{ttc.n - ttc.ended:,} open deals as open for at least as long as it has been; the "
         f"{ttc.ended:,} closed deals alone average {ttc.naive_mean:.1f} days{understates}.",
     ]
+
+
+def _win_sentence(cal: Calibration, won: int, lost: int) -> str:
+    if not won + lost:
+        return "No deal was closed."
+    rate = next(r for r in _records(cal.estimates) if r["path"] == "win_rate")
+    return (f"{_pct(won / (won + lost))} of the {won + lost:,} closed deals were won; with the "
+            f"chances of the deals still open counted, the win rate is {_pct(rate['value'])} "
+            f"(95{NBSP}% interval {_pct_range(rate['ci_low'], rate['ci_high'])}).")
 
 
 def fit_summary(backtest: Backtest, holdout: Backtest) -> list[str]:

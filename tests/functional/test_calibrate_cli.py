@@ -53,6 +53,7 @@ def test_it_says_what_it_read_and_where_the_files_went(made: tuple[Path, Path, s
     assert "The export holds 3,147 deals created from 1 July 2024 to 30 June 2026" in flat
     assert "539 won, 2,486 lost and 122 still open" in flat
     assert "17.8 % of the 3,025 closed deals were won" in flat
+    assert "the win rate is 18.3 % (95 % interval 16.9–19.7 %)" in flat
     assert "counting each of the 122 open deals as open" in flat
     assert "the 3,025 closed deals alone average 18.7 days" in flat
     assert "66 deals have no amount" in flat and "80 deals have no stage history" in flat

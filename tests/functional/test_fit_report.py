@@ -61,6 +61,9 @@ def test_summary_numbers_are_the_backtests(tested: tuple[Calibration, Backtest, 
     won, lost = (int((opps["outcome"] == k).sum()) for k in ("won", "lost"))
     assert f"holds {len(opps):,} deals" in data and f"{won:,} won, {lost:,} lost" in data
     assert f"{_pct(won / (won + lost))} of the {won + lost:,} closed deals were won" in data
+    rate = cal.estimates.loc["win_rate"]
+    assert (f"the win rate is {_pct(rate['value'])} (95 % interval {rate['ci_low'] * 100:.1f}–"
+            f"{rate['ci_high'] * 100:.1f} %)") in data
     ttc = cal.pieces.time_to_close
     assert f"takes {ttc.mean:.1f} working days" in data
     assert f"closed deals alone average {ttc.naive_mean:.1f} days" in data
