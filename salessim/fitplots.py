@@ -294,8 +294,8 @@ def rep_skill(skill: pd.DataFrame) -> Figure:
 
     Args:
         skill: ``TeamFit.skill``: ``owner``, ``team``, ``won``, ``lost``, ``raw`` (win
-            rate), ``shrunk`` (the empirical-Bayes estimate; NaN where the team's owners
-            differ no more than chance makes them, so that each is the team's rate).
+            rate), ``shrunk`` (the empirical-Bayes estimate: the team's rate where its owners
+            differ no more than chance makes them).
     """
     teams = sorted(skill["team"].unique())
     fig, ax = _figure(0.32 * len(skill) + 0.5 * len(teams) + 1.6)
@@ -304,7 +304,7 @@ def rep_skill(skill: pd.DataFrame) -> Figure:
         rows = skill[skill["team"] == team].sort_values("raw")
         closed = (rows["won"] + rows["lost"]).to_numpy(float)
         rate = float(rows["won"].sum() / closed.sum())
-        shrunk = rows["shrunk"].fillna(rate).to_numpy(float)
+        shrunk = rows["shrunk"].to_numpy(float)
         ys = start + np.arange(len(rows))
         colour = TEAM_COLOURS[k % len(TEAM_COLOURS)]
         ax.vlines(rate, ys[0] - 0.4, ys[-1] + 0.4, color=colour, linestyle="--", linewidth=1.5)

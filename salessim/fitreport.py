@@ -28,14 +28,11 @@ from numpy.typing import NDArray
 import salessim
 from salessim import fitplots
 from salessim.calibration import Backtest, Calibration
-from salessim.calibration.arrivals import channel_names
-from salessim.calibration.build import assumption_comments
 from salessim.calibration.survival import kaplan_meier
 from salessim.files import write_text_atomic
 from salessim.fitplots import FloatArray
 from salessim.report import _png
 from salessim.scenario.yaml12 import dump_flow
-from salessim.training.exercise import value_at
 
 FEW_REPLICATIONS = 40
 """Below this many replications the report says its ranges are rough: the 2.5th and
@@ -282,7 +279,7 @@ def _warnings(cal: Calibration, back: _Scores, held: _Scores) -> list[str]:
                        "model's arrivals are steadier, so its ranges of deals created are "
                        "too narrow.")
     skill = cal.pieces.teams.skill
-    for team in sorted(skill.loc[skill["shrunk"].isna(), "team"].unique()):
+    for team in sorted(skill.loc[skill["pooled"], "team"].unique()):
         out.append(f"The owners of team {team} differ in win rate no more than chance "
                    "would make them: each is taken at the team's rate.")
     return out
@@ -386,10 +383,8 @@ def _estimate_groups(estimates: pd.DataFrame) -> list[dict[str, Any]]:
 
 def _assumptions(cal: Calibration) -> list[dict[str, str]]:
     """What the data could not tell: each assumption's key path, value and source."""
-    comments = assumption_comments(cal.mapping, channel_names(cal.data))
-    return [{"what": _path_words(path), "path": path,
-             "value": dump_flow(value_at(cal.scenario, path)), "why": comment}
-            for path, comment in sorted(comments.items())]
+    return [{"what": _path_words(str(path)), "path": str(path), "value": dump_flow(r["value"]),
+             "why": str(r["why"])} for path, r in cal.assumptions.sort_index().iterrows()]
 
 
 # ---- figures ---------------------------------------------------------------------------

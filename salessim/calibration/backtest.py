@@ -147,14 +147,17 @@ class Backtest:
         return [f(group) for _, group in self.simulated.groupby("replication", sort=True)]
 
     def monthly(self) -> pd.DataFrame:
-        """Per month: deals created, deals won and deals open at the month's end.
+        """Per month of the whole period: deals created, won and open at the month's end.
+
+        A hold-out's table covers the months the calibration saw too, for context; its
+        scored months are those from ``from_day`` on.
 
         Returns:
             Index ``month`` (first day); for each of ``created``, ``won``, ``open_at_end``
             the history and the simulation's ``_mean``, ``_low`` and ``_high`` (2.5th and
             97.5th percentiles).
         """
-        bounds = self._months()
+        bounds = self._months(0.0)
         data = _monthly_counts(self.history, bounds)
         sims = self._per_replication(lambda g: _monthly_counts(g, bounds))
         out = pd.DataFrame(index=pd.Index([b[0] for b in bounds], name="month"))
@@ -166,14 +169,19 @@ class Backtest:
             out[f"{col}_high"] = np.percentile(sim, 97.5, axis=0)
         return out
 
-    def _months(self) -> list[tuple[dt.date, float, float]]:
-        days = np.arange(int(self.from_day), int(self.export_day) + 1, dtype=float)
+    def _months(self, from_day: float | None = None) -> list[tuple[dt.date, float, float]]:
+        """Each month to the export: its first date, first day and end day.
+
+        Months start at ``from_day`` (the scored period's start by default).
+        """
+        start = self.from_day if from_day is None else from_day
+        days = np.arange(int(start), int(self.export_day) + 1, dtype=float)
         months = np.unique(self.calendar.date(days).astype("datetime64[M]"))
         out = []
         for m in months:
             first = m.astype("datetime64[D]").item()
             nxt = (m + 1).astype("datetime64[D]").item()
-            out.append((first, max(self.calendar.day_of(first), self.from_day),
+            out.append((first, max(self.calendar.day_of(first), start),
                         min(self.calendar.day_of(nxt), self.export_day + 1)))
         return out
 
@@ -234,7 +242,7 @@ class Backtest:
         """
         rows = [self._distribution_row("time to close (days)", self.time_to_close()),
                 self._distribution_row("deals per owner", self.deals_per_owner())]
-        month = self.monthly()
+        month = _monthly_counts(self.history, self._months())
         for col, what in (("created", "deals created"), ("won", "deals won"),
                           ("open_at_end", "deals open at the end")):
             if col == "open_at_end":

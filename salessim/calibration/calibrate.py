@@ -58,6 +58,19 @@ class Calibration:
     pieces: Pieces
 
     @cached_property
+    def assumptions(self) -> pd.DataFrame:
+        """What the data cannot tell, as the scenario holds it.
+
+        Returns:
+            Index ``path`` (key path); columns ``value`` (as in the scenario) and
+            ``why`` (from the mapping file, or the calibration's stated default).
+        """
+        comments = assumption_comments(self.mapping, channel_names(self.data))
+        full = self.scenario.to_document()
+        rows = [{"path": p, "value": _at(full, p), "why": why} for p, why in comments.items()]
+        return pd.DataFrame(rows, columns=["path", "value", "why"]).set_index("path")
+
+    @cached_property
     def yaml(self) -> str:
         """The scenario as YAML with a comment beside every estimate and assumption."""
         comments = {p: Estimate(p, *row).comment()
@@ -152,18 +165,18 @@ def calibrate_data(crm: CrmData, mapping: MappingSpec, source: str) -> Calibrati
 def _win_rates(crm: CrmData) -> list[Estimate]:
     """The share of deals won in the end, overall and by grade, segment and product."""
     opps = crm.opportunities
-    out = [_win_rate(opps, crm.export_day, "win_rate", "all deals")]
+    out = [_win_rate(opps, crm.end_day, "win_rate", "all deals")]
     for attr in ("grade", "segment", "product"):
         for value, group in opps.groupby(attr):
-            out.append(_win_rate(group, crm.export_day, f"win_rate.{attr}.{value}",
+            out.append(_win_rate(group, crm.end_day, f"win_rate.{attr}.{value}",
                                  f"{attr} {value}"))
     return out
 
 
-def _win_rate(opps: pd.DataFrame, export_day: float, path: str, who: str) -> Estimate:
+def _win_rate(opps: pd.DataFrame, end_day: float, path: str, who: str) -> Estimate:
     """Aalen-Johansen: won against lost as competing risks, open deals censored."""
     ended = opps["outcome"] != "open"
-    days = (np.where(ended, opps["closed"], export_day) - opps["created"]).to_numpy(float)
+    days = (np.where(ended, opps["closed"], end_day) - opps["created"]).to_numpy(float)
     code = np.asarray(opps["outcome"].map({"won": 1, "lost": 2, "open": 0}), dtype=np.int64)
     share = eventual_share(days, code)
     closed = int(ended.sum())

@@ -77,13 +77,13 @@ def stage_records(crm: CrmData, stages: list[str]) -> pd.DataFrame:
 
     Returns:
         Columns ``id``, ``stage``, ``entered`` (days; NaN when skipped), ``left`` (days;
-        the export day when open), ``event`` (``ADVANCED``, ``LOST`` or ``OPEN``) and the
+        the end of the export day when open), ``event`` (``ADVANCED``, ``LOST`` or ``OPEN``) and the
         deal's ``grade``, ``segment``, ``product``, ``channel``, ``owner``, ``team``.
     """
     opps = crm.opportunities.set_index("id", drop=False)
     if crm.history is None:
         rows = pd.DataFrame({"id": opps["id"], "stage": stages[0], "entered": opps["created"],
-                             "left": opps["closed"].fillna(crm.export_day),
+                             "left": opps["closed"].fillna(crm.end_day),
                              "event": opps["outcome"].map({"won": ADVANCED, "lost": LOST,
                                                            "open": OPEN})})
     else:
@@ -105,7 +105,7 @@ def _from_history(crm: CrmData, opps: pd.DataFrame, stages: list[str]) -> pd.Dat
         deal = str(key)
         ks, times = group["k"].to_numpy(), group["entered"].to_numpy(dtype=float)
         outcome, closed = str(outcomes[deal]), float(closes[deal])
-        end = closed if outcome != "open" else crm.export_day
+        end = closed if outcome != "open" else crm.end_day
         for j, (k, t) in enumerate(zip(ks, times, strict=True)):
             if j + 1 < len(ks):
                 out.extend((deal, stages[s], math.nan, times[j + 1], ADVANCED)
@@ -222,5 +222,5 @@ def time_to_close(crm: CrmData) -> DurationFit:
     """Created to closed for every deal, the open ones censored at the export."""
     opps = crm.opportunities
     closed = opps["outcome"] != "open"
-    days = np.where(closed, opps["closed"], crm.export_day) - opps["created"]
+    days = np.where(closed, opps["closed"], crm.end_day) - opps["created"]
     return fit_duration(days.to_numpy(float), closed.to_numpy())

@@ -46,7 +46,8 @@ class TeamFit:
         monthly: Owners employed per month: ``month`` (first day), ``day`` (its working
             day), ``team``, ``owners``.
         skill: One row per owner: ``owner``, ``team``, ``won``, ``lost``, ``raw`` (win
-            rate), ``shrunk`` (posterior mean).
+            rate), ``shrunk`` (posterior mean) and ``pooled`` (True where the team's owners
+            differ no more than chance makes them, so each is at the team's rate).
         spread_win_logit: Spread of the owners' win logits (sd).
     """
 
@@ -129,13 +130,17 @@ def _skill(opps: pd.DataFrame) -> tuple[pd.DataFrame, float]:
     spreads, weights = [], []
     for _team, group in per.groupby("team"):
         a, b = _beta_binomial(group["won"].to_numpy(float), group["n"].to_numpy(float))
-        shrunk = (group["won"] + a) / (group["n"] + a + b)
-        rows.append(group.assign(raw=group["won"] / group["n"], shrunk=shrunk))
+        team_rate = group["won"].sum() / group["n"].sum()
+        # No spread beyond chance (a + b infinite): every owner is the team's rate.
+        shrunk = ((group["won"] + a) / (group["n"] + a + b) if math.isfinite(a)
+                  else pd.Series(team_rate, index=group.index))
+        rows.append(group.assign(raw=group["won"] / group["n"], shrunk=shrunk,
+                                 pooled=not math.isfinite(a)))
         if math.isfinite(a) and len(group) >= 2:
             spreads.append(math.sqrt(special.polygamma(1, a) + special.polygamma(1, b)))
             weights.append(float(group["n"].sum()))
     skill = pd.concat(rows, ignore_index=True)[["owner", "team", "won", "lost", "raw",
-                                                "shrunk"]]
+                                                "shrunk", "pooled"]]
     spread = float(np.average(spreads, weights=weights)) if spreads else 0.0
     return skill, spread
 
