@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -70,12 +71,21 @@ OWN_COLUMN_FIELDS: tuple[str, ...] = ("id", "owner", "created", "closed", "outco
 _DATE_CODES = "%Y (year), %m (month), %d (day), %H (hour), %M (minute)"
 
 
+def one_line_problem(text: str) -> str | None:
+    """What keeps ``text`` from being one line of plain text (a YAML comment), if anything."""
+    for ch in text:
+        if unicodedata.category(ch) in ("Cc", "Cs", "Cn", "Co", "Zl", "Zp"):
+            return (f"must be one line of plain text; it has the character U+{ord(ch):04X} "
+                    "(a line break or a control character)")
+    return None
+
+
 def date_format_problem(fmt: str) -> str | None:
     """What is wrong with a date format (strftime codes), if anything."""
     if "%" not in fmt:
         return f"{fmt!r} has no strftime codes; write it like %Y-%m-%d or %d/%m/%Y %H:%M"
     try:
-        sample = dt.datetime(2025, 12, 31, 14, 30, 15, tzinfo=dt.timezone.utc)
+        sample = dt.datetime(2025, 12, 31, 14, 30, 15, tzinfo=dt.UTC)
         dt.datetime.strptime(sample.strftime(fmt), fmt)
     except (ValueError, re.error) as err:
         bad = re.search(r"'(.)' is a bad directive", str(err))
@@ -384,6 +394,15 @@ class MappingSpec(_Spec):
     stages: tuple[StageSpec, ...] = Field(min_length=1, max_length=30, strict=False)
     assumptions: dict[KeyPath, Any] = Field(default_factory=dict)
     holdout_months: Annotated[int, Field(ge=1, le=24)] = 3
+
+    @field_validator("name", "currency")
+    @classmethod
+    def _one_line(cls, v: str) -> str:
+        # Both are written into the calibrated scenario's header comment.
+        problem = one_line_problem(v)
+        if problem:
+            raise ValueError(problem)
+        return v
 
     @field_validator("export_date", mode="before")
     @classmethod
