@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -46,6 +46,10 @@ BURSTY_P = 0.05
 NBSP = "\u00a0"
 MEASURES: dict[str, tuple[str, str, str, int]] = {
     "time to close (days)": ("time to close of closed deals", "mean, working days", "days", 1),
+    "time to close, won deals (days)": ("time to close of won deals", "mean, working days",
+                                        "days", 1),
+    "time to close, lost deals (days)": ("time to close of lost deals", "mean, working days",
+                                         "days", 1),
     "deals per owner": ("deals created per owner", "mean", "deals", 1),
     "deals created": ("deals created", "", "deals", 0),
     "deals won": ("deals won", "", "deals", 0),
@@ -137,7 +141,7 @@ def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def _score(bt: Backtest) -> _Scores:
-    return _Scores(bt.label, bt.replications, list(bt.monthly().index),
+    return _Scores(bt.label, bt.replications, bt.scored_months,
                    {str(r["measure"]): r for r in _records(bt.distances())},
                    _records(bt.win_rates()))
 
@@ -251,8 +255,9 @@ def _measures_sentence(back: _Scores) -> str:
     total = len(back.distances) + len(rates)
     if not outside:
         return (f"The history is also inside the simulated range on all {total} other "
-                "measures compared: deals created, won and still open, the time to close, "
-                "deals per owner, and the win rate of each product, segment and team.")
+                "measures compared: deals created, won and still open, the time to close "
+                "(of all, won and lost deals), deals per owner, and the win rate of each "
+                "product, segment and team.")
     return (f"The history is outside the simulated range on {len(outside)} of the {total} "
             f"other measures compared: {', '.join(outside)}.")
 
@@ -333,7 +338,7 @@ def _backtest_words(bt: Backtest) -> str:
 
 
 def _holdout_words(ho: Backtest) -> str:
-    months = ho.monthly().index
+    months = ho.scored_months
     first = _day(ho, ho.from_day)
     return (f"The data were calibrated again as they stood on "
             f"{_date(first - dt.timedelta(days=1))}, without the last {len(months)} months, "
@@ -425,7 +430,7 @@ def figures(cal: Calibration, backtest: Backtest, holdout: Backtest
                           f"{backtest.replications} simulated runs, month by month"),
          "Deals created, won and open at each month's end. Points are the export; the "
          "line is the simulated mean and the band holds 95 % of the runs."),
-        (fitplots.monthly(replace(holdout, from_day=0.0).monthly(),
+        (fitplots.monthly(holdout.monthly(),
                           "Hold-out: calibrated without the shaded months",
                           held_out_from=_day(holdout, holdout.from_day)),
          "The same for the calibration made without the last months (shaded): there the "

@@ -146,6 +146,11 @@ class Backtest:
     def _per_replication(self, f: Any) -> list[Any]:
         return [f(group) for _, group in self.simulated.groupby("replication", sort=True)]
 
+    @property
+    def scored_months(self) -> list[dt.date]:
+        """First days of the months scored: all of them, or the hold-out's."""
+        return [first for first, _, _ in self._months()]
+
     def monthly(self) -> pd.DataFrame:
         """Per month of the whole period: deals created, won and open at the month's end.
 
@@ -212,15 +217,22 @@ class Backtest:
         closed = t["outcome"] != "open"
         return t[closed & (t["closed"] >= self.from_day) & (t["closed"] < self.export_day + 1)]
 
-    def time_to_close(self) -> tuple[np.ndarray, list[np.ndarray]]:
+    def time_to_close(self, outcome: str | None = None) -> tuple[np.ndarray, list[np.ndarray]]:
         """Days from created to closed of the deals closed in the scored period.
+
+        Args:
+            outcome: ``won`` or ``lost`` for those deals only; None for all closed deals.
 
         Returns:
             The history's and each replication's (the export cuts both the same way).
         """
         def days(t: pd.DataFrame) -> np.ndarray:
+            # Whole days on both sides: a CRM records dates, so the history's durations
+            # are whole days, and the simulation's are read the same way.
             s = self._scored(t)
-            return (s["closed"] - s["created"]).to_numpy(float)
+            if outcome is not None:
+                s = s[s["outcome"] == outcome]
+            return np.asarray(np.floor(s["closed"]) - np.floor(s["created"]), dtype=float)
         return days(self.history), self._per_replication(days)
 
     def deals_per_owner(self) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -241,6 +253,10 @@ class Backtest:
             measure's unit.
         """
         rows = [self._distribution_row("time to close (days)", self.time_to_close()),
+                self._distribution_row("time to close, won deals (days)",
+                                       self.time_to_close("won")),
+                self._distribution_row("time to close, lost deals (days)",
+                                       self.time_to_close("lost")),
                 self._distribution_row("deals per owner", self.deals_per_owner())]
         month = _monthly_counts(self.history, self._months())
         for col, what in (("created", "deals created"), ("won", "deals won"),

@@ -8,9 +8,10 @@ gross margin. Each has a default here, said in ``DEFAULT_ASSUMPTIONS``, and the 
 How the time in a stage is split: the data give the time from entering a stage to
 leaving it; in the model that is the rep's work (the assumed effort, stretched by the
 non-selling share), then the customer's delay. The customer's delay is therefore the
-fitted time in stage with its mean lowered by the mean work time (same coefficient of
-variation). Waiting for a busy rep comes on top in the simulation; the back-test shows
-whether it matters.
+fitted time in stage of the deals that pass it, with its mean lowered by the mean work
+time (same coefficient of variation); the time of the deals lost there, lowered the
+same way, is the stage's ``decline_delay_days`` (how long a "no" takes). Waiting for
+a busy rep comes on top in the simulation; the back-test shows whether it matters.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from scipy import stats
 from salessim.calibration.arrivals import ChannelFit
 from salessim.calibration.funnel import StageFit
 from salessim.calibration.reps import TeamFit, stage_spread
-from salessim.calibration.survival import DurationFit
+from salessim.calibration.survival import CompetingFit, DurationFit
 from salessim.calibration.values import ValueFit
 from salessim.scenario.errors import Problem, ScenarioError
 from salessim.scenario.mapping_spec import MappingSpec
@@ -82,7 +83,7 @@ def derived_comments(mapping: MappingSpec, p: Pieces, sc: Scenario) -> dict[str,
         "calendar.warmup_days": (f"nine in ten deals close within this (90th percentile of the "
                                  f"time to close, {ttc.family} fit, rounded up)"),
         "calendar.horizon_days": "the warm-up plus one counted year of 250 working days",
-        "handoff": "none added: the time in stage in the data includes any handoff",
+        "handoff.delay_days": "none added: the time in stage in the data includes any handoff",
         f"roles.{owner}.skill_spread_logit": (
             f"owners' win logits spread {p.teams.spread_win_logit:.2f} (empirical Bayes, "
             f"beta-binomial per team, {len(p.teams.skill)} owners), per stage by the delta "
@@ -98,12 +99,14 @@ def derived_comments(mapping: MappingSpec, p: Pieces, sc: Scenario) -> dict[str,
                 "month's deals per working day against the channel's, repeating yearly")
     for fit in p.stages:
         stage = sc.stages[sc.stage_index(fit.name)]
-        d = fit.segment_fits.get(_reference_segment(fit) or "", fit.duration)
-        work = d.mean - stage.customer_delay_days.mean()
-        notes[f"stages.{fit.name}.customer_delay_days"] = (
-            f"time in stage {d.mean:.3g} days (95% {d.ci_low:.3g} to {d.ci_high:.3g}, "
-            f"n={d.n:,}, {d.n - d.ended:,} open: {d.family} fitted with censoring) less the "
-            f"rep's work, {work:.2f} days")
+        both = _base_fits(fit)
+        work = both.passed.mean - stage.customer_delay_days.mean()
+        for key, d, whose in (("customer_delay_days", both.passed, "passing"),
+                              ("decline_delay_days", both.lost, "lost")):
+            notes[f"stages.{fit.name}.{key}"] = (
+                f"time in stage of {whose} deals {d.mean:.3g} days (95% {d.ci_low:.3g} to "
+                f"{d.ci_high:.3g}, {d.ended:,} {whose}, {d.n - d.ended:,} open: {d.family}, "
+                f"fitted with censoring) less the rep's work, {work:.2f} days")
         for seg in fit.delay_scale:
             notes[f"stages.{fit.name}.adjust.segment.{seg}.customer_delay_scale"] = (
                 f"{seg} deals' time in stage against the others' (censored fits), less work")
@@ -219,15 +222,22 @@ def _teams(mapping: MappingSpec, p: Pieces) -> list[dict[str, Any]]:
     return out
 
 
+def _base_fits(fit: StageFit) -> CompetingFit:
+    """The fits the stage's base delays are made of: the reference segment's, or all."""
+    reference = _reference_segment(fit)
+    if reference is not None:
+        return fit.segment_fits[reference]
+    return CompetingFit(fit.duration, fit.lost_duration, math.nan)
+
+
 def _stage(spec: Any, fit: StageFit, effort_days: Mapping[str, float], source: str
            ) -> dict[str, Any]:
     work = effort_days.get(spec.name, 0.0)
-    reference = _reference_segment(fit)
-    base_fit = fit.segment_fits[reference] if reference is not None else fit.duration
-    delay_mean = _delay_mean(spec.name, base_fit, work, source)
+    both = _base_fits(fit)
+    delay_mean = _delay_mean(spec.name, both.passed, work, source)
     adjust: dict[str, dict[str, dict[str, float]]] = {}
     for seg in fit.delay_scale:
-        scale = _delay_mean(spec.name, fit.segment_fits[seg], work, source) / delay_mean
+        scale = _delay_mean(spec.name, fit.segment_fits[seg].passed, work, source) / delay_mean
         adjust.setdefault("segment", {}).setdefault(seg, {})["customer_delay_scale"] = float(
             f"{scale:.4g}")
     for attr, effects in fit.effects.items():
@@ -235,9 +245,12 @@ def _stage(spec: Any, fit: StageFit, effort_days: Mapping[str, float], source: s
             adjust.setdefault(attr, {}).setdefault(value, {})["conversion_logit"] = logit
     out: dict[str, Any] = {
         "name": spec.name, "role": spec.role, "effort_hours": DEFAULT_EFFORT,
-        "customer_delay_days": base_fit.distribution(delay_mean),
+        "customer_delay_days": both.passed.distribution(delay_mean),
         "conversion": fit.conversion,
     }
+    if both.lost is not both.passed:  # fitted apart: a "no" takes its own time
+        decline = max(both.lost.mean - work, MIN_CUSTOMER_SHARE * both.lost.mean)
+        out["decline_delay_days"] = both.lost.distribution(decline)
     if adjust:
         out["adjust"] = adjust
     return out

@@ -15,9 +15,13 @@ whole deal is one stage, from created to closed.
   outcome independently of its duration, and then the deals that left are an unbiased
   sample of the outcome. ``survival.eventual_share`` gives the overall win rate without
   that assumption, for the report.
-- **Time in stage**: censored maximum-likelihood fits (``survival.fit_duration``), for
-  all deals and per segment; a segment's factor on the customer's delay is the ratio of
-  its fitted mean to the commonest segment's.
+- **Time in stage**: of the deals that pass the stage, fitted apart from the deals lost
+  there with the open deals censored (``survival.fit_competing``), for all deals and per
+  segment; a segment's factor on the customer's delay is the ratio of its fitted mean to
+  the commonest segment's. The model gives a stage one time whatever its outcome; it is
+  the passing deals' time, because a won deal's cycle is made of them: in many CRMs a
+  lost deal lingers in its stage until someone closes it, and counting that time would
+  make every won deal look slower. The lost deals' own time is reported beside it.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ import pandas as pd
 from scipy import optimize, special
 
 from salessim.calibration.estimates import Z95, Estimate
-from salessim.calibration.survival import DurationFit, fit_duration
+from salessim.calibration.survival import CompetingFit, DurationFit, fit_competing, fit_duration
 from salessim.calibration.tables import CrmData
 
 ADVANCED, LOST, OPEN = 1, 2, 0
@@ -51,9 +55,10 @@ class StageFit:
         conversion: Grade -> chance of passing, at the commonest segment, product and
             channel.
         effects: Attribute -> value -> logit effect on passing.
-        duration: Time in stage of every deal that entered it (days).
+        duration: Time in stage of the deals that pass it (days).
+        lost_duration: Time in stage of the deals lost there (days).
         delay_scale: Segment -> factor on the time in stage (the commonest has none).
-        segment_fits: Segment -> its own duration fit.
+        segment_fits: Segment -> its own fits of passing and lost deals.
         entered: Deals that entered the stage (or skipped it on their way on).
         passed: Deals that passed it.
         lost: Deals lost at it.
@@ -64,8 +69,9 @@ class StageFit:
     conversion: dict[str, float]
     effects: dict[str, dict[str, float]]
     duration: DurationFit
+    lost_duration: DurationFit
     delay_scale: dict[str, float]
-    segment_fits: dict[str, DurationFit]
+    segment_fits: dict[str, CompetingFit]
     entered: int
     passed: int
     lost: int
@@ -131,33 +137,39 @@ def fit_stages(records: pd.DataFrame, stages: list[str], grades: list[str]
         conversion, effects, found = _conversion(mine, stage, grades)
         estimates += found
         timed = mine[mine["entered"].notna()]
-        duration = fit_duration((timed["left"] - timed["entered"]).to_numpy(float),
-                                (timed["event"] != OPEN).to_numpy())
-        scale, seg_fits = _segment_scales(timed, duration)
-        estimates.append(Estimate(
-            f"stages.{stage}.time_in_stage", f"mean days in {stage}", duration.mean,
-            duration.ci_low, duration.ci_high, duration.n,
-            f"{duration.family} fitted with censoring ({duration.n - duration.ended} open)"))
-        fits.append(StageFit(stage, conversion, effects, duration, scale, seg_fits,
+        both = _durations(timed)
+        duration = both.passed
+        scale, seg_fits = _segment_scales(timed)
+        for key, what, fit in (("time_in_stage", "deals that pass", both.passed),
+                               ("time_to_loss", "deals lost there", both.lost)):
+            estimates.append(Estimate(
+                f"stages.{stage}.{key}", f"mean days in {stage} of {what}", fit.mean,
+                fit.ci_low, fit.ci_high, fit.n,
+                f"{fit.family}, passing and lost deals apart, {fit.n - fit.ended} open "
+                "censored"))
+        fits.append(StageFit(stage, conversion, effects, duration, both.lost, scale, seg_fits,
                              len(mine), int((mine["event"] == ADVANCED).sum()),
                              int((mine["event"] == LOST).sum()),
                              int((mine["event"] == OPEN).sum())))
     return fits, estimates
 
 
-def _segment_scales(timed: pd.DataFrame, overall: DurationFit
-                    ) -> tuple[dict[str, float], dict[str, DurationFit]]:
+def _durations(timed: pd.DataFrame) -> CompetingFit:
+    return fit_competing((timed["left"] - timed["entered"]).to_numpy(float),
+                         timed["event"].to_numpy(np.int64))
+
+
+def _segment_scales(timed: pd.DataFrame) -> tuple[dict[str, float], dict[str, CompetingFit]]:
     segments = timed["segment"].value_counts()
-    fits: dict[str, DurationFit] = {}
+    fits: dict[str, CompetingFit] = {}
     for seg in segments.index:
         of = timed[timed["segment"] == seg]
-        ended = (of["event"] != OPEN).to_numpy()
-        if ended.sum() >= MIN_ENDED:
-            fits[str(seg)] = fit_duration((of["left"] - of["entered"]).to_numpy(float), ended)
+        if (of["event"] == ADVANCED).sum() >= MIN_ENDED:
+            fits[str(seg)] = _durations(of)
     if len(fits) < 2:
         return {}, fits
     reference = fits[str(segments.index[0])]
-    return {s: f.mean / reference.mean for s, f in fits.items()
+    return {s: f.passed.mean / reference.passed.mean for s, f in fits.items()
             if s != str(segments.index[0])}, fits
 
 

@@ -78,8 +78,12 @@ def _round(x: float) -> float:
     return float(f"{x:.4g}")
 
 
-def _loglik(family: str, params: FloatArray, t: FloatArray, ended: FloatArray) -> float:
-    """Log-likelihood with censoring: log density where ended, log survival where cut.
+PARAMETERS = {"exponential": 1, "lognormal": 2, "gamma": 2}
+"""Free parameters of each family."""
+
+
+def _log_parts(family: str, params: FloatArray, t: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Log density and log survival of each duration.
 
     Written with scipy.special rather than frozen scipy.stats distributions, which cost
     a millisecond each to build: an optimiser calls this thousands of times.
@@ -87,19 +91,42 @@ def _loglik(family: str, params: FloatArray, t: FloatArray, ended: FloatArray) -
     log_t = np.log(t)
     if family == "exponential":
         rate = math.exp(-params[0])
-        ll = ended * math.log(rate) - rate * t
-    elif family == "lognormal":
+        return math.log(rate) - rate * t, -rate * t
+    if family == "lognormal":
         mu, s = params[0], math.exp(params[1])
         z = (log_t - mu) / s
-        ll = np.where(ended > 0, -log_t - math.log(s) - 0.5 * math.log(2 * math.pi) - 0.5 * z * z,
-                      special.log_ndtr(-z))
-    else:
-        k, theta = math.exp(params[0]), math.exp(params[1])
-        log_pdf = (k - 1) * log_t - t / theta - special.gammaln(k) - k * math.log(theta)
-        log_sf = np.log(np.maximum(special.gammaincc(k, t / theta), 1e-300))
-        ll = np.where(ended > 0, log_pdf, log_sf)
+        return (-log_t - math.log(s) - 0.5 * math.log(2 * math.pi) - 0.5 * z * z,
+                special.log_ndtr(-z))
+    k, theta = math.exp(params[0]), math.exp(params[1])
+    log_pdf = (k - 1) * log_t - t / theta - special.gammaln(k) - k * math.log(theta)
+    return log_pdf, np.log(np.maximum(special.gammaincc(k, t / theta), 1e-300))
+
+
+def _finite(ll: FloatArray) -> float:
     total = float(np.sum(ll))
     return total if math.isfinite(total) else -1e300
+
+
+def _loglik(family: str, params: FloatArray, t: FloatArray, ended: FloatArray) -> float:
+    """Log-likelihood with censoring: log density where ended, log survival where cut."""
+    log_pdf, log_sf = _log_parts(family, params, t)
+    return _finite(np.where(ended > 0, log_pdf, log_sf))
+
+
+def _mixture_loglik(family: str, theta: FloatArray, t: FloatArray, code: NDArray[np.int64]
+                    ) -> float:
+    """Log-likelihood of two kinds of deal, each with durations of its own.
+
+    Those that pass (code 1) and those that are lost (code 2) come in shares p and
+    1 - p; a deal still open (code 0) may become either.
+    """
+    k = PARAMETERS[family]
+    a_pdf, a_sf = _log_parts(family, theta[:k], t)
+    l_pdf, l_sf = _log_parts(family, theta[k:2 * k], t)
+    lp, lq = special.log_expit(theta[-1]), special.log_expit(-theta[-1])
+    ll = np.where(code == 1, lp + a_pdf,
+                  np.where(code == 2, lq + l_pdf, np.logaddexp(lp + a_sf, lq + l_sf)))
+    return _finite(ll)
 
 
 def _moments(family: str, params: FloatArray) -> tuple[float, float]:
@@ -136,18 +163,26 @@ def _hessian(f: Callable[[FloatArray], float], x: FloatArray, h: float = 1e-4) -
     return out
 
 
-def _mean_interval(family: str, params: FloatArray, t: FloatArray, ended: FloatArray
-                   ) -> tuple[float, float]:
-    """95 % interval of the mean: delta method on the log of the mean (stays positive)."""
-    hess = _hessian(lambda p: -_loglik(family, p, t, ended), params)
+def _mean_interval(family: str, nll: Callable[[FloatArray], float], x: FloatArray,
+                   part: slice) -> tuple[float, float]:
+    """95 % interval of a component's mean: delta method on the log of the mean.
+
+    Args:
+        family: The distribution family.
+        nll: The negative log-likelihood of all parameters.
+        x: Its minimum.
+        part: Where the component's parameters are in ``x``.
+    """
     try:
-        cov = np.linalg.inv(hess)
+        cov = np.linalg.inv(_hessian(nll, x))
     except np.linalg.LinAlgError:
         return math.nan, math.nan
     h = 1e-5
-    grad = np.array([(math.log(_moments(family, params + e)[0])
-                      - math.log(_moments(family, params - e)[0])) / (2 * h)
-                     for e in np.eye(len(params)) * h])
+    params = x[part]
+    grad = np.zeros(len(x))
+    grad[part] = [(math.log(_moments(family, params + e)[0])
+                   - math.log(_moments(family, params - e)[0])) / (2 * h)
+                  for e in np.eye(len(params)) * h]
     var = float(grad @ cov @ grad)
     if not var >= 0:
         return math.nan, math.nan
@@ -175,14 +210,78 @@ def fit_duration(days: FloatArray, ended: NDArray[np.bool_]) -> DurationFit:
         res = optimize.minimize(lambda p, fam=family: -_loglik(fam, p, t, e),
                                 _start(family, t[e > 0]), method="Nelder-Mead",
                                 options={"xatol": 1e-7, "fatol": 1e-9, "maxiter": 4000})
-        k = len(res.x)
-        fits[family] = (np.asarray(res.x), 2 * k + 2 * float(res.fun))
+        fits[family] = (np.asarray(res.x), 2 * len(res.x) + 2 * float(res.fun))
     family = min(FAMILIES, key=lambda f: fits[f][1])
     params = fits[family][0]
     mean, sd = _moments(family, params)
-    low, high = _mean_interval(family, params, t, e)
+    low, high = _mean_interval(family, lambda p: -_loglik(family, p, t, e), params,
+                               slice(0, len(params)))
     return DurationFit(family, mean, sd, low, high, len(t), int(e.sum()),
                        {f: fits[f][1] for f in FAMILIES}, float(np.mean(t[e > 0])))
+
+
+@dataclass(frozen=True)
+class CompetingFit:
+    """How long deals stay in a stage, for those that pass it and those lost there.
+
+    Attributes:
+        passed: Time in stage of the deals that pass (``n``: those that passed or are
+            still open; ``ended``: those that passed).
+        lost: Time in stage of the deals lost there (``n``: lost or open; ``ended``:
+            lost).
+        pass_share: The share that passes, with the open deals' chances counted.
+    """
+
+    passed: DurationFit
+    lost: DurationFit
+    pass_share: float
+
+
+MIN_EACH = 5
+"""Below this many passed or lost deals the two are fitted as one population."""
+
+
+def fit_competing(days: FloatArray, outcome: NDArray[np.int64]) -> CompetingFit:
+    """Fit the time in stage of passing and of lost deals, the open ones censored.
+
+    A deal lost after lingering in a stage says nothing about how long a deal that passes
+    takes there: the two are fitted apart, as a mixture whose open deals may still become
+    either (``_mixture_loglik``), one family for both by the lowest AIC.
+
+    Args:
+        days: Time in the stage (days); for a deal still open, until the export.
+        outcome: 1 passed, 2 lost, 0 still open.
+
+    Raises:
+        ValueError: With no deal that left the stage.
+    """
+    t = np.maximum(np.asarray(days, dtype=np.float64), MIN_DAYS)
+    code = np.asarray(outcome, dtype=np.int64)
+    n_pass, n_lost = int((code == 1).sum()), int((code == 2).sum())
+    if min(n_pass, n_lost) < MIN_EACH:
+        single = fit_duration(t, code > 0)
+        return CompetingFit(single, single, n_pass / max(n_pass + n_lost, 1))
+    fits: dict[str, tuple[FloatArray, float]] = {}
+    for family in FAMILIES:
+        start = np.r_[_start(family, t[code == 1]), _start(family, t[code == 2]),
+                      special.logit(n_pass / (n_pass + n_lost))]
+        res = optimize.minimize(lambda x, fam=family: -_mixture_loglik(fam, x, t, code), start,
+                                method="L-BFGS-B")
+        fits[family] = (np.asarray(res.x), 2 * len(res.x) + 2 * float(res.fun))
+    family = min(FAMILIES, key=lambda f: fits[f][1])
+    x, k = fits[family][0], PARAMETERS[family]
+    aic = {f: fits[f][1] for f in FAMILIES}
+    open_ = int((code == 0).sum())
+
+    def component(part: slice, code_of: int, ended: int) -> DurationFit:
+        mean, sd = _moments(family, x[part])
+        low, high = _mean_interval(family, lambda y: -_mixture_loglik(family, y, t, code),
+                                   x, part)
+        return DurationFit(family, mean, sd, low, high, ended + open_, ended, aic,
+                           float(np.mean(t[code == code_of])))
+
+    return CompetingFit(component(slice(0, k), 1, n_pass), component(slice(k, 2 * k), 2, n_lost),
+                        float(special.expit(x[-1])))
 
 
 def _lifelines() -> Any:

@@ -118,6 +118,9 @@ class StageLayer:
 
     work_days: Rows
     customer_days: Rows
+    decline_days: Rows
+    """The customer's time to say no, where the stage has one (same uniform as
+    ``customer_days``)."""
     u_outcome: Rows
     u_route: Rows
     handoff_days: Rows
@@ -239,6 +242,7 @@ def stage_columns(sc: Scenario, stage: Stage) -> dict[str, tuple[int, Transform 
     return {
         "work_days": (0, _hours(stage.effort_hours, hpd)),
         "customer_days": (1, stage.customer_delay_days.ppf),
+        "decline_days": (1, (stage.decline_delay_days or stage.customer_delay_days).ppf),
         "u_outcome": (2, None),
         "u_route": (3, None),
         "handoff_days": (4, handoff.delay_days.ppf),

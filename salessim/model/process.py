@@ -9,7 +9,8 @@ The life of a lead, for each attempt at a stage:
    is then free;
 4. on a stage with follow-ups, each follow-up falls due a gap later (no rep) and waits
    for the lead's rep again, who works it;
-5. the customer takes time to answer (holds no rep);
+5. the customer takes time to answer (holds no rep), a "no" its own time where the
+   stage says so (``decline_delay_days``);
 6. the lead passes with its conversion probability (base by grade, moved in logit space
    by rep skill and ramp-up, team effects, waiting time and information loss) or fails
    and is reworked, nurtured or lost.
@@ -106,6 +107,8 @@ class _StageSpec:
     visit: bool
     info_loss_logit: float
     sla_days: float
+    decline: bool
+    """Whether a "no" takes the customer its own time (``Stage.decline_delay_days``)."""
 
 
 def _logit(p: float) -> float:
@@ -126,6 +129,7 @@ def _specs(sc: Scenario) -> list[_StageSpec]:
             visit=st.visit,
             info_loss_logit=handoff.info_loss_logit,
             sla_days=st.sla_days if st.sla_days is not None else math.inf,
+            decline=st.decline_delay_days is not None,
         ))
     return specs
 
@@ -604,11 +608,6 @@ class Replication:
                         return
                     wait += waited
                     last_end = last.end
-                customer = layer.customer_days[row] * tune.delay[s]
-                decision = last_end + customer
-                phase_now[i] = AFTER_WORK
-                leads.answer_time[i] = decision
-
                 p = st.p[grade]
                 if 0.0 < p < 1.0:
                     x = st.logit[grade] + plan.effect[s] + rep.skill + self.cold_logit * wait
@@ -617,9 +616,17 @@ class Replication:
                     if ramping:
                         x += rep.ramp_logit * rep.ramp_share(start)
                     p = 1.0 / (1.0 + math.exp(-x))
+                passes = layer.u_outcome[row] < p
+                # The same uniform either way: a "no" comes as late, relative to its own
+                # distribution, as a "yes" would have.
+                customer = (layer.decline_days[row] if st.decline and not passes
+                            else layer.customer_days[row]) * tune.delay[s]
+                decision = last_end + customer
+                phase_now[i] = AFTER_WORK
+                leads.answer_time[i] = decision
                 prev_roles = plan.roles[s]
                 pending = customer
-                if layer.u_outcome[row] < p:
+                if passes:
                     outcome = ADVANCED
                     s += 1
                 else:

@@ -27,7 +27,7 @@ def dump_commented(document: Mapping[str, Any], comments: Mapping[str, str],
         comments: Key path -> one-line comment.
         header: Lines written first, each as a comment.
     """
-    lines = [f"# {line}".rstrip() for line in header.splitlines()]
+    lines = [f"# {_one_line(line)}".rstrip() for line in header.splitlines()]
     _mapping(document, "", 0, comments, lines)
     return "\n".join(lines) + "\n"
 
@@ -45,8 +45,13 @@ def _nested_named(value: Any) -> bool:
 
 
 def _note(comments: Mapping[str, str], path: str) -> str:
-    text = comments.get(path)
+    text = _one_line(comments.get(path, ""))
     return f"  # {text}" if text else ""
+
+
+def _one_line(text: str) -> str:
+    """A comment as one line of printable text: a line break would end the comment."""
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
 
 
 def _mapping(doc: Mapping[str, Any], prefix: str, depth: int, comments: Mapping[str, str],

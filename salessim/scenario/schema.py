@@ -576,6 +576,11 @@ class Stage(Frozen):
         effort_hours: Rep working time per attempt (hours); the rep is busy.
         customer_delay_days: Elapsed time after the work until the customer's answer
             (days); holds no rep. With joint work it starts when the last rep is done.
+        decline_delay_days: The customer's time to answer when the answer is no (the
+            attempt fails: lost, reworked or nurtured), instead of
+            ``customer_delay_days``; omitted means the same. In many CRMs a lost deal
+            lingers in its stage until someone closes it. The stage's
+            ``customer_delay_scale`` adjustment acts on it too.
         conversion: Base probability of passing the stage, by lead grade.
         failure: Where failures go.
         visit: Whether each attempt is a customer visit (adds travel time and cost for
@@ -601,6 +606,7 @@ class Stage(Frozen):
     role: Name
     effort_hours: Distribution
     customer_delay_days: Distribution
+    decline_delay_days: Distribution | None = None
     conversion: dict[str, Probability]
     failure: Failure = Failure()
     visit: bool = False

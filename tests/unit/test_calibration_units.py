@@ -178,10 +178,6 @@ def test_commented_yaml_reads_back_as_the_document(name: str, doc: dict[str, Any
     assert parse_yaml(text) == doc
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known bug: salessim/scenario/annotated.py writes a comment's line break or control "
-    "character as it is, so the text no longer reads back (the calibration's own comments "
-    "have none; the mapping's name and currency, which reach the header, are checked)"))
 @pytest.mark.parametrize("char", ["\n", "\r", "\x85", "\u2028", "\x07", "\uffff"])
 def test_a_comment_with_a_line_break_or_control_character(char: str) -> None:
     _, doc = DOCUMENTS[0]
