@@ -11,11 +11,14 @@ import salessim as ss
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"
 EXERCISES = SCENARIOS / "exercises"
+CRM = SCENARIOS / "crm"
 
 
 def scenario_files() -> list[Path]:
-    """The shipped scenario files; training exercises are not scenarios (they name one)."""
-    return sorted(p for p in SCENARIOS.rglob("*.yaml") if EXERCISES not in p.parents)
+    """The shipped scenario files; training exercises are not scenarios (they name one),
+    nor is the example CRM export's calibration mapping."""
+    return sorted(p for p in SCENARIOS.rglob("*.yaml")
+                  if EXERCISES not in p.parents and CRM not in p.parents)
 
 
 def short(sc: ss.Scenario, horizon_days: float = 60.0) -> ss.Scenario:

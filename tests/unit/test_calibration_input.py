@@ -616,6 +616,7 @@ def _typed(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+@pytest.mark.slow
 def test_parquet_and_excel_read_like_csv(export: Export, example: Calibration) -> None:
     typed = _typed(export.table())
     typed.to_parquet(export.folder / "opportunities.parquet")
@@ -656,6 +657,7 @@ def test_parquet_with_time_zones_and_text(export: Export) -> None:
                                   shipped().opportunities)
 
 
+@pytest.mark.slow
 def test_an_xes_stage_history_reads_like_the_csv(export: Export, example: Calibration) -> None:
     pm4py = pytest.importorskip("pm4py")
     h = export.table("stage_history.csv")

@@ -165,7 +165,7 @@ COMMENT = st.one_of(
 
 
 @pytest.mark.parametrize(("name", "doc"), DOCUMENTS, ids=[n for n, _ in DOCUMENTS])
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=10, deadline=None)
 @given(data=st.data())
 def test_commented_yaml_reads_back_as_the_document(name: str, doc: dict[str, Any],
                                                     data: st.DataObject) -> None:
