@@ -232,7 +232,10 @@ class HistoryTable(TableSpec):
         columns: Field -> column. Required: ``id`` (the opportunity), ``stage`` (the
             stage entered) and ``entered`` (when); optional ``owner``. For an XES log
             the defaults are ``case:concept:name``, ``concept:name``,
-            ``time:timestamp`` and ``org:resource``.
+            ``time:timestamp`` and ``org:resource``. salessim's own XES event log
+            (``write_event_log``) stamps each activity when its work ends; with
+            ``columns: {entered: enable_timestamp}`` it is read at the time the lead
+            became ready for the stage.
     """
 
     columns: dict[str, Column] = Field(default_factory=dict)
