@@ -235,7 +235,8 @@ class HistoryTable(TableSpec):
             ``time:timestamp`` and ``org:resource``. salessim's own XES event log
             (``write_event_log``) stamps each activity when its work ends; with
             ``columns: {entered: enable_timestamp}`` it is read at the time the lead
-            became ready for the stage.
+            became ready for the stage (an activity enters the log once decided, so a
+            deal awaiting an answer on the last day shows in the stage before).
     """
 
     columns: dict[str, Column] = Field(default_factory=dict)

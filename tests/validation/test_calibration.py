@@ -276,3 +276,45 @@ def test_calibrating_from_files_equals_calibrating_the_table(truth: ss.Scenario,
     # Dates keep minutes: rates and shares are equal, durations to a minute's rounding.
     np.testing.assert_allclose(a.to_numpy(), b.to_numpy(), rtol=2e-3)
 
+
+
+def test_salessims_own_event_log_serves_as_the_stage_history(truth: ss.Scenario,
+                                                             tmp_path: Path) -> None:
+    """An XES log from ``write_event_log`` read with ``entered: enable_timestamp``.
+
+    The log holds an activity once it is decided, so a deal still waiting for the
+    customer's answer on the export day shows in the stage before: the estimates are
+    close to those from the full stage history, not equal.
+    """
+    export_day = 249.0
+    sc = truth.with_changes({"calendar.horizon_days": export_day + 1})
+    res = ss.run(sc, replications=1, seed=16, executor="serial", progress=False)
+    opp, hist = simulated_export(res, export_day, "ae")
+    opp = opp.drop(columns="replication").assign(owner=lambda t: t["owner"].fillna("queue"))
+    start = dt.date(2026, 1, 5)  # write_event_log's day 0, a Monday
+    ss.write_event_log(res, tmp_path / "events.xes", start=start)
+    calendar = WorkingCalendar(start, CalendarSpec())
+    days = opp[["created", "closed"]]
+    dates = {c: pd.Series(pd.to_datetime(calendar.date(days[c].fillna(0).to_numpy()))
+                          .strftime("%Y-%m-%d")).where(days[c].notna(), "") for c in days}
+    opp.assign(**dates).to_csv(tmp_path / "opportunities.csv", index=False)
+    export = calendar.date(np.array([export_day]))[0].item()
+    document = _mapping(truth, export_day).model_dump(mode="json")
+    document["export_date"] = export.isoformat()
+    document["opportunities"]["date_format"] = "%Y-%m-%d"
+    document["stage_history"] = {"file": "events.xes",
+                                 "columns": {"entered": "enable_timestamp"}}
+    (tmp_path / "mapping.yaml").write_text(dump_yaml(document), encoding="utf-8")
+    from_log = calibrate(tmp_path / "mapping.yaml").estimates["value"]
+    full = calibrate_data(CrmData(opp.assign(created=np.floor(opp["created"]),
+                                             closed=np.floor(opp["closed"])),
+                                  hist.drop(columns="replication").assign(owner=np.nan),
+                                  calendar, export_day),
+                          MappingSpec.from_document(document, "<mem>"), "<mem>"
+                          ).estimates["value"]
+    for s in truth.stages:
+        for grade in truth.grades:
+            path = f"stages.{s.name}.conversion.{grade}"
+            assert abs(from_log[path] - full[path]) <= 0.03, (path, from_log[path], full[path])
+        path = f"stages.{s.name}.time_in_stage"
+        assert abs(from_log[path] / full[path] - 1) <= 0.1, (path, from_log[path], full[path])
