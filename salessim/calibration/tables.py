@@ -22,23 +22,25 @@ XES times in UTC, so an XES log's times are UTC.)
 
 from __future__ import annotations
 
-import codecs
 import datetime as dt
-import hashlib
 import re
-import reprlib
-import unicodedata
-import warnings
-import zipfile
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from salessim.scenario.errors import Problem, ScenarioError, did_you_mean, listing, show
+from salessim.calibration.cells import (
+    MAX_EXAMPLES,
+    names_of,
+    note_empty,
+    per_value,
+    quote_rows,
+    text_of,
+)
+from salessim.calibration.reading import quoted, read_table, table_path, wanted_columns
+from salessim.scenario.errors import Problem, ScenarioError, listing, show
 from salessim.scenario.mapping_spec import (
     ATTRIBUTE_COLUMNS,
     CalendarSpec,
@@ -49,16 +51,6 @@ from salessim.scenario.mapping_spec import (
     TableSpec,
 )
 
-_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_\-]{0,63}")
-MAX_EXAMPLES = 3
-"""Rows quoted in a message about bad rows; the rest are counted."""
-
-MAX_TABLE_BYTES = 512 * 1024 * 1024
-"""The largest file read (for an Excel workbook, its parts unpacked)."""
-
-MAX_ROWS = 5_000_000
-"""The most rows a table may have."""
-
 LEAD_FIELDS: tuple[str, ...] = ("team", *ATTRIBUTE_COLUMNS)
 """Text fields of the canonical table besides id and owner."""
 
@@ -68,18 +60,9 @@ CANONICAL_COLUMNS: tuple[str, ...] = (
 the first deal was created (``closed`` is NaN while open), ``amount`` is currency (NaN
 when missing) and the text fields are names (NaN when missing)."""
 
-_KINDS = {"csv": "a CSV table", "parquet": "a Parquet file", "excel": "an Excel workbook",
-          "xes": "an XES event log"}
-_NOTHING = {"csv": "has no header row: the file holds only blank lines",
-            "parquet": "has no columns", "excel": "the sheet is empty: its first row must "
-                                                  "be the header", "xes": "holds no events"}
-_DELIMITERS = (",", ";", "\t", "|")
-_SAMPLE_BYTES = 64 * 1024
 _NUMBER = re.compile(r"[+-]?(?:\d+|\d{1,3}(?:,\d{3})+)(?:\.\d*)?(?:[eE][+-]?\d+)?"
                      r"|[+-]?\.\d+(?:[eE][+-]?\d+)?")
 _DECIMAL_COMMA = re.compile(r"[+-]?[\d.]*\d,\d{1,2}")
-_EXAMPLE = reprlib.Repr()
-_EXAMPLE.maxstring = 80
 _FIRST_DATE = pd.Timestamp.min.ceil("D")
 _LAST_DATE = pd.Timestamp.max.floor("D")
 
@@ -168,9 +151,9 @@ def read_crm(mapping: MappingSpec, base: Path, source: str) -> CrmData:
     """
     spec = mapping.opportunities
     notes: list[str] = []
-    path = _path(base, spec, source, "opportunities.file")
-    raw = _read_table(path, spec, "opportunities",
-                      _wanted(spec.columns, "opportunities.columns"), notes)
+    path = table_path(base, spec, source, "opportunities.file")
+    raw = read_table(path, spec, "opportunities",
+                      wanted_columns(spec.columns, "opportunities.columns"), notes)
     table = _canonical(raw, spec, path, notes)
     for i, lookup in enumerate(mapping.lookups):
         table = _join(table, lookup, i, mapping, (base, source, path), notes)
@@ -188,428 +171,6 @@ def read_crm(mapping: MappingSpec, base: Path, source: str) -> CrmData:
                    calendar.day_of(mapping.export_date), tuple(notes))
 
 
-# ---- reading files --------------------------------------------------------------------
-
-Pick = Callable[[list[str]], list[int]]
-"""The header's column names -> the positions of the columns to keep."""
-
-
-def _fail(path: Path, message: str, key: str = "") -> NoReturn:
-    raise ScenarioError(str(path), [Problem(key, message)])
-
-
-def _path(base: Path, spec: TableSpec, source: str, key: str) -> Path:
-    path = base / spec.file
-    if not path.exists():
-        raise ScenarioError(source, [Problem(key, f"there is no file {path} (file names are "
-                                                  "relative to the mapping file)")])
-    if not path.is_file():
-        raise ScenarioError(source, [Problem(key, f"{path} is a folder or a device, not a "
-                                                  "file")])
-    return path
-
-
-def _wanted(columns: dict[str, str] | dict[Any, str], prefix: str) -> dict[str, str]:
-    return {f"{prefix}.{f}": c for f, c in columns.items()}
-
-
-def _read_table(path: Path, spec: TableSpec, key: str, wanted: dict[str, str],
-                notes: list[str], optional: frozenset[str] = frozenset()) -> pd.DataFrame:
-    """The table's wanted columns as they are in the file, indexed by the rows a user sees.
-
-    Args:
-        path: The file.
-        spec: The mapping's part for it.
-        key: Its key path in the mapping (``opportunities``, ``lookups[0]``).
-        wanted: Key path in the mapping -> the column it names.
-        notes: Where the skipped empty rows are told.
-        optional: Key paths whose column may be missing (an XES log's standard names).
-    """
-    _check_file(path, spec)
-
-    def pick(names: list[str]) -> list[int]:
-        return _pick(names, wanted, optional, path, spec, key)
-
-    readers = {"csv": _read_csv, "parquet": _read_parquet, "excel": _read_excel,
-               "xes": _read_xes}
-    try:
-        df, first = readers[spec.kind](path, spec, key, pick)
-    except ScenarioError:
-        raise
-    except ImportError as err:
-        _fail(path, f"reading {_KINDS[spec.kind]} needs {err.name}: "
-                    "pip install 'salessim[calibration]'")
-    except MemoryError:
-        _fail(path, "is too large to read into memory; export only the columns and the "
-                    "period the mapping uses")
-    except Exception as err:  # the readers' own errors, in plain words; never a traceback
-        _fail(path, _read_problem(err, path, spec))
-    df.index = pd.RangeIndex(first, first + len(df))
-    return _without_empty_rows(df, path, notes)
-
-
-def _check_file(path: Path, spec: TableSpec) -> None:
-    """Refuse at once a file that is empty, too big or plainly not of its kind."""
-    size = path.stat().st_size
-    if size == 0:
-        _fail(path, "the file is empty (0 bytes); it should hold the table, with a header "
-                    "row")
-    if size > MAX_TABLE_BYTES:
-        _fail(path, f"the file has {_mb(size)}; at most {_mb(MAX_TABLE_BYTES)} are read: "
-                    "export only the columns and the period the mapping uses")
-    with path.open("rb") as f:
-        head = f.read(_SAMPLE_BYTES)
-    problem = _signature(head, spec)
-    if problem:
-        _fail(path, problem)
-    if spec.kind == "excel":
-        _check_workbook(path)
-
-
-def _mb(size: int) -> str:
-    return f"{size / 1024 / 1024:,.0f} MB" if size >= 1024 * 1024 else f"{size:,} bytes"
-
-
-def _signature(head: bytes, spec: TableSpec) -> str | None:
-    """What is wrong with a file's first bytes for its kind, if anything."""
-    text = _looks_like_text(head)
-    csv_hint = "; it is text: if it is a CSV table, name it .csv" if text else ""
-    if spec.kind == "excel" and not head.startswith(b"PK\x03\x04"):
-        if head.startswith(b"\xd0\xcf\x11\xe0"):
-            return ("is an Excel 97-2003 workbook (.xls) or another old Office file, not "
-                    "an .xlsx workbook: open it in Excel and save it as .xlsx")
-        return f"is not an Excel workbook (.xlsx){csv_hint}"
-    if spec.kind == "parquet" and not head.startswith(b"PAR1"):
-        return f"is not a Parquet file{csv_hint}"
-    if spec.kind == "xes":
-        if re.search(rb"<!(?:DOCTYPE|ENTITY)", head, re.IGNORECASE):
-            return ("declares a DOCTYPE or entities, which an XES log does not need and "
-                    "which are not read: remove the <!DOCTYPE ...> part")
-        if not head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
-            return "is not an XES event log: an XES file is XML and starts with '<'"
-    if spec.kind == "csv":
-        return _csv_signature(head, spec.encoding, text)
-    return None
-
-
-def _csv_signature(head: bytes, encoding: str, text: bool) -> str | None:
-    if codecs.lookup(encoding).name.startswith(("utf-16", "utf-32")):
-        return None
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return (f"is UTF-16 text (it starts with UTF-16's byte order mark), not {encoding}: "
-                "set the table's encoding: utf-16")
-    if head.startswith(b"PK\x03\x04"):
-        return ("is a zip archive or an Excel workbook, not a CSV table: if it is a "
-                "workbook, name it .xlsx")
-    if head.startswith(b"PAR1"):
-        return "is a Parquet file, not a CSV table: name it .parquet"
-    if not text:
-        return "is not a text table: it holds binary data where a CSV file has text"
-    return None
-
-
-def _looks_like_text(head: bytes) -> bool:
-    """Whether bytes look like text: no NUL byte and hardly any other control bytes."""
-    if b"\x00" in head:
-        return False
-    control = sum(head.count(bytes([c])) for c in range(32) if c not in (9, 10, 12, 13))
-    return control <= len(head) // 100
-
-
-def _check_workbook(path: Path) -> None:
-    try:
-        with zipfile.ZipFile(path) as z:
-            unpacked = sum(i.file_size for i in z.infolist())
-            parts = set(z.namelist())
-    except (zipfile.BadZipFile, OSError, ValueError):
-        parts, unpacked = set(), 0
-    if "[Content_Types].xml" not in parts:
-        _fail(path, "is not an Excel workbook (.xlsx): it is damaged, incomplete or "
-                    "another kind of zip archive")
-    if unpacked > MAX_TABLE_BYTES:
-        _fail(path, f"unpacks to {_mb(unpacked)}; at most {_mb(MAX_TABLE_BYTES)} are read: "
-                    "export only the columns and the period the mapping uses")
-
-
-def _read_csv(path: Path, spec: TableSpec, key: str, pick: Pick) -> tuple[pd.DataFrame, int]:
-    # The header is read as a row like the others: a row with one field too many then
-    # fails with its line number instead of shifting its values into the next column.
-    df = pd.read_csv(path, header=None, dtype=str, keep_default_na=False,
-                     sep=spec.delimiter, encoding=spec.encoding, nrows=MAX_ROWS + 2)
-    if df.empty:
-        _fail(path, _NOTHING["csv"])
-    return _body(df, path, pick), 2
-
-
-def _read_excel(path: Path, spec: TableSpec, key: str, pick: Pick
-                ) -> tuple[pd.DataFrame, int]:
-    with pd.ExcelFile(path, engine="openpyxl") as book:
-        sheets = [str(s) for s in book.sheet_names]
-        if spec.sheet is not None and spec.sheet not in sheets:
-            _fail(path, f"has no sheet {spec.sheet!r}; its sheets are {_quoted(sheets)}",
-                  f"{key}.sheet")
-        sheet = spec.sheet if spec.sheet is not None else 0
-        df = book.parse(sheet, header=None, dtype=object, nrows=MAX_ROWS + 2)
-    if df.empty:
-        _fail(path, _NOTHING["excel"])
-    return _body(df, path, pick), 2
-
-
-def _body(df: pd.DataFrame, path: Path, pick: Pick) -> pd.DataFrame:
-    """A table read with its header as the first row: the wanted columns of the rest."""
-    if len(df) > MAX_ROWS + 1:
-        _too_many_rows(path)
-    names = [_header_text(v) for v in df.iloc[0]]
-    keep = pick(names)
-    body = df.iloc[1:, keep]
-    body.columns = [names[i] for i in keep]
-    return body
-
-
-def _read_parquet(path: Path, spec: TableSpec, key: str, pick: Pick
-                  ) -> tuple[pd.DataFrame, int]:
-    import pyarrow.parquet as pq
-
-    file = pq.ParquetFile(path)
-    try:
-        names = [str(n) for n in file.schema_arrow.names]
-        if file.metadata.num_rows > MAX_ROWS:
-            _too_many_rows(path)
-        keep = pick(names)
-        df = file.read(columns=[names[i] for i in keep]).to_pandas()
-    finally:
-        file.close()
-    df.columns = [names[i] for i in keep]
-    return df, 1
-
-
-def _read_xes(path: Path, spec: TableSpec, key: str, pick: Pick) -> tuple[pd.DataFrame, int]:
-    import pm4py  # only for XES, and heavy to import
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        df = pd.DataFrame(pm4py.read_xes(str(path), return_legacy_log_object=False,
-                                         show_progress_bar=False))
-    if len(df) > MAX_ROWS:
-        _too_many_rows(path)
-    names = [str(c) for c in df.columns]
-    keep = pick(names)
-    body = df.iloc[:, keep]
-    body.columns = [names[i] for i in keep]
-    return body, 1
-
-
-def _too_many_rows(path: Path) -> NoReturn:
-    _fail(path, f"has more than {MAX_ROWS:,} rows; export only the period the calibration "
-                "needs")
-
-
-def _header_text(value: Any) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return ""
-    return str(value).strip().lstrip("\ufeff").strip()
-
-
-def _quoted(names: Iterable[str], at_most: int = 15) -> str:
-    names = list(names)
-    shown = ", ".join(show(n) for n in names[:at_most])
-    return shown + (f" and {len(names) - at_most} more" if len(names) > at_most else "")
-
-
-def _pick(names: list[str], wanted: dict[str, str], optional: frozenset[str], path: Path,
-          spec: TableSpec, key: str) -> list[int]:
-    """The positions of the columns the mapping names; every missing one is a problem."""
-    if not any(names):
-        _fail(path, _NOTHING[spec.kind])
-    if spec.kind == "csv" and len(names) == 1 and any(c.strip() != names[0]
-                                                      for c in wanted.values()):
-        seps = [d for d in _DELIMITERS if d != spec.delimiter and d in names[0]]
-        if seps:
-            _fail(path, (f"the table has one column, {show(names[0])}: its fields seem to "
-                         f"be separated by {seps[0]!r}, not {spec.delimiter!r}; set the "
-                         f"table's delimiter: {seps[0]!r}"), f"{key}.delimiter")
-    problems = []
-    keep: set[int] = set()
-    for key, column in wanted.items():
-        hits = [i for i, n in enumerate(names) if n == column.strip()]
-        if len(hits) == 1:
-            keep.add(hits[0])
-        elif hits:
-            problems.append(Problem(key, (
-                f"names column {column!r}, but {len(hits)} columns have that name (columns "
-                f"{', '.join(str(h + 1) for h in hits)}); rename all but one in the file")))
-        elif key not in optional:
-            problems.append(Problem(key, _not_there(column, names, spec)))
-    if problems:
-        raise ScenarioError(str(path), problems)
-    return sorted(keep)
-
-
-def _not_there(column: str, names: list[str], spec: TableSpec) -> str:
-    """A column the table does not have: its columns, and a hint if one helps."""
-    hint = did_you_mean(column, [n for n in names if n])
-    what = "attribute" if spec.kind == "xes" else "column"
-    text = (f"names {what} {column!r}, which is not in the "
-            f"{'log' if spec.kind == 'xes' else 'table'}"
-            + (f" (did you mean {hint!r}?)" if hint else "")
-            + f"; its {what}s are {_quoted(names)}")
-    if spec.kind == "excel" and 2 * sum(not n for n in names) >= len(names):
-        text += " (the sheet's first row must be the header)"
-    return text
-
-
-def _read_problem(err: Exception, path: Path, spec: TableSpec) -> str:
-    """A reader's error in plain words."""
-    if isinstance(err, UnicodeDecodeError):
-        return _encoding_problem(path, spec.encoding)
-    text = str(err).strip()
-    line = text.splitlines()[0] if text else type(err).__name__
-    if spec.kind == "xes":
-        if type(err).__name__ == "XMLSyntaxError":
-            return f"is not an XES event log: its XML is broken ({line})"
-        return "is not an XES event log: no <log> of traces and events was found in it"
-    m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", text)
-    if m:
-        return (f"line {m[2]} has {m[3]} fields where the header has {m[1]}: a value holding "
-                f"the delimiter {spec.delimiter!r} must be in double quotes")
-    m = re.search(r"EOF inside string starting at row (\d+)", text)
-    if m:
-        return f"a double quote opened on line {int(m[1]) + 1} is never closed"
-    if "No columns to parse" in text:
-        return _NOTHING["csv"]
-    return f"cannot be read as {_KINDS[spec.kind]}: {line}"
-
-
-def _encoding_problem(path: Path, encoding: str) -> str:
-    found = _undecodable(path, encoding)
-    where = (f"line {found[0]} has the byte 0x{found[1]:02x}, which {encoding} cannot read"
-             if found else f"it has bytes {encoding} cannot read")
-    return (f"is not {encoding} text: {where}; set the table's encoding to the file's, e.g. "
-            "encoding: cp1252 (Windows, Western Europe), latin-1 or utf-16")
-
-
-def _undecodable(path: Path, encoding: str) -> tuple[int, int] | None:
-    """The line and the value of the first byte that is not text in ``encoding``."""
-    decoder = codecs.getincrementaldecoder(encoding)()
-    line = 1
-    with path.open("rb") as f:
-        while chunk := f.read(1024 * 1024):
-            try:
-                decoder.decode(chunk)
-            except UnicodeDecodeError as err:
-                seen = bytes(err.object[:err.start])
-                return line + seen.count(b"\n"), err.object[err.start]
-            line += chunk.count(b"\n")
-    return None
-
-
-def _without_empty_rows(df: pd.DataFrame, path: Path, notes: list[str]) -> pd.DataFrame:
-    empty = np.ones(len(df), dtype=bool)
-    for c in range(df.shape[1]):
-        empty &= _text(df.iloc[:, c]).isna().to_numpy()
-    if empty.all():
-        _fail(path, "the table has a header but no rows")
-    if empty.any():
-        notes.append(f"{path.name}: {_rows(empty, df)} with nothing in the columns the "
-                     "mapping uses were skipped")
-    return df[~empty]
-
-
-# ---- cells ------------------------------------------------------------------------------
-
-
-def _rows(mask: np.ndarray | pd.Series, df: pd.DataFrame | pd.Series,
-          values: pd.Series | None = None) -> str:
-    """'3 rows (rows 5, 9, 12: 'x', 'y', 'z')': the count and a few examples.
-
-    Row numbers are the index of ``df``: the rows a user sees (``_read_table``).
-    """
-    where = np.flatnonzero(np.asarray(mask))
-    count = len(where)
-    rows = [str(df.index[i]) for i in where[:MAX_EXAMPLES]]
-    examples = ""
-    if values is not None:
-        examples = ": " + ", ".join(_EXAMPLE.repr(str(values.iloc[i]))
-                                    for i in where[:MAX_EXAMPLES])
-    more = ", ..." if count > MAX_EXAMPLES else ""
-    s = "s" if count != 1 else ""
-    return f"{count} row{s} (row{s} {', '.join(rows)}{more}{examples})"
-
-
-def _per_value(series: pd.Series, func: Callable[[Any], Any]) -> pd.Series:
-    """``func`` of each cell, computed once per distinct value; empty cells stay NaN."""
-    cells = series.astype(object)
-    try:
-        codes, uniques = pd.factorize(cells)
-    except TypeError:  # unhashable cells (lists in a Parquet column): as text
-        codes, uniques = pd.factorize(cells.map(lambda v: v if _hashable(v) else str(v)))
-    done = np.empty(len(uniques) + 1, dtype=object)
-    done[:-1] = [func(v) for v in uniques]
-    done[-1] = np.nan
-    return pd.Series(done[codes], index=series.index, dtype=object)
-
-
-def _hashable(value: Any) -> bool:
-    try:
-        hash(value)
-    except TypeError:
-        return False
-    return True
-
-
-def _cell_text(value: Any) -> Any:
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)  # a typed 1001.0 is the id 1001
-    text = value.strip() if isinstance(value, str) else str(value)
-    return text or np.nan
-
-
-def _text(series: pd.Series) -> pd.Series:
-    """Cells as stripped text, NaN where empty."""
-    return _per_value(series, _cell_text)
-
-
-def _empty(values: pd.Series, column: str, why: str, problems: list[Problem]) -> None:
-    missing = values.isna()
-    if missing.any():
-        problems.append(Problem(f"column {column!r}", f"empty in {_rows(missing, values)}; "
-                                                      f"{why}"))
-
-
-def name_of(label: str) -> str:
-    """A CRM label as a scenario name.
-
-    ``A`` stays, ``Trade Show`` becomes ``trade_show``, ``2nd`` becomes ``v_2nd`` and
-    ``Zürich`` ``zurich``; a label with no letter or digit to keep (``東京``) becomes
-    ``v_`` and a short digest of it, so that different labels stay different.
-    """
-    if _NAME.fullmatch(label):
-        return label
-    plain = unicodedata.normalize("NFKD", label).encode("ascii", "ignore").decode("ascii")
-    name = re.sub(r"[^A-Za-z0-9]+", "_", plain).strip("_").lower()
-    if not name:
-        return "v_" + hashlib.sha256(label.encode("utf-8", "surrogatepass")).hexdigest()[:10]
-    return name[:64] if name[0].isalpha() else f"v_{name}"[:64]
-
-
-def _names(series: pd.Series, renames: dict[str, str], notes: list[str] | None = None,
-           what: str = "") -> pd.Series:
-    """Attribute values as scenario names: renamed by the mapping, else made into names."""
-    text = _text(series)
-    renames = {k.strip(): v for k, v in renames.items()}
-    named = _per_value(text, lambda v: renames.get(v, name_of(v)))
-    if notes is not None:
-        labels = pd.unique(text.dropna())
-        made: dict[str, list[str]] = {}
-        for label in labels:
-            made.setdefault(renames.get(label, name_of(label)), []).append(label)
-        for name, same in made.items():
-            if len(same) > 1 and not all(s in renames for s in same):
-                notes.append(f"{what}: {listing(repr(s) for s in same[:4])} are all read as "
-                             f"{name}; rename them in the mapping's values to keep them apart")
-    return named
-
-
 # ---- the opportunity table ----------------------------------------------------------
 
 
@@ -618,14 +179,14 @@ def _canonical(raw: pd.DataFrame, spec: OpportunityTable, path: Path, notes: lis
     col = {f: raw[c.strip()] for f, c in spec.columns.items()}
     problems: list[Problem] = []
     out = pd.DataFrame(index=raw.index)
-    out["id"] = _text(col["id"])
-    out["owner"] = _text(col["owner"])
+    out["id"] = text_of(col["id"])
+    out["owner"] = text_of(col["owner"])
     for f in ("id", "owner"):
-        _empty(out[f], spec.columns[f], f"every deal needs its {f}", problems)
+        note_empty(out[f], spec.columns[f], f"every deal needs its {f}", problems)
     dup = out["id"].duplicated(keep=False) & out["id"].notna()
     if dup.any():
         problems.append(Problem(f"column {spec.columns['id']!r}", (
-            f"ids repeat in {_rows(dup, raw, out['id'])}; each deal must appear once")))
+            f"ids repeat in {quote_rows(dup, raw, out['id'])}; each deal must appear once")))
     out["outcome"] = _outcomes(col["outcome"], spec, problems)
     for f in ("created", "closed"):
         out[f"{f}_at"] = _dates(col[f], spec, "opportunities", spec.columns[f], problems)
@@ -634,7 +195,7 @@ def _canonical(raw: pd.DataFrame, spec: OpportunityTable, path: Path, notes: lis
         raise ScenarioError(str(path), problems)
     renames = _renames(spec)
     for f in LEAD_FIELDS:
-        out[f] = (_names(col[f], renames.get(f, {}), notes,
+        out[f] = (names_of(col[f], renames.get(f, {}), notes,
                          f"{path.name} column {spec.columns[f]!r}") if f in col else np.nan)
     for f in LEAD_FIELDS:
         n = int(out[f].isna().sum())
@@ -650,17 +211,17 @@ def _renames(spec: OpportunityTable) -> dict[str, dict[str, str]]:
 
 def _outcomes(series: pd.Series, spec: OpportunityTable, problems: list[Problem]
               ) -> pd.Series:
-    labels = _text(series)
+    labels = text_of(series)
     outcomes = {k.strip(): v for k, v in spec.outcomes.items()}
     column = spec.columns["outcome"]
-    _empty(labels, column, f"every deal needs its outcome label ({listing(outcomes)})",
+    note_empty(labels, column, f"every deal needs its outcome label ({listing(outcomes)})",
            problems)
     unmapped = labels.notna() & ~labels.isin(list(outcomes))
     if unmapped.any():
         found = labels[unmapped].value_counts()
         listed = ", ".join(f"{show(k)} ({v})" for k, v in found.head(8).items())
         problems.append(Problem(f"column {column!r}", (
-            f"labels not in the mapping's outcomes: {listed}, in {_rows(unmapped, series)}; "
+            f"labels not in the mapping's outcomes: {listed}, in {quote_rows(unmapped, series)}; "
             "add each to opportunities.outcomes as won, lost or open")))
     return labels.map(outcomes).astype(object)
 
@@ -673,22 +234,22 @@ def _dates(series: pd.Series, spec: TableSpec, key: str, column: str,
            problems: list[Problem]) -> pd.Series:
     """Typed dates as they are (in UTC when they have a zone); text by the stated format."""
     cells = series.astype(object)
-    typed = _per_value(cells, _is_date).eq(True)
+    typed = per_value(cells, _is_date).eq(True)
     out = pd.Series(pd.NaT, index=series.index, dtype="datetime64[ns]")
     where = f"column {column!r}"
     if typed.any():
-        out[typed] = pd.to_datetime(_per_value(cells[typed], _clock_time))
+        out[typed] = pd.to_datetime(per_value(cells[typed], _clock_time))
         far = typed & out.isna()
         if far.any():
             problems.append(Problem(where, _far_off(far, cells)))
-    text = _text(cells.where(~typed))
+    text = text_of(cells.where(~typed))
     has_text = text.notna()
     if not has_text.any():
         return out
     fmt = spec.date_format
     if fmt is None:
         problems.append(Problem(where, (
-            f"dates written as text in {_rows(has_text, series, text)}, and the table has no "
+            f"dates written as text in {quote_rows(has_text, series, text)}, and the table has no "
             "date_format: give it, e.g. date_format: '%d/%m/%Y', so that no date is "
             "guessed")))
         return out
@@ -699,13 +260,13 @@ def _dates(series: pd.Series, spec: TableSpec, key: str, column: str,
         return out
     bad = has_text & out.isna()
     if bad.any():
-        far = bad & _per_value(text.where(bad), lambda v: _strptime_ok(v, fmt)).eq(True)
+        far = bad & per_value(text.where(bad), lambda v: _strptime_ok(v, fmt)).eq(True)
         if far.any():
             problems.append(Problem(where, _far_off(far, text)))
         if (bad & ~far).any():
             problems.append(Problem(where, (
                 f"dates that do not match {fmt!r} (written like {_example(fmt)!r}) in "
-                f"{_rows(bad & ~far, series, text)}")))
+                f"{quote_rows(bad & ~far, series, text)}")))
     return out
 
 
@@ -722,7 +283,7 @@ def _clock_time(value: Any) -> Any:
 
 def _parse(text: pd.Series, fmt: str) -> pd.Series:
     if "%z" in fmt or "%Z" in fmt:  # offsets may differ from row to row: one by one
-        return pd.to_datetime(_per_value(text, lambda v: _clock_time(_strptime(v, fmt))))
+        return pd.to_datetime(per_value(text, lambda v: _clock_time(_strptime(v, fmt))))
     return pd.to_datetime(text, format=fmt, errors="coerce")
 
 
@@ -743,7 +304,7 @@ def _example(fmt: str) -> str:
 
 def _far_off(mask: pd.Series, values: pd.Series) -> str:
     return (f"dates before {_FIRST_DATE.year + 1} or after {_LAST_DATE.year - 1} in "
-            f"{_rows(mask, values, values)}; leave a date empty rather than write a far-off "
+            f"{quote_rows(mask, values, values)}; leave a date empty rather than write a far-off "
             "one")
 
 
@@ -758,19 +319,19 @@ def _amounts(series: pd.Series | None, spec: OpportunityTable, index: pd.Index,
              problems: list[Problem], notes: list[str]) -> pd.Series:
     if series is None:
         return pd.Series(np.nan, index=index)
-    text = _text(series)
-    values = _per_value(text, _number).astype(float)
+    text = text_of(series)
+    values = per_value(text, _number).astype(float)
     where = f"column {spec.columns['amount']!r}"
     bad = text.notna() & values.isna()
     if bad.any():
         comma = text[bad].map(lambda v: bool(_DECIMAL_COMMA.fullmatch(v))).any()
         hint = "; write a decimal point, not a comma (1234.5)" if comma else ""
         problems.append(Problem(where, (
-            f"amounts that are not numbers in {_rows(bad, series, text)}; write them like "
+            f"amounts that are not numbers in {quote_rows(bad, series, text)}; write them like "
             f"18450.00 or 18,450.00, without a currency sign{hint}")))
     negative = values < 0
     if negative.any():
-        problems.append(Problem(where, f"amounts below 0 in {_rows(negative, series, text)}"))
+        problems.append(Problem(where, f"amounts below 0 in {quote_rows(negative, series, text)}"))
     n = int(text.isna().sum())
     if n:
         notes.append(f"{n} deals have no amount; deal values are estimated from the others")
@@ -785,7 +346,7 @@ def _check_dates(created: pd.Series, closed: pd.Series, table: pd.DataFrame,
     problems = []
     missing = created.isna()
     if missing.any():
-        problems.append(Problem(f"column {c!r}", f"empty in {_rows(missing, table)}; every "
+        problems.append(Problem(f"column {c!r}", f"empty in {quote_rows(missing, table)}; every "
                                                  "deal needs the date it was created"))
     closed_deal = table["outcome"] != "open"
     ids = table["id"]
@@ -794,20 +355,20 @@ def _check_dates(created: pd.Series, closed: pd.Series, table: pd.DataFrame,
     late = created >= export_ts
     if late.any():
         problems.append(Problem(f"column {c!r}", f"after the export date {export} in "
-                                                 f"{_rows(late, table, dates)}"))
+                                                 f"{quote_rows(late, table, dates)}"))
     no_close = closed_deal & closed.isna()
     if no_close.any():
         problems.append(Problem(f"column {d!r}", f"empty for won or lost deals in "
-                                                 f"{_rows(no_close, table, ids)}"))
+                                                 f"{quote_rows(no_close, table, ids)}"))
     before = closed_deal & (closed < created.dt.floor("D"))
     if before.any():
         problems.append(Problem(f"column {d!r}", f"before the created date in "
-                                                 f"{_rows(before, table, dates)}"))
+                                                 f"{quote_rows(before, table, dates)}"))
     after = closed_deal & (closed >= export_ts)
     if after.any():
         problems.append(Problem(f"column {d!r}", (
             f"after the export date {export} for won or lost deals in "
-            f"{_rows(after, table, dates)}")))
+            f"{quote_rows(after, table, dates)}")))
     if problems:
         raise ScenarioError(str(path), problems)
     # An open deal's close date is the expected one (as CRMs keep it): not an outcome.
@@ -825,9 +386,9 @@ def _join(table: pd.DataFrame, spec: LookupTable, i: int, mapping: MappingSpec,
           where: Where, notes: list[str]) -> pd.DataFrame:
     base, source, opp_path = where
     key = f"lookups[{i}]"
-    path = _path(base, spec, source, f"{key}.file")
-    wanted = {f"{key}.on": spec.on, **_wanted(spec.columns, f"{key}.columns")}
-    raw = _read_table(path, spec, key, wanted, notes)
+    path = table_path(base, spec, source, f"{key}.file")
+    wanted = {f"{key}.on": spec.on, **wanted_columns(spec.columns, f"{key}.columns")}
+    raw = read_table(path, spec, key, wanted, notes)
     renames = _renames(mapping.opportunities)
     on = _lookup_keys(raw[spec.on.strip()], spec, renames, path)
     keys = table[spec.key]
@@ -838,11 +399,11 @@ def _join(table: pd.DataFrame, spec: LookupTable, i: int, mapping: MappingSpec,
     rows = keys.map(position)
     used = on.isin(set(keys.dropna()))
     for f, column in spec.columns.items():
-        found = _names(raw[column.strip()], renames.get(f, {}), notes,
+        found = names_of(raw[column.strip()], renames.get(f, {}), notes,
                        f"{path.name} column {column!r}")
         if f == "team" and (used & found.isna()).any():
             raise ScenarioError(str(path), [Problem(f"column {column!r}", (
-                f"empty in {_rows(used & found.isna(), raw, on)}, whose deals would have no "
+                f"empty in {quote_rows(used & found.isna(), raw, on)}, whose deals would have no "
                 "team; give each a team"))])
         looked_up = pd.Series(found.to_numpy()[rows.fillna(0).astype(int).to_numpy()],
                               index=table.index).where(rows.notna())
@@ -857,13 +418,13 @@ def _join(table: pd.DataFrame, spec: LookupTable, i: int, mapping: MappingSpec,
 def _lookup_keys(cells: pd.Series, spec: LookupTable, renames: dict[str, dict[str, str]],
                  path: Path) -> pd.Series:
     """The lookup's keys as the opportunity table has them: owners as text, else names."""
-    on = _text(cells) if spec.key == "owner" else _names(cells, renames.get(spec.key, {}))
+    on = text_of(cells) if spec.key == "owner" else names_of(cells, renames.get(spec.key, {}))
     problems: list[Problem] = []
-    _empty(on, spec.on, f"every row needs its {spec.key}", problems)
+    note_empty(on, spec.on, f"every row needs its {spec.key}", problems)
     dup = on.duplicated(keep=False) & on.notna()
     if dup.any():
         problems.append(Problem(f"column {spec.on!r}", (
-            f"keys repeat in {_rows(dup, on, on)}; a lookup needs one row per {spec.key}")))
+            f"keys repeat in {quote_rows(dup, on, on)}; a lookup needs one row per {spec.key}")))
     if problems:
         raise ScenarioError(str(path), problems)
     return on
@@ -876,7 +437,7 @@ def _unknown_keys(keys: pd.Series, known: pd.Series, table: pd.DataFrame, spec: 
                        for k, n in counts.head(MAX_EXAMPLES).items())
     more = f" and {len(counts) - MAX_EXAMPLES} more" if len(counts) > MAX_EXAMPLES else ""
     return Problem(f"column {spec.on!r}", (
-        f"has no row for {spec.key} {listed}{more}, found in {_rows(~known, table)} of "
+        f"has no row for {spec.key} {listed}{more}, found in {quote_rows(~known, table)} of "
         f"{opp_path.name}; every {spec.key} there needs a row here"))
 
 
@@ -885,7 +446,7 @@ def _team_note(table: pd.DataFrame, notes: list[str]) -> None:
     if team.notna().any() and team.isna().any():
         owners = sorted(set(table.loc[team.isna(), "owner"].astype(str)))
         notes.append(f"{int(team.isna().sum())} deals have no team (owners "
-                     f"{_quoted(owners, MAX_EXAMPLES)}); they are put in a team of their own")
+                     f"{quoted(owners, MAX_EXAMPLES)}); they are put in a team of their own")
 
 
 # ---- the stage history ----------------------------------------------------------------
@@ -896,12 +457,12 @@ def _history(mapping: MappingSpec, where: Where, table: pd.DataFrame, created: p
     spec = mapping.stage_history
     assert spec is not None
     base, source, opp_path = where
-    path = _path(base, spec, source, "stage_history.file")
+    path = table_path(base, spec, source, "stage_history.file")
     columns = {f: c.strip() for f in ("id", "stage", "entered", "owner")
                if (c := spec.column(f)) is not None}
     optional = (frozenset({"stage_history.columns.owner"})
                 if spec.kind == "xes" and "owner" not in spec.columns else frozenset())
-    raw = _read_table(path, spec, "stage_history", _wanted(columns, "stage_history.columns"),
+    raw = read_table(path, spec, "stage_history", wanted_columns(columns, "stage_history.columns"),
                       notes, optional)
     ids, stages, entered, closing = _history_cells(raw, columns, spec, mapping, path)
     known = ids.isin(set(table["id"]))
@@ -912,7 +473,7 @@ def _history(mapping: MappingSpec, where: Where, table: pd.DataFrame, created: p
     _history_times(raw, entered, ids, keep, mapping.export_date,
                    pd.Series(created.dt.floor("D").to_numpy(), index=table["id"].to_numpy()),
                    columns["entered"], path, opp_path)
-    owner = (_text(raw[columns["owner"]])[keep].to_numpy() if columns.get("owner") in raw
+    owner = (text_of(raw[columns["owner"]])[keep].to_numpy() if columns.get("owner") in raw
              else np.full(int(keep.sum()), np.nan, dtype=object))
     out = pd.DataFrame({"id": ids[keep].to_numpy(), "stage": stages[keep].to_numpy(),
                         "entered": calendar.days(entered[keep]), "owner": owner})
@@ -928,10 +489,10 @@ def _history_cells(raw: pd.DataFrame, columns: dict[str, str], spec: HistoryTabl
                    ) -> tuple[pd.Series, pd.Series, pd.Series, pd.Series]:
     """Each row's deal, stage, time and whether it is a closing row (an outcome label)."""
     problems: list[Problem] = []
-    ids = _text(raw[columns["id"]])
-    labels = _text(raw[columns["stage"]])
-    _empty(ids, columns["id"], "every stage change needs its deal's id", problems)
-    _empty(labels, columns["stage"], "every stage change needs the stage entered", problems)
+    ids = text_of(raw[columns["id"]])
+    labels = text_of(raw[columns["stage"]])
+    note_empty(ids, columns["id"], "every stage change needs its deal's id", problems)
+    note_empty(labels, columns["stage"], "every stage change needs the stage entered", problems)
     stage_of = {label.strip(): s.name for s in mapping.stages for label in s.labels}
     closing = labels.isin([k.strip() for k in mapping.opportunities.outcomes])
     unknown = labels.notna() & ~labels.isin(list(stage_of)) & ~closing
@@ -940,10 +501,10 @@ def _history_cells(raw: pd.DataFrame, columns: dict[str, str], spec: HistoryTabl
         listed = ", ".join(f"{show(k)} ({v})" for k, v in found.head(8).items())
         problems.append(Problem(f"column {columns['stage']!r}", (
             f"stage labels no stage of the mapping lists: {listed}, in "
-            f"{_rows(unknown, raw)}; add each to a stage's labels")))
+            f"{quote_rows(unknown, raw)}; add each to a stage's labels")))
     entered = _dates(raw[columns["entered"]], spec, "stage_history", columns["entered"],
                      problems)
-    _empty(_text(raw[columns["entered"]]), columns["entered"],
+    note_empty(text_of(raw[columns["entered"]]), columns["entered"],
            "every stage change needs the time it was made", problems)
     if problems:
         raise ScenarioError(str(path), problems)
@@ -954,16 +515,16 @@ def _history_times(raw: pd.DataFrame, entered: pd.Series, ids: pd.Series, keep: 
                    export: dt.date, created: pd.Series, column: str, path: Path,
                    opp_path: Path) -> None:
     """Stage changes after the export date, or before their deal was created."""
-    text = _text(raw[column])
+    text = text_of(raw[column])
     problems = []
     late = keep & (entered >= pd.Timestamp(export) + pd.Timedelta(days=1))
     if late.any():
         problems.append(Problem(f"column {column!r}", (
-            f"after the export date {export} in {_rows(late, raw, text)}")))
+            f"after the export date {export} in {quote_rows(late, raw, text)}")))
     early = keep & (entered < ids.map(created))
     if early.any():
         problems.append(Problem(f"column {column!r}", (
             f"before their deal was created (in {opp_path.name}) in "
-            f"{_rows(early, raw, ids.str.cat(text, sep=' at '))}")))
+            f"{quote_rows(early, raw, ids.str.cat(text, sep=' at '))}")))
     if problems:
         raise ScenarioError(str(path), problems)

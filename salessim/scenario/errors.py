@@ -263,7 +263,7 @@ def _walk(root: type[BaseModel], document: Any, raw: Sequence[Any]) -> _Where:
         tp, meta = step if step is not None else (None, [])
         if isinstance(node, Mapping):
             doc_loc.append(part if isinstance(part, str) else str(part))
-            node = node.get(part) if _hashable(part) else None
+            node = node.get(part) if hashable(part) else None
         else:
             doc_loc.append(part)
             try:
@@ -273,7 +273,8 @@ def _walk(root: type[BaseModel], document: Any, raw: Sequence[Any]) -> _Where:
     return _Where(doc_loc, tp, meta, parent_tp, tag)
 
 
-def _hashable(value: Any) -> bool:
+def hashable(value: Any) -> bool:
+    """Whether a value can be a dict key or set member."""
     try:
         hash(value)
     except TypeError:

@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from salessim.calibration import Calibration, calibrate
-from salessim.calibration import tables as tables_module
+from salessim.calibration import reading as reading_module
 from salessim.calibration.tables import CrmData, read_crm
 from salessim.scenario.errors import ScenarioError
 from salessim.scenario.loader import read_mapping
@@ -409,11 +409,11 @@ def test_rows_with_nothing_in_them_are_skipped_and_said(export: Export) -> None:
 
 
 def test_a_file_too_big_or_too_long(export: Export, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(tables_module, "MAX_TABLE_BYTES", 100_000)
+    monkeypatch.setattr(reading_module, "MAX_TABLE_BYTES", 100_000)
     assert ("opportunities.csv: the file has 300,106 bytes; at most 100,000 bytes are read: "
             "export only the columns and the period the mapping uses") in fails(export)
-    monkeypatch.setattr(tables_module, "MAX_TABLE_BYTES", 10**9)
-    monkeypatch.setattr(tables_module, "MAX_ROWS", 1000)
+    monkeypatch.setattr(reading_module, "MAX_TABLE_BYTES", 10**9)
+    monkeypatch.setattr(reading_module, "MAX_ROWS", 1000)
     assert "has more than 1,000 rows; export only the period" in fails(export)
 
 

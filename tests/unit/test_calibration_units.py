@@ -23,8 +23,9 @@ from pydantic import TypeAdapter
 from scipy import stats
 
 import salessim as ss
+from salessim.calibration.cells import name_of
 from salessim.calibration.estimates import poisson_rate, wilson
-from salessim.calibration.tables import WorkingCalendar, name_of
+from salessim.calibration.tables import WorkingCalendar
 from salessim.scenario.annotated import dump_commented
 from salessim.scenario.fields import Name
 from salessim.scenario.mapping_spec import CalendarSpec
