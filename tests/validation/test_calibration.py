@@ -108,12 +108,15 @@ def recovered(truth: ss.Scenario) -> list[Calibration]:
 
 def _stage_time_rows(truth: ss.Scenario, cal: Calibration) -> list[tuple[str, float, float,
                                                                           float, float]]:
-    """(what, truth, estimate, low, high) of each stage's time for the base segment."""
+    """(what, truth, estimate, low, high) of each stage's times for the base segment."""
     rows = []
     for s, fit in zip(truth.stages, cal.pieces.stages, strict=True):
-        smb = fit.segment_fits["smb"].passed
-        rows.append((f"{s.name} time in stage (smb)", EFFORT_DAYS + s.customer_delay_days.mean(),
-                     smb.mean, smb.ci_low, smb.ci_high))
+        true_mean = EFFORT_DAYS + s.customer_delay_days.mean()
+        # The truth gives passing and lost deals the same time: both fits must find it.
+        for whose, f in (("passing", fit.segment_fits["smb"].passed),
+                         ("lost", fit.segment_fits["smb"].lost)):
+            rows.append((f"{s.name} time in stage of {whose} deals (smb)", true_mean, f.mean,
+                         f.ci_low, f.ci_high))
     return rows
 
 
