@@ -16,10 +16,14 @@ from salessim.scenario.errors import unknown
 
 HIGHER_IS_BETTER = frozenset({
     "won", "conversion_rate", "revenue", "collected", "collection_rate", "profit",
+    "on_time_delivery_rate", "satisfaction_mean", "repurchase_rate", "net_revenue_retention",
+    "customer_lifetime_value", "referral_leads", "repeat_revenue",
+    "collected_within_terms_rate",
 })
 LOWER_IS_BETTER = frozenset({
     "lost", "open", "cycle_time_mean_days", "cycle_time_p50_days", "cycle_time_p90_days",
-    "response_time_mean_days", "cost", "cost_per_won", "full_book_share",
+    "response_time_mean_days", "cost", "cost_per_won", "full_book_share", "complaint_rate",
+    "churn_rate_per_year", "service_wait_mean_days", "days_sales_outstanding",
 })
 
 Direction = Literal["higher", "lower"]

@@ -23,8 +23,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from salessim.after_kpis import AFTER_SALE_KPIS, after_sale_busy, after_sale_kpis, collected_by_lead
 from salessim.kpis import check_kpi
-from salessim.model.leads import LOST, LOST_REASONS, OPEN, WON
+from salessim.model.leads import LOST, LOST_REASONS, MADE_BY, OPEN, WON
 from salessim.model.records import OUTCOMES, RawReplication
 from salessim.scenario.errors import unknown
 from salessim.scenario.schema import Scenario
@@ -80,7 +81,8 @@ def kpi_names(sc: Scenario) -> list[str]:
     """KPI columns for a scenario, in table order."""
     return [*LEAD_KPIS, "cost", "cost_per_won", "profit",
             *(f"utilisation_{r.name}" for r in sc.roles),
-            *(["full_book_share"] if _capped(sc) else [])]
+            *(["full_book_share"] if _capped(sc) else []),
+            *(AFTER_SALE_KPIS if sc.after_sale is not None else ())]
 
 
 def _capped(sc: Scenario) -> bool:
@@ -114,12 +116,14 @@ def _employed_days(raw: RawReplication, start: float, stop: float) -> np.ndarray
 
 
 def _busy_days(raw: RawReplication, start: float, stop: float) -> np.ndarray:
-    """Busy time of each rep inside [start, stop) (days)."""
+    """Busy time of each rep inside [start, stop) (days), after-sale work included."""
     ev = raw.events
     worked = ev["resource"] >= 0
     lo = np.clip(ev["start_time"][worked], start, stop)
     hi = np.clip(ev["end_time"][worked], start, stop)
-    return np.bincount(ev["resource"][worked], weights=hi - lo, minlength=len(raw.rep_team))
+    busy: np.ndarray = np.bincount(ev["resource"][worked], weights=hi - lo,
+                                   minlength=len(raw.rep_team))
+    return busy + after_sale_busy(raw, start, stop)
 
 
 def _lead_kpis(sc: Scenario, raw: RawReplication, counted: np.ndarray) -> dict[str, float]:
@@ -141,8 +145,11 @@ def _lead_kpis(sc: Scenario, raw: RawReplication, counted: np.ndarray) -> dict[s
     cycle = (L["close_time"][counted] - arrival)[won_mask]
     value = L["deal_value"][counted]
     revenue = float(value[won_mask].sum())
-    paid_in = L["payment_days"][counted] <= sc.payment.window_days
-    collected = float(value[won_mask & paid_in].sum())
+    if raw.after_sale is not None:  # milestone invoices, each paid on its own day
+        collected = float(collected_by_lead(sc, raw)[counted][won_mask].sum())
+    else:
+        paid_in = L["payment_days"][counted] <= sc.payment.window_days
+        collected = float(value[won_mask & paid_in].sum())
     response = L["first_start_time"][counted] - arrival
 
     def pct(q: float) -> float:
@@ -197,6 +204,8 @@ def kpi_row(sc: Scenario, raw: RawReplication) -> dict[str, float]:
         n = int(cohort.sum())
         row["full_book_share"] = (float(L["waited_for_book"][cohort].sum()) / n if n
                                   else np.nan)
+    if raw.after_sale is not None:
+        row.update(after_sale_kpis(sc, raw, start, stop))
     return row
 
 
@@ -364,6 +373,8 @@ class Results:
                 "first_start_time": L["first_start_time"],
                 "payment_days": L["payment_days"],
                 "paid_time": L["close_time"] + L["payment_days"],
+                "made_by": _names(MADE_BY, L["made_by"]),
+                "customer": L["customer"],
             }))
         return pd.concat(frames, ignore_index=True)
 

@@ -3,7 +3,8 @@
 There is no global random state. A run is a function of (scenario, seed): replication
 ``r`` of seed ``s`` draws only from ``SeedSequence(s, spawn_key=(r, ...))`` streams,
 which is exactly ``SeedSequence(s).spawn(n)[r]`` extended by a purpose key. Each purpose
-(arrivals, attributes, stage draws, payment) has its own stream, and stage draws are
+(arrivals, attributes, stage draws, payment, the after-sale life of an order or a
+customer) has its own stream, and stage draws are
 further keyed by channel, stage name and attempt, with one row per lead of the channel.
 A given lead therefore sees the same uniforms in two scenarios wherever they agree,
 whatever else differs and whatever order events happen in: common random numbers.
@@ -29,6 +30,12 @@ class Purpose(IntEnum):
     JOINT = 7
     PEOPLE = 8
     FOLLOW_UP = 9
+    MADE_LEAD = 10
+    ORDER = 11
+    DELIVERY = 12
+    INVOICE = 13
+    CHASE = 14
+    CUSTOMER = 15
 
 
 def name_key(name: str) -> int:

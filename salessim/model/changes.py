@@ -5,7 +5,8 @@ headcounts and hiring plans, skills and team effects, assignment and dispatch,
 ramp-up and attrition, stage efforts, delays, conversions, failure routes and SLAs,
 handoffs, going cold, travel, payment terms and money. What shapes the run itself is
 fixed: the calendar, the lead attributes, the channels and deal values (the leads are
-drawn when the run starts), the stages and their roles, the roles and teams that exist
+drawn when the run starts), the after-sale part (orders and customers under way follow
+its rules), the stages and their roles, the roles and teams that exist
 and what each team covers, which rep groups have reps, and salaries (costs price every
 day a rep was employed at its role's salary).
 """
@@ -19,7 +20,7 @@ from salessim.scenario.errors import Problem
 from salessim.scenario.schema import Scenario
 
 FIXED_KEYS = ("schema_version", "calendar", "grades", "regions", "products", "segments",
-              "channels", "deal_value")
+              "channels", "deal_value", "after_sale")
 """Top-level keys that cannot change during a run."""
 
 CHANGEABLE = ("headcounts and hiring plans, skills and team effects, assignment "
@@ -31,7 +32,7 @@ def _shape(sc: Scenario) -> dict[str, Any]:
     """The parts of a scenario that are fixed during a run, as a document."""
     doc = sc.to_document()
     return {
-        **{k: doc[k] for k in FIXED_KEYS},
+        **{k: doc.get(k) for k in FIXED_KEYS},
         # Costs price every employed day at the role's salary: it is fixed for the run.
         "roles": [{"name": r["name"], "salary_per_day": r["salary_per_day"]}
                   for r in doc["roles"]],

@@ -33,6 +33,28 @@ from salessim.scenario.schema import Channel, Scenario, Stage
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
+Keys = tuple[int, ...]
+"""Stream keys of a source of leads: a channel, or a block of leads made during the run."""
+
+BLOCK_ROWS = 256
+"""Leads per block of leads made during the run (repeat and referred leads)."""
+
+_BLOCKS = name_key("leads made during the run")
+
+
+def channel_keys(channel: Channel) -> Keys:
+    """Stream keys of a channel's leads, drawn when the run starts."""
+    return (name_key(channel.name),)
+
+
+def block_keys(block: int) -> Keys:
+    """Stream keys of block ``block`` (from 0) of leads made during the run.
+
+    Such leads (repeat opportunities, referrals) take rows in the order they are made,
+    ``BLOCK_ROWS`` to a block; a key one longer than a channel's never meets one.
+    """
+    return (_BLOCKS, block)
+
 
 @dataclass(frozen=True)
 class ChannelLeads:
@@ -64,37 +86,42 @@ Transform = Callable[[FloatArray], FloatArray]
 class LazyColumn:
     """A column of a layer, converted row by row until ``dense_after`` rows were read.
 
+    With ``chunk`` above 1, rows convert ``chunk`` at a time (the chunk holding the row
+    read): for columns read sparsely, where one conversion per row would cost more than
+    the arithmetic.
+
     After that the whole column is converted at once and the layer's attribute is
     replaced by the resulting list, so later reads are plain list indexing. The column
     refers to its layer weakly, so the two make no reference cycle.
     """
 
-    __slots__ = ("_budget", "_cache", "_dense", "_layer", "_name", "_transform", "_u")
+    __slots__ = ("_budget", "_cache", "_chunk", "_dense", "_layer", "_name", "_transform", "_u")
 
     def __init__(self, layer: StageLayer, name: str, u: FloatArray, transform: Transform | None,
-                 dense_after: int) -> None:
+                 dense_after: int, chunk: int = 1) -> None:
         self._layer = weakref.ref(layer)
         self._name = name
         self._u = u
         self._transform = transform
         self._budget = dense_after
-        self._cache: dict[int, float] = {}
+        self._chunk = chunk
+        self._cache: dict[int, list[float]] = {}
         self._dense: list[float] | None = None
 
     def __getitem__(self, row: int, /) -> float:
         """The value for the lead in ``row``."""
         if self._dense is not None:
             return self._dense[row]
-        value = self._cache.get(row)
-        if value is not None:
-            return value
-        if self._budget <= 0:
-            return self.densify()[row]
-        self._budget -= 1
-        u = self._u[row:row + 1]
-        value = float(u[0] if self._transform is None else self._transform(u)[0])
-        self._cache[row] = value
-        return value
+        start = row - row % self._chunk
+        part = self._cache.get(start)
+        if part is None:
+            if self._budget <= 0:
+                return self.densify()[row]
+            self._budget -= self._chunk
+            u = self._u[start:start + self._chunk]
+            part = self._cache[start] = (u if self._transform is None
+                                         else self._transform(u)).tolist()
+        return part[row - start]
 
     def densify(self) -> list[float]:
         """Convert the whole column and put the list in the layer in this column's place."""
@@ -130,9 +157,10 @@ class StageLayer:
     nurture_days: Rows
 
     def __init__(self, u: FloatArray, columns: dict[str, tuple[int, Transform | None]],
-                 dense_after: int) -> None:
+                 dense_after: int, chunk: int = 1) -> None:
         self.u = u
         self.dense_after = dense_after
+        self.chunk = chunk
         self.convert(columns)
 
     def convert(self, columns: dict[str, tuple[int, Transform | None]]) -> None:
@@ -143,7 +171,8 @@ class StageLayer:
         """
         self.travel_days = []
         for name, (k, transform) in columns.items():
-            self.put(name, LazyColumn(self, name, self.u[:, k], transform, self.dense_after))
+            self.put(name, LazyColumn(self, name, self.u[:, k], transform, self.dense_after,
+                                      self.chunk))
 
     def put(self, name: str, column: Rows) -> None:
         """Set a column by name; ``travel_days.3`` is the fourth travel zone's column."""
@@ -199,20 +228,29 @@ def generate_channel(
     arrival = np.interp(points, level, days)
     n = len(arrival)
 
-    attributes: dict[str, IntArray] = {}
-    for attr in ATTRIBUTES:
-        values = sc.values_of(attr)
-        shares = np.array([channel.mix[attr].get(v, 0.0) for v in values])
-        u = stream(seed, replication, Purpose.ATTRIBUTES, ckey, name_key(attr)).random(n)
-        idx = np.searchsorted(np.cumsum(shares) / shares.sum(), u, side="right")
-        attributes[attr] = np.minimum(idx, len(values) - 1).astype(np.int64)
-
+    attributes: dict[str, IntArray] = {
+        attr: mix_indices(sc, channel, attr, stream(seed, replication, Purpose.ATTRIBUTES,
+                                                    ckey, name_key(attr)).random(n))
+        for attr in ATTRIBUTES}
     u_value = stream(seed, replication, Purpose.DEAL_VALUE, ckey).random(n)
-    value = sc.deal_value.distribution.ppf(u_value)
+    return ChannelLeads(arrival, attributes, deal_values(sc, attributes, u_value))
+
+
+def mix_indices(sc: Scenario, channel: Channel, attr: str, u: FloatArray) -> IntArray:
+    """Values of ``attr`` (indices) drawn from the channel's mix by the uniforms ``u``."""
+    values = sc.values_of(attr)
+    shares = np.array([channel.mix[attr].get(v, 0.0) for v in values])  # type: ignore[index]
+    idx = np.searchsorted(np.cumsum(shares) / shares.sum(), u, side="right")
+    return np.minimum(idx, len(values) - 1).astype(np.int64)
+
+
+def deal_values(sc: Scenario, attributes: dict[str, IntArray], u: FloatArray) -> FloatArray:
+    """Deal values (currency) of leads with these attributes, by the uniforms ``u``."""
+    value = sc.deal_value.distribution.ppf(u)
     for attr, factors in sc.deal_value.multipliers.items():
         table = np.array([factors.get(v, 1.0) for v in sc.values_of(attr)])
         value = value * table[attributes[attr]]
-    return ChannelLeads(arrival, attributes, value)
+    return value
 
 
 DENSE_AFTER_ROWS = 32
@@ -220,15 +258,14 @@ DENSE_AFTER_ROWS = 32
 
 
 def stage_layer(
-    sc: Scenario, channel: Channel, n_leads: int, stage: Stage, attempt: int,
+    sc: Scenario, source: Keys, n_leads: int, stage: Stage, attempt: int,
     seed: int, replication: int,
 ) -> StageLayer:
-    """The layer of (channel, stage, attempt) for all ``n_leads`` leads.
+    """The layer of (source, stage, attempt) for all ``n_leads`` leads of the source.
 
     The uniforms are drawn here; values are converted from them when first read.
     """
-    rng = stream(seed, replication, Purpose.STAGE, name_key(channel.name),
-                 name_key(stage.name), attempt)
+    rng = stream(seed, replication, Purpose.STAGE, *source, name_key(stage.name), attempt)
     u = rng.random((n_leads, _STAGE_COLUMNS))
     return StageLayer(u, stage_columns(sc, stage), 0 if attempt == 0 else DENSE_AFTER_ROWS)
 
@@ -240,7 +277,7 @@ def stage_columns(sc: Scenario, stage: Stage) -> dict[str, tuple[int, Transform 
     nurture = stage.failure.nurture_days
 
     return {
-        "work_days": (0, _hours(stage.effort_hours, hpd)),
+        "work_days": (0, hours(stage.effort_hours, hpd)),
         "customer_days": (1, stage.customer_delay_days.ppf),
         "decline_days": (1, (stage.decline_delay_days or stage.customer_delay_days).ppf),
         "u_outcome": (2, None),
@@ -249,13 +286,13 @@ def stage_columns(sc: Scenario, stage: Stage) -> dict[str, tuple[int, Transform 
         "u_info_loss": (5, None),
         # One uniform for a visit's travel, whatever the zone: a lead's trip is as long
         # or short, relative to its zone, in every structure compared.
-        **{f"travel_days.{k}": (6, _hours(zone.hours, hpd))
+        **{f"travel_days.{k}": (6, hours(zone.hours, hpd))
            for k, zone in enumerate(travel_zones(sc))},
         "nurture_days": (7, nurture.ppf if nurture else np.zeros_like),
     }
 
 
-def _hours(dist: Distribution, hours_per_day: float) -> Transform:
+def hours(dist: Distribution, hours_per_day: float) -> Transform:
     """Uniforms to a duration given in hours, in days."""
     return lambda x: dist.ppf(x) / hours_per_day
 
@@ -271,15 +308,15 @@ class PartLayer(StageLayer):
 
 
 def part_layer(
-    sc: Scenario, channel: Channel, n_leads: int, stage: Stage, attempt: int, joint: int,
+    sc: Scenario, source: Keys, n_leads: int, stage: Stage, attempt: int, joint: int,
     number: int, seed: int, replication: int,
 ) -> PartLayer:
-    """The draws of a part of joint work for all ``n_leads`` leads of a channel.
+    """The draws of a part of joint work for all ``n_leads`` leads of a source.
 
     Args:
         sc: The scenario.
-        channel: The channel.
-        n_leads: Leads of the channel.
+        source: Stream keys of the leads' source (``channel_keys``, ``block_keys``).
+        n_leads: Leads of the source.
         stage: The stage worked.
         attempt: Attempt at the stage (from 0).
         joint: Index of the joining role in ``stage.joint``, or -1 for the stage's own
@@ -288,7 +325,7 @@ def part_layer(
         seed: Root seed.
         replication: Replication index.
     """
-    rng = stream(seed, replication, Purpose.JOINT, name_key(channel.name), name_key(stage.name),
+    rng = stream(seed, replication, Purpose.JOINT, *source, name_key(stage.name),
                  attempt, joint + 1, number)
     return PartLayer(rng.random((n_leads, 2)), part_columns(sc, stage, joint),
                      0 if attempt == 0 else DENSE_AFTER_ROWS)
@@ -299,8 +336,8 @@ def part_columns(sc: Scenario, stage: Stage, joint: int
     """A part layer's columns: its effort and travel by zone."""
     hpd = sc.calendar.hours_per_day
     effort = stage.effort_hours if joint < 0 else stage.joint[joint].effort_hours
-    return {"work_days": (0, _hours(effort, hpd)),
-            **{f"travel_days.{k}": (1, _hours(zone.hours, hpd))
+    return {"work_days": (0, hours(effort, hpd)),
+            **{f"travel_days.{k}": (1, hours(zone.hours, hpd))
                for k, zone in enumerate(travel_zones(sc))}}
 
 
@@ -317,12 +354,12 @@ class FollowUpLayer(StageLayer):
 
 
 def follow_up_layer(
-    sc: Scenario, channel: Channel, n_leads: int, stage: Stage, attempt: int, touch: int,
+    sc: Scenario, source: Keys, n_leads: int, stage: Stage, attempt: int, touch: int,
     seed: int, replication: int,
 ) -> FollowUpLayer:
-    """The draws of follow-up ``touch`` (from 1) at a stage attempt for a channel's leads."""
-    rng = stream(seed, replication, Purpose.FOLLOW_UP, name_key(channel.name),
-                 name_key(stage.name), attempt, touch)
+    """The draws of follow-up ``touch`` (from 1) at a stage attempt for a source's leads."""
+    rng = stream(seed, replication, Purpose.FOLLOW_UP, *source, name_key(stage.name),
+                 attempt, touch)
     return FollowUpLayer(rng.random((n_leads, 2)), follow_up_columns(sc, stage),
                          0 if attempt == 0 and touch == 1 else DENSE_AFTER_ROWS)
 
@@ -332,13 +369,13 @@ def follow_up_columns(sc: Scenario, stage: Stage) -> dict[str, tuple[int, Transf
     fu = stage.follow_ups
     assert fu is not None, "only stages with follow-ups have follow-up layers"
     return {"gap_days": (0, fu.gap_days.ppf),
-            "work_days": (1, _hours(fu.effort_hours, sc.calendar.hours_per_day))}
+            "work_days": (1, hours(fu.effort_hours, sc.calendar.hours_per_day))}
 
 
-def payment_draws(sc: Scenario, channel: Channel, n_leads: int, seed: int,
+def payment_draws(sc: Scenario, source: Keys, n_leads: int, seed: int,
                   replication: int) -> PaymentDraws:
-    """Invoice delay, payment delay (days) and bad-debt uniforms for a channel's leads."""
-    u = stream(seed, replication, Purpose.PAYMENT, name_key(channel.name)).random((n_leads, 3))
+    """Invoice delay, payment delay (days) and bad-debt uniforms for a source's leads."""
+    u = stream(seed, replication, Purpose.PAYMENT, *source).random((n_leads, 3))
     return payment_values(sc, u)
 
 

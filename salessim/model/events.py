@@ -94,7 +94,11 @@ _LEAD_STEP: list[Callable[[Any], None]] = [LeadProcess._step]
 """The callbacks of every lead process event: the event is passed as ``self``."""
 
 
-class PartProcess(LeadProcess):
-    """Drives an extra rep's work on a joint attempt; its wait for a rep never goes cold."""
+class WorkProcess(LeadProcess):
+    """Drives work whose wait for a rep never goes cold.
+
+    That is an extra rep's part of joint work, and after-sale work: only a lead's own
+    wait can go cold.
+    """
 
     cold_exempt = True

@@ -23,6 +23,10 @@ NOT_LOST, DECLINED, COLD_LOSS = 0, 1, 2
 """Codes of why a lead was lost (``LOST_REASONS`` names them)."""
 LOST_REASONS: tuple[str, ...] = ("", "declined", "cold")
 """Names of the lost-reason codes."""
+DRAWN, REPEAT, REFERRED = 0, 1, 2
+"""Where a lead comes from: a channel's arrivals, a customer coming back, a referral."""
+MADE_BY: tuple[str, ...] = ("channel", "repeat", "referral")
+"""Names of the codes of where a lead comes from."""
 
 
 class LeadTable:
@@ -58,6 +62,14 @@ class LeadTable:
         stage_now: Stage index of the lead's current attempt (-1 before the first).
         phase_now: ``IN_TRANSIT``, ``QUEUED``, ``WORKING`` or ``AFTER_WORK``.
         answer_time: When the customer answers the current attempt (days).
+        source: Index of the lead's source of draws: its channel for leads drawn when
+            the run starts, a block of leads made during the run otherwise.
+        entry: Stage index the lead starts at.
+        customer: The customer a repeat opportunity is for (-1 for other leads).
+        made_by: ``DRAWN`` for leads of the channels, ``REPEAT`` or ``REFERRED`` for
+            leads made during the run.
+        drawn: Leads drawn when the run started (the first ``drawn`` ids); the others
+            were made during the run (repeat opportunities, referrals).
     """
 
     def __init__(
@@ -95,3 +107,35 @@ class LeadTable:
         self.stage_now: list[int] = [-1] * n
         self.phase_now: list[int] = [IN_TRANSIT] * n
         self.answer_time: list[float] = [math.nan] * n
+        self.source: list[int] = list(self.channel)
+        self.entry: list[int] = [0] * n
+        self.customer: list[int] = [-1] * n
+        self.made_by: list[int] = [DRAWN] * n
+        self.drawn = n
+
+    def add(self, channel: int, source: int, row: int, attributes: dict[str, int],
+            deal_value: float, band: int, arrival: float, cohort: bool, entry: int,
+            customer: int) -> int:
+        """Add a lead made during the run (arriving now); returns its id."""
+        i = self.n
+        self.n += 1
+        for ints, value in ((self.channel, channel), (self.row, row),
+                            (self.grade, attributes["grade"]),
+                            (self.region, attributes["region"]),
+                            (self.product, attributes["product"]),
+                            (self.segment, attributes["segment"]), (self.band, band),
+                            (self.source, source), (self.entry, entry),
+                            (self.customer, customer),
+                            (self.made_by, REPEAT if customer >= 0 else REFERRED),
+                            (self.status, OPEN), (self.lost_stage, -1),
+                            (self.lost_reason, NOT_LOST), (self.waiting_stage, -1),
+                            (self.waiting_attempt, -1), (self.waiting_touch, 0),
+                            (self.stage_now, -1), (self.phase_now, IN_TRANSIT)):
+            ints.append(value)
+        for floats, number in ((self.deal_value, deal_value), (self.arrival, arrival),
+                               (self.close_time, math.nan), (self.first_start, math.nan),
+                               (self.payment_days, math.nan), (self.waiting_since, math.nan),
+                               (self.answer_time, math.nan)):
+            floats.append(number)
+        self.cohort.append(cohort)
+        return i

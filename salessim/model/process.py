@@ -41,16 +41,24 @@ import numpy as np
 import simpy
 from numpy.typing import NDArray
 
+from salessim.model.after_draws import made_lead_uniforms
+from salessim.model.aftersale import AfterSaleModel
 from salessim.model.changes import change_problems
 from salessim.model.draws import (
+    BLOCK_ROWS,
     ChannelLeads,
     FollowUpLayer,
+    Keys,
     PartLayer,
     PaymentDraws,
     StageLayer,
+    block_keys,
+    channel_keys,
+    deal_values,
     follow_up_columns,
     follow_up_layer,
     generate_channel,
+    mix_indices,
     part_columns,
     part_layer,
     payment_draws,
@@ -58,7 +66,7 @@ from salessim.model.draws import (
     stage_columns,
     stage_layer,
 )
-from salessim.model.events import LeadLife, LeadProcess, PartProcess, Wakeup
+from salessim.model.events import LeadLife, LeadProcess, Wakeup, WorkProcess
 from salessim.model.leads import (
     AFTER_WORK,
     COLD_LOSS,
@@ -239,23 +247,32 @@ class Replication:
         self.channels: list[ChannelLeads] = [
             generate_channel(scenario, ch, seed, replication) for ch in scenario.channels
         ]
+        self.sources: list[tuple[Keys, int]] = [
+            (channel_keys(ch), len(leads.arrival_days))
+            for ch, leads in zip(scenario.channels, self.channels, strict=True)]
+        """Stream keys and rows of each source of draws: the channels, then the blocks of
+        leads made during the run."""
         self.payments: list[PaymentDraws] = [
-            payment_draws(scenario, ch, len(leads.arrival_days), seed, replication)
-            for ch, leads in zip(scenario.channels, self.channels, strict=True)
+            payment_draws(scenario, keys, rows, seed, replication)
+            for keys, rows in self.sources
         ]
         self.leads = _lead_table(self.channels, scenario)
         self.layers: list[list[list[StageLayer]]] = [
             [[] for _ in scenario.stages] for _ in scenario.channels
         ]
-        """Stage draws by [channel][stage][attempt], each drawn when a lead first needs it."""
+        """Stage draws by [source][stage][attempt], each drawn when a lead first needs it."""
         self.plans: dict[Kind, _Plan] = {}
         """How leads of each kind are worked, built when the first such lead needs it."""
         self.part_layers: dict[tuple[int, int, int, int, int], PartLayer] = {}
-        """Draws of the extra reps of joint work by (channel, stage, attempt, kind,
+        """Draws of the extra reps of joint work by (source, stage, attempt, kind,
         number), each drawn when first needed."""
         self.follow_up_layers: dict[tuple[int, int, int, int], FollowUpLayer] = {}
-        """Draws of follow-ups by (channel, stage, attempt, touch), each drawn when first
+        """Draws of follow-ups by (source, stage, attempt, touch), each drawn when first
         needed."""
+        self.after = AfterSaleModel(self) if scenario.after_sale is not None else None
+        """The after-sale part, for a scenario that has one."""
+        self._made: NDArray[np.float64] | None = None
+        """Uniforms of the current block of leads made during the run."""
         self.events: list[Any] = []
         """Event records, ``len(EVENT_FIELDS)`` entries per activity, one after another."""
         self.open_cohort = 0
@@ -268,7 +285,7 @@ class Replication:
         self._next_arrival = 0
         self._live: dict[int, LeadProcess] = {}
         """Processes of the leads whose generator has not ended, by lead id."""
-        self._parts: set[PartProcess] = set()
+        self._parts: set[WorkProcess] = set()
         """Processes of extra reps' work not ended yet."""
         self._stop: simpy.Event | None = None
 
@@ -369,7 +386,9 @@ class Replication:
                                      self.reps, end_day=self.env.now,
                                      arrived=self._next_arrival,
                                      book_waiters={i for p in self.pools
-                                                   for i in p.book_waiters})
+                                                   for i in p.book_waiters},
+                                     after_sale=(self.after.tables(self.env.now)
+                                                 if self.after is not None else None))
         if self.finished:
             self._unlink()
         return raw
@@ -386,7 +405,7 @@ class Replication:
         L = self.leads
         now = self.env.now
         counts = [[0] * len(PHASE_NAMES) for _ in self.sc.stages]
-        for i in range(self._next_arrival):
+        for i in [*range(self._next_arrival), *range(L.drawn, L.n)]:
             if L.status[i] != OPEN:
                 continue
             phase = L.phase_now[i]
@@ -415,6 +434,8 @@ class Replication:
             self._stop.callbacks.remove(self._finish)
         self._arrival.cancel()
         self.staff.stop()
+        if self.after is not None:
+            self.after.stop()
     def _finish(self, _: object = None) -> None:
         if not self.done.triggered:
             self.done.succeed()
@@ -436,13 +457,14 @@ class Replication:
         now = env.now
         times = self.leads.arrival
         cohort = self.leads.cohort
+        drawn = self.leads.drawn  # leads made during the run follow, already started
         k = first = self._next_arrival
-        while k < len(times) and times[k] <= now:
+        while k < drawn and times[k] <= now:
             if cohort[k]:
                 self.open_cohort += 1
             k += 1
         self._next_arrival = k
-        if k < len(times):
+        if k < drawn:
             self._arrival.after(times[k] - now)
         else:
             self._arrivals_over()
@@ -451,16 +473,21 @@ class Replication:
             proc.start(self._lead(i, proc))
 
     def _arrivals_over(self) -> None:
+        if self.after is not None and self.env.now < self.sc.calendar.horizon_days:
+            # Customers may bring leads until the horizon.
+            self.env.timeout(self.sc.calendar.horizon_days - self.env.now).callbacks.append(
+                lambda _: self._arrivals_over())
+            return
         self.arrivals_done = True
         if self.open_cohort == 0:
             self._all_closed()
 
-    def _new_layer(self, channel: int, stage: int) -> StageLayer:
-        """Draw the next attempt's layer of (channel, stage)."""
-        layers = self.layers[channel][stage]
-        layer = stage_layer(self.sc, self.sc.channels[channel],
-                            len(self.channels[channel].arrival_days), self.sc.stages[stage],
-                            len(layers), self.seed, self.replication)
+    def _new_layer(self, source: int, stage: int) -> StageLayer:
+        """Draw the next attempt's layer of (source, stage)."""
+        layers = self.layers[source][stage]
+        keys, rows = self.sources[source]
+        layer = stage_layer(self.sc, keys, rows, self.sc.stages[stage], len(layers),
+                            self.seed, self.replication)
         layers.append(layer)
         return layer
 
@@ -522,12 +549,13 @@ class Replication:
         deal_value = leads.deal_value[i]
         key = (grade, leads.region[i], leads.product[i], leads.segment[i], channel,
                leads.band[i])
-        layers = self.layers[channel]
+        source = leads.source[i]
+        layers = self.layers[source]
         attempts = [0] * n_stages
         record = self.events.extend
         stage_now, phase_now = leads.stage_now, leads.phase_now
         first_start = math.nan
-        s = 0
+        s = leads.entry[i]
         prev_roles: frozenset[int] = frozenset()
         pending = 0.0  # elapsed days (customer answer, handoff, nurture) still to pass
         try:
@@ -546,7 +574,7 @@ class Replication:
                 phase_now[i] = IN_TRANSIT
                 stage_layers = layers[s]
                 layer = (stage_layers[attempt] if attempt < len(stage_layers)
-                         else self._new_layer(channel, s))
+                         else self._new_layer(source, s))
 
                 handoff = 0.0
                 info_lost = False
@@ -653,7 +681,7 @@ class Replication:
                     if outcome == LOST_OUTCOME:
                         self._close(i, LOST, decision, cur, DECLINED)
                     else:
-                        self._win(i, channel, row, decision, tune)
+                        self._win(i, source, row, decision, tune)
                     return
         finally:
             del self._live[i]
@@ -711,11 +739,11 @@ class Replication:
         """
         env = self.env
         leads = self.leads
-        channel, row = leads.channel[i], leads.row[i]
+        source, row = leads.source[i], leads.row[i]
         stage = self.specs[s]
         waited = 0.0
         for number in range(1, tune.follow_ups[s] + 1):
-            layer = self._follow_up_layer(channel, s, attempt, number)
+            layer = self._follow_up_layer(source, s, attempt, number)
             due = last_end + layer.gap_days[row] * tune.delay[s]
             self._record(i, s, attempt, last, due, FOLLOW_UP, info_lost)
             leads.phase_now[i] = AFTER_WORK
@@ -744,15 +772,15 @@ class Replication:
             last.number, last.handoff, last.travel_cost, last.join = number, 0.0, 0.0, None
         return waited
 
-    def _follow_up_layer(self, channel: int, stage: int, attempt: int, touch: int
+    def _follow_up_layer(self, source: int, stage: int, attempt: int, touch: int
                          ) -> FollowUpLayer:
-        key = (channel, stage, attempt, touch)
+        key = (source, stage, attempt, touch)
         layer = self.follow_up_layers.get(key)
         if layer is None:
             sc = self.sc
             layer = self.follow_up_layers[key] = follow_up_layer(
-                sc, sc.channels[channel], len(self.channels[channel].arrival_days),
-                sc.stages[stage], attempt, touch, self.seed, self.replication)
+                sc, *self.sources[source], sc.stages[stage], attempt, touch, self.seed,
+                self.replication)
         return layer
 
     def _start_parts(self, i: int, row: int, stage: int, attempt: int,
@@ -763,21 +791,21 @@ class Replication:
         """
         join = _Join(main=self._live[i], remaining=len(parts) - 1)
         for k, part in enumerate(parts[1:], start=1):
-            proc = PartProcess(self.env)
+            proc = WorkProcess(self.env)
             self._parts.add(proc)
             proc.start(self._part(i, row, stage, attempt, k, part, deadline, join, proc,
                                   effort_scale))
         return join
 
     def _part(self, i: int, row: int, stage: int, attempt: int, number: int, part: _Part,
-              deadline: float, join: _Join, proc: PartProcess, effort_scale: float
+              deadline: float, join: _Join, proc: WorkProcess, effort_scale: float
               ) -> LeadLife:
         """One extra rep's work on a joint attempt: wait for the rep, work, report."""
         env = self.env
         leads = self.leads
-        channel = leads.channel[i]
+        source = leads.source[i]
         try:
-            layer = self._part_layer(channel, stage, attempt, part.joint, part.number)
+            layer = self._part_layer(source, stage, attempt, part.joint, part.number)
             enable = env.now
             pool = part.pool
             rep = pool.request(i, leads.grade[i], leads.deal_value[i], deadline, proc)
@@ -808,22 +836,25 @@ class Replication:
         finally:
             self._parts.discard(proc)
 
-    def _part_layer(self, channel: int, stage: int, attempt: int, joint: int, number: int
+    def _part_layer(self, source: int, stage: int, attempt: int, joint: int, number: int
                     ) -> PartLayer:
-        key = (channel, stage, attempt, joint, number)
+        key = (source, stage, attempt, joint, number)
         layer = self.part_layers.get(key)
         if layer is None:
             sc = self.sc
             layer = self.part_layers[key] = part_layer(
-                sc, sc.channels[channel], len(self.channels[channel].arrival_days),
-                sc.stages[stage], attempt, joint, number, self.seed, self.replication)
+                sc, *self.sources[source], sc.stages[stage], attempt, joint, number,
+                self.seed, self.replication)
         return layer
 
-    def _win(self, i: int, channel: int, row: int, when: float, tune: Tuning) -> None:
-        pay = self.payments[channel]
-        if pay.u_bad_debt[row] >= tune.bad_debt:
-            self.leads.payment_days[i] = (pay.invoice_days[row] * tune.invoice
-                                          + pay.payment_days[row] * tune.payment)
+    def _win(self, i: int, source: int, row: int, when: float, tune: Tuning) -> None:
+        if self.after is not None:
+            self.after.won(i)
+        else:
+            pay = self.payments[source]
+            if pay.u_bad_debt[row] >= tune.bad_debt:
+                self.leads.payment_days[i] = (pay.invoice_days[row] * tune.invoice
+                                              + pay.payment_days[row] * tune.payment)
         self._close(i, WON, when, -1, NOT_LOST)
 
     def _close(self, i: int, status: int, when: float, stage: int, reason: int) -> None:
@@ -836,10 +867,72 @@ class Replication:
                leads.channel[i], leads.band[i])
         for pool in (self.plans.get(key) or self._plan(key)).owner_pools:
             pool.forget(i)
+        if status == LOST and leads.customer[i] >= 0 and self.after is not None:
+            self.after.lost(i)
         if leads.cohort[i]:
-            self.open_cohort -= 1
-            if self.open_cohort == 0 and self.arrivals_done:
-                self._all_closed()
+            self.settle()
+
+    # ---- what the after-sale part asks of the replication ---------------------------
+
+    def hold(self) -> None:
+        """One more counted order to wait for before the run may end."""
+        self.open_cohort += 1
+
+    def settle(self) -> None:
+        """A counted lead closed or a counted order settled: finish if it was the last."""
+        self.open_cohort -= 1
+        if self.open_cohort == 0 and self.arrivals_done:
+            self._all_closed()
+
+    def pool_for(self, role: str, lead: int) -> RepPool:
+        """The pool of ``role`` serving leads of lead ``lead``'s region, product, segment."""
+        L = self.leads
+        return self.routes.serving(role, (L.region[lead], L.product[lead], L.segment[lead]))[0]
+
+    def source_of(self, lead: int) -> tuple[Keys, int]:
+        """Stream keys and rows of the source of lead ``lead``'s draws."""
+        return self.sources[self.leads.source[lead]]
+
+    def tuning_of(self, lead: int) -> Tuning:
+        """The parameters of lead ``lead``'s kind."""
+        L = self.leads
+        key = (L.grade[lead], L.region[lead], L.product[lead], L.segment[lead],
+               L.channel[lead], L.band[lead])
+        return (self.plans.get(key) or self._plan(key)).tune
+
+    def make_lead(self, channel: int, attributes: dict[str, int] | None, stage: int,
+                  customer: int, value_scale: float) -> None:
+        """A lead made now (a repeat opportunity or a referral) starts its life.
+
+        Args:
+            channel: Its channel.
+            attributes: Its attribute indices; None draws them from the channel's mix.
+            stage: The stage it starts at.
+            customer: The customer a repeat opportunity is for (-1 for a referral).
+            value_scale: Factor on its deal value.
+        """
+        leads, sc = self.leads, self.sc
+        made = leads.n - leads.drawn
+        block, row = divmod(made, BLOCK_ROWS)
+        if row == 0:
+            self.sources.append((block_keys(block), BLOCK_ROWS))
+            self.layers.append([[] for _ in sc.stages])
+            self._made = made_lead_uniforms(block, self.seed, self.replication)
+        assert self._made is not None
+        u = self._made[row:row + 1]
+        if attributes is None:
+            attributes = {attr: int(mix_indices(sc, sc.channels[channel], attr, u[:, k])[0])
+                          for k, attr in enumerate(ATTRIBUTES)}
+        value = float(deal_values(sc, {a: np.array([v]) for a, v in attributes.items()},
+                                  u[:, 4])[0]) * value_scale
+        now = self.env.now
+        cohort = sc.calendar.warmup_days <= now < sc.calendar.horizon_days
+        i = leads.add(channel, len(self.sources) - 1, row, attributes, value,
+                      _band(sc, value), now, cohort, stage, customer)
+        if cohort:
+            self.open_cohort += 1
+        proc = self._live[i] = LeadProcess(self.env)
+        proc.start(self._lead(i, proc))
 
     def _close_stale_waits(self) -> None:
         """Leads still queued at the end whose wait passed the cold limit are lost then."""
@@ -864,12 +957,21 @@ def _lead_table(channels: list[ChannelLeads], sc: Scenario) -> LeadTable:
         for attr in ATTRIBUTES
     }
     values = np.concatenate([c.deal_value for c in channels])[order]
+    return LeadTable(chan[order], rows[order], attributes, values, times[order],
+                     sc.calendar.warmup_days, _bands(sc, values))
+
+
+def _bands(sc: Scenario, values: NDArray[np.float64]) -> NDArray[np.int64]:
+    """Deal-size band indices of deal values (0 without bands)."""
     bands = sc.deal_value.band_names()
     bounds = np.array([sc.deal_value.bands[b] for b in bands])
     band = (np.searchsorted(bounds, values, side="right") - 1 if bands
             else np.zeros(len(values), dtype=np.int64))
-    return LeadTable(chan[order], rows[order], attributes, values, times[order],
-                     sc.calendar.warmup_days, band.astype(np.int64))
+    return band.astype(np.int64)
+
+
+def _band(sc: Scenario, value: float) -> int:
+    return int(_bands(sc, np.array([value]))[0])
 
 
 def _endless(sc: Scenario, lead: int, stage: int) -> str:

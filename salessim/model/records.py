@@ -31,8 +31,15 @@ EVENT_FIELDS: tuple[str, ...] = (
 LEAD_FIELDS: tuple[str, ...] = (
     "case", "channel", "grade", "region", "product", "segment", "deal_value", "arrival_time",
     "cohort", "status", "close_time", "lost_stage", "lost_reason", "first_start_time",
-    "payment_days", "waited_for_book",
+    "payment_days", "waited_for_book", "customer", "entry_stage", "made_by",
 )
+"""Per-lead columns; ``customer`` is the customer a repeat opportunity is for (-1
+otherwise), ``entry_stage`` the stage index a lead started at and ``made_by`` where it
+came from (``salessim.model.leads.MADE_BY``)."""
+
+AFTER_SALE_TABLES: tuple[str, ...] = ("customers", "orders", "invoices", "work", "complaints",
+                                      "decisions")
+"""The after-sale tables of a replication (``salessim.model.aftersale``)."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +59,8 @@ class RawReplication:
         rep_book: For each rep, the days inside the measurement window it owned 0, 1,
             2... open leads (empty for reps of pooled roles), counted up to ``end_day``.
         end_day: Time the run stopped (days).
+        after_sale: The after-sale tables (``AFTER_SALE_TABLES``), or None for a
+            scenario without an after-sale part.
     """
 
     replication: int
@@ -65,11 +74,13 @@ class RawReplication:
     rep_effort: NDArray[np.float64]
     rep_book: tuple[NDArray[np.float64], ...]
     end_day: float
+    after_sale: dict[str, dict[str, NDArray[Any]]] | None = None
 
     @classmethod
     def collect(
         cls, replication: int, leads: LeadTable, events: Sequence[Any],
         reps: Sequence[Rep], end_day: float, arrived: int, book_waiters: Collection[int],
+        after_sale: dict[str, dict[str, NDArray[Any]]] | None = None,
     ) -> RawReplication:
         """Turn the model's tables into columns.
 
@@ -80,15 +91,34 @@ class RawReplication:
                 activity, in the order of ``EVENT_FIELDS``.
             reps: All reps, by rep index.
             end_day: Time the run stopped (days).
-            arrived: Leads arrived by then (the first ones: the table is in arrival
-                order); a run paused between rounds has not seen the others yet.
+            arrived: Leads drawn at the start that arrived by then (the first ones:
+                they are in arrival order); a run paused between rounds has not seen
+                the others yet. Leads made during the run follow them, and every case
+                number is renumbered to its lead's row.
             book_waiters: Leads that waited because every book was full.
+            after_sale: The after-sale tables, with lead ids in their ``case`` and
+                ``origin`` columns.
         """
-        waited = np.zeros(arrived, dtype=np.bool_)
-        waited[[i for i in book_waiters if i < arrived]] = True
-        arrays = {name: column[:arrived] for name, column in leads.arrays.items()}
+        ids = np.r_[np.arange(arrived), np.arange(leads.drawn, leads.n)].astype(np.int64)
+        n = len(ids)
+        gap = leads.drawn - arrived
+
+        def renumber(case: NDArray[np.int64]) -> NDArray[np.int64]:
+            return np.where(case >= leads.drawn, case - gap, case) if gap else case
+
+        waited = np.zeros(n, dtype=np.bool_)
+        waited[renumber(np.array([i for i in book_waiters
+                                  if i < arrived or i >= leads.drawn], dtype=np.int64))] = True
+        made: dict[str, list[Any]] = {"channel": leads.channel, "grade": leads.grade,
+                                       "region": leads.region,
+                                       "product": leads.product, "segment": leads.segment,
+                                       "deal_value": leads.deal_value,
+                                       "arrival": leads.arrival, "cohort": leads.cohort}
+        arrays = {name: np.concatenate([column[:arrived],
+                                        np.array(made[name][leads.drawn:], dtype=column.dtype)])
+                  for name, column in leads.arrays.items() if name in made}
         lead_cols: dict[str, NDArray[Any]] = {
-            "case": np.arange(arrived, dtype=np.int64),
+            "case": np.arange(n, dtype=np.int64),
             "channel": arrays["channel"],
             "grade": arrays["grade"],
             "region": arrays["region"],
@@ -97,13 +127,16 @@ class RawReplication:
             "deal_value": arrays["deal_value"],
             "arrival_time": arrays["arrival"],
             "cohort": arrays["cohort"],
-            "status": np.array(leads.status[:arrived], dtype=np.int64),
-            "close_time": np.array(leads.close_time[:arrived], dtype=np.float64),
-            "lost_stage": np.array(leads.lost_stage[:arrived], dtype=np.int64),
-            "lost_reason": np.array(leads.lost_reason[:arrived], dtype=np.int64),
-            "first_start_time": np.array(leads.first_start[:arrived], dtype=np.float64),
-            "payment_days": np.array(leads.payment_days[:arrived], dtype=np.float64),
+            "status": np.array(leads.status, dtype=np.int64)[ids],
+            "close_time": np.array(leads.close_time, dtype=np.float64)[ids],
+            "lost_stage": np.array(leads.lost_stage, dtype=np.int64)[ids],
+            "lost_reason": np.array(leads.lost_reason, dtype=np.int64)[ids],
+            "first_start_time": np.array(leads.first_start, dtype=np.float64)[ids],
+            "payment_days": np.array(leads.payment_days, dtype=np.float64)[ids],
             "waited_for_book": waited,
+            "customer": np.array(leads.customer, dtype=np.int64)[ids],
+            "entry_stage": np.array(leads.entry, dtype=np.int64)[ids],
+            "made_by": np.array(leads.made_by, dtype=np.int64)[ids],
         }
         table = np.array(events, dtype=np.float64).reshape(-1, len(EVENT_FIELDS))
         dtypes = (np.int64, np.int64, np.int64, np.int64, np.float64, np.float64, np.float64,
@@ -112,6 +145,12 @@ class RawReplication:
             name: np.ascontiguousarray(table[:, k], dtype=dt)
             for k, (name, dt) in enumerate(zip(EVENT_FIELDS, dtypes, strict=True))
         }
+        event_cols["case"] = renumber(event_cols["case"])
+        if after_sale is not None:
+            for table_cols in after_sale.values():
+                for name in ("case", "origin"):
+                    if name in table_cols:
+                        table_cols[name] = renumber(table_cols[name])
         return cls(
             replication=replication,
             leads=lead_cols,
@@ -124,4 +163,5 @@ class RawReplication:
             rep_effort=np.array([r.effort_factor for r in reps], dtype=np.float64),
             rep_book=tuple(np.array(r.book_days, dtype=np.float64) for r in reps),
             end_day=end_day,
+            after_sale=after_sale,
         )

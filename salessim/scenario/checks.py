@@ -39,6 +39,7 @@ def cross_reference_problems(sc: Scenario) -> Problems:
     problems += _name_problems(sc)
     problems += _stage_problems(sc)
     problems += _adjust_problems(sc)
+    problems += _after_sale_problems(sc)
     if not problems:  # routing and loops are only meaningful once the names are right
         problems += _routing_problems(sc)
         problems += _travel_problems(sc)
@@ -163,6 +164,33 @@ def _stage_problems(sc: Scenario) -> Problems:
     return problems
 
 
+def _after_sale_problems(sc: Scenario) -> Problems:
+    """Roles, channels, grade and entry stage named by the after-sale part exist."""
+    after = sc.after_sale
+    if after is None:
+        return []
+    roles = [r.name for r in sc.roles]
+    problems: Problems = [(path, unknown("role", role, roles, "roles are"))
+                          for path, role in after.roles() if role not in roles]
+    channels = [c.name for c in sc.channels]
+    named = [("after_sale.repurchase.channel", after.repurchase.channel)] if after.repurchase \
+        else []
+    if after.referrals is not None:
+        named.append(("after_sale.referrals.channel", after.referrals.channel))
+    problems += [(path, unknown("channel", name, channels, "channels are"))
+                 for path, name in named if name not in channels]
+    if after.repurchase is not None:
+        stages = [s.name for s in sc.stages]
+        if after.repurchase.enter_at not in stages:
+            problems.append(("after_sale.repurchase.enter_at",
+                             unknown("stage", after.repurchase.enter_at, stages,
+                                     "repeat opportunities can enter at")))
+        if after.repurchase.grade not in sc.grades:
+            problems.append(_unknown_value(sc, "after_sale.repurchase.grade", "grade",
+                                           after.repurchase.grade))
+    return problems
+
+
 def _adjust_problems(sc: Scenario) -> Problems:
     """Adjustments keyed by values that exist, each replacing field under one attribute."""
     blocks: list[tuple[str, Mapping[Facet, Mapping[str, AdjustmentT]]]] = [
@@ -232,29 +260,31 @@ def _routing_problems(sc: Scenario) -> Problems:
             served_by[key] = serving_teams(sc, role, region, product, segment)
         return served_by[key]
 
+    works: list[tuple[str, str, Mapping[Any, tuple[str, ...]] | None]] = []
     for i, st in enumerate(sc.stages):
-        works: list[tuple[str, str, Mapping[Any, tuple[str, ...]] | None]] = [
-            (f"stages[{i}].role", st.role, None)]
+        works.append((f"stages[{i}].role", st.role, None))
         works += [(f"stages[{i}].joint[{j}].role", jw.role, jw.when)
                   for j, jw in enumerate(st.joint)]
-        for path, role, when in works:
-            if not any(t.staffed(role) for t in sc.teams):
-                problems.append((path, f"no team has reps of role {role!r}; add some under "
-                                       f"teams[...].reps.{role}.headcount"))
+    if sc.after_sale is not None:
+        works += [(path, role, None) for path, role in sc.after_sale.roles()]
+    for path, role, when in works:
+        if not any(t.staffed(role) for t in sc.teams):
+            problems.append((path, f"no team has reps of role {role!r}; add some under "
+                                   f"teams[...].reps.{role}.headcount"))
+            continue
+        for grade, region, product, segment in kinds:
+            attrs = {"grade": grade, "region": region, "product": product,
+                     "segment": segment}
+            if when is not None and not joins(attrs, when):
                 continue
-            for grade, region, product, segment in kinds:
-                attrs = {"grade": grade, "region": region, "product": product,
-                         "segment": segment}
-                if when is not None and not joins(attrs, when):
-                    continue
-                served = serving(role, region, product, segment)
-                if isinstance(served, RoutingProblem):
-                    problems.append((path, _routing_message(role, region, served, segment)))
-                    break
-                used.update(t.name for t in served)
+            served = serving(role, region, product, segment)
+            if isinstance(served, RoutingProblem):
+                problems.append((path, _routing_message(role, region, served, segment)))
+                break
+            used.update(t.name for t in served)
     # A team whose reps work no stage (managers as overhead) is fine; one staffing a
     # working role but never given a lead is a structure mistake.
-    working = {st.role for st in sc.stages} | {jw.role for st in sc.stages for jw in st.joint}
+    working = {role for _, role, _ in works}
     for i, team in enumerate(sc.teams):
         if (team.name not in used and not problems
                 and any(team.staffed(role) for role in working)):

@@ -27,6 +27,7 @@ from salessim.scenario.adjustments import (
     PaymentAdjust,
     StageAdjust,
 )
+from salessim.scenario.after_sale import AfterSale
 from salessim.scenario.checks import cross_reference_problems
 from salessim.scenario.distributions import Distribution
 from salessim.scenario.document import apply_changes, plain_data
@@ -689,6 +690,9 @@ class Scenario(Frozen):
     travel: Travel | None = None
     payment: Payment
     money: Money = Money()
+    after_sale: AfterSale | None = None
+    """What happens after the signature (``salessim.scenario.after_sale``); omitted: a
+    won deal is invoiced and paid as ``payment`` says, and nothing follows."""
 
     @field_validator("grades", "regions", "products", "segments")
     @classmethod
@@ -817,12 +821,18 @@ class Scenario(Frozen):
     def reachable_leads(self) -> Iterator[tuple[str, str, str, str]]:
         """(grade, region, product, segment) combinations some channel can produce."""
         kinds: set[tuple[str, str, str, str]] = set()
+        referred = self.after_sale.referrals.channel if (
+            self.after_sale is not None and self.after_sale.referrals is not None) else None
         for ch in self.channels:
-            if ch.leads_per_day == 0:
+            if ch.leads_per_day == 0 and ch.name != referred:
                 continue
             grades, regions, products, segments = (
                 [k for k, p in ch.mix.get(attr, {}).items() if p > 0] for attr in ATTRIBUTES)
             kinds.update(itertools.product(grades, regions, products, segments))
+        if self.after_sale is not None and self.after_sale.repurchase is not None:
+            # Repeat opportunities are of the customer's kind, with their own grade.
+            grade = self.after_sale.repurchase.grade
+            kinds.update((grade, *kind[1:]) for kind in list(kinds))
         return iter(sorted(kinds))
 
 
