@@ -26,7 +26,7 @@ import pandas as pd
 from salessim.after_kpis import AFTER_SALE_KPIS, after_sale_busy, after_sale_kpis, collected_by_lead
 from salessim.kpis import check_kpi
 from salessim.model.leads import LOST, LOST_REASONS, MADE_BY, OPEN, WON
-from salessim.model.records import OUTCOMES, RawReplication
+from salessim.model.records import AFTER_SALE_TABLES, OUTCOMES, RawReplication
 from salessim.scenario.errors import unknown
 from salessim.scenario.schema import Scenario
 from salessim.stats import DEFAULT_CONFIDENCE, mean_ci, replications_for
@@ -377,6 +377,59 @@ class Results:
                 "customer": L["customer"],
             }))
         return pd.concat(frames, ignore_index=True)
+
+    def after_sale(self, table: str) -> pd.DataFrame:
+        """One after-sale table, all replications, with names instead of codes.
+
+        Args:
+            table: ``customers`` (one row per customer: ``since`` its first win,
+                ``active_from`` its first delivery, ``churned``, ``purchases``,
+                ``revenue``, ``satisfaction`` at the horizon, ``complaints``,
+                ``referrals``), ``orders`` (per won deal: ``signed``, ``due``,
+                ``delivered``, ``late_days``, ``failed`` attempts, ``promise_lost``,
+                ``caught``, ``complaints``, ``bad_debt``), ``invoices`` (per milestone:
+                ``amount``, ``issued``, ``due``, ``paid``, ``written_off``, ``chases``),
+                ``work`` (per piece of after-sale work: ``activity``, ``role``,
+                ``resource``, ``enable_time``, ``start_time``, ``end_time``),
+                ``complaints`` or ``decisions`` (buying decisions: ``came_back``,
+                ``satisfaction``). Times are days from the start; money in currency.
+
+        Raises:
+            ValueError: For a scenario without an after-sale part, or another table.
+        """
+        sc = self.scenario
+        if sc.after_sale is None:
+            raise ValueError(f"scenario {sc.name!r} has no after_sale part: it has no "
+                             "orders, invoices or customers after the signature")
+        if table not in AFTER_SALE_TABLES:
+            raise ValueError(unknown("after-sale table", table, AFTER_SALE_TABLES,
+                                     "tables are"))
+        frames = []
+        for r in self.raw:
+            assert r.after_sale is not None
+            df = pd.DataFrame(r.after_sale[table])
+            df.insert(0, "replication", r.replication)
+            frames.append(df)
+        out = pd.concat(frames, ignore_index=True)
+        if table == "orders":
+            out["late_days"] = (out["delivered"] - out["due"]).clip(lower=0)
+        if table == "invoices":
+            out["milestone"] = _names([m.at for m in sc.after_sale.invoicing.milestones],
+                                      out["milestone"].to_numpy())
+        if table == "work":
+            activity = out["activity"].to_numpy()
+            out["activity"] = _names(sc.after_sale.activities(), activity)
+            out.insert(4, "role", _names(self._work_roles(), activity))
+        return out
+
+    def _work_roles(self) -> list[str]:
+        """The role of each after-sale activity code (collection and service optional)."""
+        after = self.scenario.after_sale
+        assert after is not None
+        steps = [s.role for s in after.delivery.steps]
+        optional = [part.role if part is not None else "" for part in
+                    (after.collection, after.service, after.account_care)]
+        return [*steps, after.invoicing.role, *optional]
 
     @cached_property
     def events(self) -> pd.DataFrame:

@@ -36,7 +36,7 @@ import pyarrow.ipc as ipc
 from salessim.model import MODEL_VERSION, RawReplication, Timeline
 from salessim.scenario.schema import Scenario
 
-STORE_FORMAT = 3
+STORE_FORMAT = 4
 """Version of the store's tables; a file of another version is refused, not misread."""
 
 _SCHEMA = """
@@ -47,6 +47,10 @@ CREATE TABLE IF NOT EXISTS replications (
     scenario_hash TEXT NOT NULL, seed INTEGER NOT NULL, replication INTEGER NOT NULL,
     end_day REAL NOT NULL, reps BLOB NOT NULL, leads BLOB NOT NULL, events BLOB NOT NULL,
     PRIMARY KEY (scenario_hash, seed, replication));
+CREATE TABLE IF NOT EXISTS after_sale (
+    scenario_hash TEXT NOT NULL, seed INTEGER NOT NULL, replication INTEGER NOT NULL,
+    part TEXT NOT NULL, columns BLOB NOT NULL,
+    PRIMARY KEY (scenario_hash, seed, replication, part));
 CREATE TABLE IF NOT EXISTS kpis (
     scenario_hash TEXT NOT NULL, seed INTEGER NOT NULL, replication INTEGER NOT NULL,
     kpi TEXT NOT NULL, value REAL,
@@ -192,6 +196,9 @@ class Store:
                            (key, scenario.name, json.dumps(scenario.to_document())))
                 db.execute("INSERT OR REPLACE INTO replications VALUES (?, ?, ?, ?, ?, ?, ?)",
                            (key, seed, raw.replication, raw.end_day, reps, leads, events))
+                db.executemany("INSERT OR REPLACE INTO after_sale VALUES (?, ?, ?, ?, ?)",
+                               [(key, seed, raw.replication, part, _pack(columns))
+                                for part, columns in (raw.after_sale or {}).items()])
                 db.executemany("INSERT OR REPLACE INTO kpis VALUES (?, ?, ?, ?, ?)", rows)
         except sqlite3.Error as err:
             raise StoreError(f"{self.path}: cannot write replication {raw.replication} to "
@@ -226,8 +233,16 @@ class Store:
                     rep_skill=staff["skill"].astype(np.float64),
                     rep_effort=staff["effort"].astype(np.float64),
                     rep_book=tuple(np.asarray(b, dtype=np.float64) for b in staff["book"]),
-                    end_day=float(end_day))
+                    end_day=float(end_day), after_sale=self._after_sale(key, seed, r))
         return out
+
+    def _after_sale(self, key: str, seed: int, replication: int
+                    ) -> dict[str, dict[str, np.ndarray]] | None:
+        """The after-sale tables of a stored replication (None if it has none)."""
+        rows = self._db.execute(
+            "SELECT part, columns FROM after_sale WHERE scenario_hash = ? AND seed = ? "
+            "AND replication = ?", (key, seed, replication)).fetchall()
+        return {str(part): _unpack(blob) for part, blob in rows} or None
 
     def kpis(self) -> pd.DataFrame:
         """Every stored replication's KPIs: one row per (scenario, seed, replication).
