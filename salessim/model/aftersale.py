@@ -152,7 +152,7 @@ class Invoice:
     """One milestone invoice of an order (amount in currency, times in days).
 
     ``issued`` and ``due`` are NaN until it is written; ``paid`` or ``written_off`` is
-    set when it is settled.
+    set when it is settled; ``chases`` counts the reminders worked.
     """
 
     case: int
@@ -163,6 +163,11 @@ class Invoice:
     paid: float = math.nan
     written_off: float = math.nan
     chases: int = 0
+
+    @property
+    def settled(self) -> bool:
+        """Whether the invoice is paid or written off."""
+        return self.paid == self.paid or self.written_off == self.written_off
 
 
 @dataclass
@@ -362,28 +367,53 @@ class AfterSaleModel:
         write_off = invoice.due + spec.invoicing.write_off_days
         collection = spec.collection
         if collection is not None:
+            # Each reminder is a task of its own: a customer pays on its day however
+            # long the reminders wait for a rep, and a settled invoice is not chased.
             chase_day = invoice.due + collection.first_chase_days
-            pool = host.pool_for(collection.role, i)
+            chases = 0
             while chase_day < min(pays, write_off):
                 if chase_day > env.now:
                     yield chase_day - env.now
-                invoice.chases += 1
-                n = invoice.chases
-                chase: ChaseLayer = self._layer(("chase", keys, milestone, n), chase_layer,
-                                                host.sc, keys, rows, milestone, n, host.seed,
-                                                host.replication)
-                yield from self._work(pool, i, proc, chase.work_days[row], i, order.customer,
-                                      self.collection, n)
-                if not order.bad_debt and chase.u_pay[row] < collection.pay_prob:
-                    pays = min(pays, env.now + chase.paid_after_days[row])
+                if invoice.settled:
+                    return
+                chases += 1
+                self._start(self._chase, order, invoice, milestone, chases)
                 chase_day += collection.every_days
         end = min(pays, write_off)
         if end > env.now:
             yield end - env.now
-        if pays <= write_off:
-            invoice.paid = env.now
+        self._settle(order, invoice, paid=pays <= write_off)
+
+    def _chase(self, proc: WorkProcess, order: Order, invoice: Invoice, milestone: str,
+               n: int) -> LeadLife:
+        """Reminder ``n`` of an overdue invoice: the rep's work, then maybe the payment."""
+        host = self.host
+        collection = self.spec.collection
+        assert collection is not None
+        i = order.case
+        keys, rows = host.source_of(i)
+        row = host.leads.row[i]
+        chase: ChaseLayer = self._layer(("chase", keys, milestone, n), chase_layer, host.sc,
+                                        keys, rows, milestone, n, host.seed, host.replication)
+        yield from self._work(host.pool_for(collection.role, i), i, proc,
+                              chase.work_days[row], i, order.customer, self.collection, n)
+        invoice.chases += 1
+        if invoice.settled or order.bad_debt or chase.u_pay[row] >= collection.pay_prob:
+            return
+        delay = chase.paid_after_days[row]
+        if delay > 0:
+            yield delay
+        if not invoice.settled:
+            self._settle(order, invoice, paid=True)
+
+    def _settle(self, order: Order, invoice: Invoice, paid: bool) -> None:
+        """The invoice is paid (or written off) now; the order too once all are."""
+        if invoice.settled:
+            return
+        if paid:
+            invoice.paid = self.host.env.now
         else:
-            invoice.written_off = env.now
+            invoice.written_off = self.host.env.now
         order.open_invoices -= 1
         if order.open_invoices == 0:
             self._settled(order)
