@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import math
 
+SHARES = frozenset({"net_revenue_retention", "churn_rate_per_year"})
+"""Shares whose names do not end in ``_rate`` or ``_share`` (churn: a share a year)."""
+
 
 def is_share(kpi: str) -> bool:
-    """Whether a KPI is a share in [0, 1] (rates, shares and utilisation)."""
-    return kpi.endswith(("_rate", "_share")) or kpi.startswith("utilisation_")
+    """Whether a KPI is a share (rates, shares and utilisation), shown in per cent."""
+    return (kpi.endswith(("_rate", "_share")) or kpi.startswith("utilisation_")
+            or kpi in SHARES)
 
 
 def fmt(kpi: str, value: float) -> str:
@@ -19,6 +23,8 @@ def fmt(kpi: str, value: float) -> str:
     if kpi.endswith("_days"):
         # Response times are often hours, a fraction of a day: keep them readable.
         return f"{value:,.2f}" if abs(value) < 10 else f"{value:,.1f}"
+    if kpi.startswith("satisfaction"):  # points from 0 to 10
+        return f"{value:.2f}"
     if kpi in ("leads", "won", "lost", "open"):
         return f"{value:,.1f}" if value != round(value) else f"{value:,.0f}"
     return f"{value:,.0f}"

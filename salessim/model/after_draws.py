@@ -210,9 +210,9 @@ def _exponential(rate: float) -> Transform:
     return lambda u: -np.log1p(-u) / rate
 
 
-def made_lead_uniforms(block: int, seed: int, replication: int) -> FloatArray:
-    """Uniforms of a block of leads made during the run: attributes, then deal value."""
-    rng = stream(seed, replication, Purpose.MADE_LEAD, block)
+def made_lead_uniforms(source: Keys, seed: int, replication: int) -> FloatArray:
+    """Uniforms of a source of leads made during the run: attributes, then deal value."""
+    rng = stream(seed, replication, Purpose.MADE_LEAD, *source)
     return rng.random((BLOCK_ROWS, 5))
 
 

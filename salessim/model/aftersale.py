@@ -71,8 +71,11 @@ class Host(Protocol):
         """The parameters of lead ``lead``'s kind."""
 
     def make_lead(self, channel: int, attributes: dict[str, int] | None, stage: int,
-                  customer: int, value_scale: float) -> None:
-        """A new lead arriving now (attributes None: drawn from the channel's mix)."""
+                  customer: int, value_scale: float, parent: int, number: int) -> None:
+        """A new lead arriving now (attributes None: drawn from the channel's mix).
+
+        It is the ``number``-th of its kind brought by the customer made by ``parent``.
+        """
 
     def hold(self) -> None:
         """Count one more open piece of counted work the run must wait for."""
@@ -98,6 +101,7 @@ class Customer:
         complaints: Complaints made.
         referrals: Leads referred.
         latest: The lead of its latest order.
+        returns: Repeat opportunities it brought.
     """
 
     number: int
@@ -112,6 +116,7 @@ class Customer:
     complaints: int = 0
     referrals: int = 0
     latest: int = -1
+    returns: int = 0
 
 
 @dataclass(slots=True)
@@ -463,8 +468,9 @@ class AfterSaleModel:
                       "region": leads.region[origin], "product": leads.product[origin],
                       "segment": leads.segment[origin]}
         channel = [c.name for c in sc.channels].index(repurchase.channel)
+        customer.returns += 1
         host.make_lead(channel, attributes, sc.stage_index(repurchase.enter_at),
-                       customer.number, repurchase.value_scale)
+                       customer.number, repurchase.value_scale, origin, customer.returns)
 
     def _requests(self, proc: WorkProcess, customer: Customer) -> LeadLife:
         """The customer's service requests at Poisson times while it stays a customer."""
@@ -529,7 +535,7 @@ class AfterSaleModel:
                 return
             if self.satisfaction(customer, env.now) >= self.spec.satisfaction.promoter_from:
                 customer.referrals += 1
-                host.make_lead(channel, None, 0, -1, 1.0)
+                host.make_lead(channel, None, 0, -1, 1.0, customer.origin, customer.referrals)
 
     # ---- helpers -------------------------------------------------------------------
 

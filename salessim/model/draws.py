@@ -37,9 +37,9 @@ Keys = tuple[int, ...]
 """Stream keys of a source of leads: a channel, or a block of leads made during the run."""
 
 BLOCK_ROWS = 256
-"""Leads per block of leads made during the run (repeat and referred leads)."""
+"""Rows of a source of leads made during the run (repeat opportunities, referrals)."""
 
-_BLOCKS = name_key("leads made during the run")
+_MADE = name_key("leads made during the run")
 
 
 def channel_keys(channel: Channel) -> Keys:
@@ -47,13 +47,17 @@ def channel_keys(channel: Channel) -> Keys:
     return (name_key(channel.name),)
 
 
-def block_keys(block: int) -> Keys:
-    """Stream keys of block ``block`` (from 0) of leads made during the run.
+def made_keys(parent: Keys, parent_row: int, kind: int, number: int) -> Keys:
+    """Stream keys of the source of a lead made during the run, and so of its draws.
 
-    Such leads (repeat opportunities, referrals) take rows in the order they are made,
-    ``BLOCK_ROWS`` to a block; a key one longer than a channel's never meets one.
+    The lead is the ``number``-th (from 1) of its ``kind`` (repeat opportunity or
+    referral) that the customer made by the parent lead brings; the parent lead is at
+    ``parent_row`` of the source with keys ``parent``. Such leads take row
+    ``parent_row % BLOCK_ROWS`` of a source of ``BLOCK_ROWS`` rows keyed by all of these,
+    so a customer's k-th repeat opportunity has the same draws in two scenarios however
+    the others differ. Keys longer than a channel's never meet one.
     """
-    return (_BLOCKS, block)
+    return (*parent, _MADE, kind, parent_row // BLOCK_ROWS, number)
 
 
 @dataclass(frozen=True)

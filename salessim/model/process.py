@@ -52,12 +52,12 @@ from salessim.model.draws import (
     PartLayer,
     PaymentDraws,
     StageLayer,
-    block_keys,
     channel_keys,
     deal_values,
     follow_up_columns,
     follow_up_layer,
     generate_channel,
+    made_keys,
     mix_indices,
     part_columns,
     part_layer,
@@ -76,6 +76,8 @@ from salessim.model.leads import (
     NOT_LOST,
     OPEN,
     QUEUED,
+    REFERRED,
+    REPEAT,
     WON,
     WORKING,
     LeadTable,
@@ -271,8 +273,9 @@ class Replication:
         needed."""
         self.after = AfterSaleModel(self) if scenario.after_sale is not None else None
         """The after-sale part, for a scenario that has one."""
-        self._made: NDArray[np.float64] | None = None
-        """Uniforms of the current block of leads made during the run."""
+        self._made: dict[Keys, tuple[int, NDArray[np.float64]]] = {}
+        """Sources of leads made during the run: keys -> (source index, the uniforms of
+        their attributes and deal values)."""
         self.events: list[Any] = []
         """Event records, ``len(EVENT_FIELDS)`` entries per activity, one after another."""
         self.open_cohort = 0
@@ -901,7 +904,7 @@ class Replication:
         return (self.plans.get(key) or self._plan(key)).tune
 
     def make_lead(self, channel: int, attributes: dict[str, int] | None, stage: int,
-                  customer: int, value_scale: float) -> None:
+                  customer: int, value_scale: float, parent: int, number: int) -> None:
         """A lead made now (a repeat opportunity or a referral) starts its life.
 
         Args:
@@ -910,16 +913,22 @@ class Replication:
             stage: The stage it starts at.
             customer: The customer a repeat opportunity is for (-1 for a referral).
             value_scale: Factor on its deal value.
+            parent: The lead that made the customer bringing it.
+            number: It is the ``number``-th lead of its kind that customer brings.
         """
         leads, sc = self.leads, self.sc
-        made = leads.n - leads.drawn
-        block, row = divmod(made, BLOCK_ROWS)
-        if row == 0:
-            self.sources.append((block_keys(block), BLOCK_ROWS))
+        kind = REPEAT if customer >= 0 else REFERRED
+        parent_keys, _ = self.sources[leads.source[parent]]
+        keys = made_keys(parent_keys, leads.row[parent], kind, number)
+        row = leads.row[parent] % BLOCK_ROWS
+        known = self._made.get(keys)
+        if known is None:
+            self.sources.append((keys, BLOCK_ROWS))
             self.layers.append([[] for _ in sc.stages])
-            self._made = made_lead_uniforms(block, self.seed, self.replication)
-        assert self._made is not None
-        u = self._made[row:row + 1]
+            known = self._made[keys] = (len(self.sources) - 1,
+                                        made_lead_uniforms(keys, self.seed, self.replication))
+        source, uniforms = known
+        u = uniforms[row:row + 1]
         if attributes is None:
             attributes = {attr: int(mix_indices(sc, sc.channels[channel], attr, u[:, k])[0])
                           for k, attr in enumerate(ATTRIBUTES)}
@@ -927,8 +936,8 @@ class Replication:
                                   u[:, 4])[0]) * value_scale
         now = self.env.now
         cohort = sc.calendar.warmup_days <= now < sc.calendar.horizon_days
-        i = leads.add(channel, len(self.sources) - 1, row, attributes, value,
-                      _band(sc, value), now, cohort, stage, customer)
+        i = leads.add(channel, source, row, attributes, value, _band(sc, value), now, cohort,
+                      stage, customer)
         if cohort:
             self.open_cohort += 1
         proc = self._live[i] = LeadProcess(self.env)

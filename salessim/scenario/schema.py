@@ -819,7 +819,11 @@ class Scenario(Frozen):
         )
 
     def reachable_leads(self) -> Iterator[tuple[str, str, str, str]]:
-        """(grade, region, product, segment) combinations some channel can produce."""
+        """(grade, region, product, segment) combinations some channel can produce.
+
+        A channel fed by referrals counts even without arrivals of its own, and repeat
+        opportunities are the customers' kinds with the repurchase grade.
+        """
         kinds: set[tuple[str, str, str, str]] = set()
         referred = self.after_sale.referrals.channel if (
             self.after_sale is not None and self.after_sale.referrals is not None) else None
