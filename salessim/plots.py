@@ -42,9 +42,12 @@ PHASE_COLOURS = {"handoff": "#9e9ac8", "nurture": "#d9d9d9", "wait": "#e6550d",
                  "work": "#3182bd", "customer": "#9ecae1"}
 HEADLINE_KPIS: tuple[str, ...] = (
     "conversion_rate", "cycle_time_mean_days", "cycle_time_p90_days", "revenue",
-    "collected", "cost", "cost_per_won", "profit",
+    "collected", "cost", "cost_per_won", "profit", "on_time_delivery_rate",
+    "complaint_rate", "satisfaction_mean", "repurchase_rate", "repeat_revenue",
+    "days_sales_outstanding",
 )
-"""KPIs the comparison plot shows unless told otherwise (plus each ``utilisation_*``)."""
+"""KPIs the comparison plot shows unless told otherwise (plus each ``utilisation_*``);
+the after-sale ones where the scenarios have an after-sale part."""
 UTILISATION_BY = ("role", "team", "rep")
 TRADEOFF_VALUES = ("mean", "diff")
 COUNT_KPIS = ("leads", "won", "lost", "open")
@@ -521,7 +524,7 @@ def _signed(kpi: str, value: float) -> str:
     """A difference in the KPI's unit: percentage points, days or plain numbers."""
     if not np.isfinite(value):
         return "-"
-    if kpi.endswith("_rate") or kpi.startswith("utilisation_"):
+    if is_share(kpi):
         return f"{value * 100:+.1f} pp"
     if kpi.endswith("_days"):
         return f"{value:+.2f} d"

@@ -50,7 +50,7 @@ FIGURE_DPI = 72
 """Resolution of the plots on the page (dots per inch); the figures are 8 inches wide."""
 HEADLINE_KPIS = ("leads", "won", "open", "conversion_rate", "cycle_time_p90_days", "revenue",
                  "cost", "profit")
-"""KPIs shown while the game is on."""
+"""KPIs shown while the game is on, with those the exercise's goal names."""
 SAMPLE_DAYS = 5.0
 """Step of the work-in-progress plot (days)."""
 
@@ -257,7 +257,9 @@ def _view(session: Session, base: Results | None) -> View:
     # last sample: show the past only.
     ts = ts[ts["time_days"] < exercise.takeover_day + session.day]
     means = session.kpis()
-    kpis = tuple((k, fmt(k, float(means[k]))) for k in HEADLINE_KPIS if k in means.index)
+    goal = [t.condition.kpi for t in exercise.targets] + [exercise.objective.kpi]
+    shown = dict.fromkeys([*HEADLINE_KPIS, *goal])  # the goal's KPIs too, once each
+    kpis = tuple((k, fmt(k, float(means[k]))) for k in shown if k in means.index)
     return View(session.round, session.rounds, session.day, False, session.budget_left, kpis,
                 session.pipeline(), session.pools(), _figures(session, res, ts))
 
