@@ -80,16 +80,20 @@ class ChaseLayer(StageLayer):
 
 
 SPARSE_CHUNK = 128
-"""Rows converted at a time in after-sale layers (``LazyColumn``)."""
+"""Rows converted at a time in after-sale layers of a channel (``LazyColumn``)."""
 
 
-def _sparse(n: int) -> int:
-    """Rows converted chunk by chunk before a column converts whole.
+def _laziness(n: int) -> tuple[int, int]:
+    """(Rows converted before a column converts whole, rows converted at a time).
 
-    Only won leads have orders and customers (a few in a hundred): converting the chunks
-    read is cheaper than the whole column until half of it was read.
+    Only won leads have orders and customers (a few in a hundred): for a channel,
+    converting the chunks read is cheaper than the whole column until half of it was
+    read. A source of leads made during the run has a few leads in its rows, converted
+    one by one.
     """
-    return max(SPARSE_CHUNK, n // 2)
+    if n <= BLOCK_ROWS:
+        return n, 1
+    return max(SPARSE_CHUNK, n // 2), SPARSE_CHUNK
 
 
 def _zeros(u: FloatArray) -> FloatArray:
@@ -113,7 +117,7 @@ def order_layer(sc: Scenario, source: Keys, n: int, seed: int, replication: int
         "u_decision": (5, None),
         "u_bad_debt": (6, None),
     }
-    return OrderLayer(rng.random((n, 7)), columns, _sparse(n), SPARSE_CHUNK)
+    return OrderLayer(rng.random((n, 7)), columns, *_laziness(n))
 
 
 def step_layer(sc: Scenario, source: Keys, n: int, step: DeliveryStep, attempt: int,
@@ -127,7 +131,7 @@ def step_layer(sc: Scenario, source: Keys, n: int, step: DeliveryStep, attempt: 
         "lead_time_days": (2, step.lead_time_days.ppf),
         "u_pass": (3, None),
     }
-    return StepLayer(rng.random((n, 4)), columns, _sparse(n), SPARSE_CHUNK)
+    return StepLayer(rng.random((n, 4)), columns, *_laziness(n))
 
 
 def invoice_layer(sc: Scenario, source: Keys, n: int, milestone: str, seed: int,
@@ -140,7 +144,7 @@ def invoice_layer(sc: Scenario, source: Keys, n: int, milestone: str, seed: int,
         "work_days": (1, hours(after.invoicing.effort_hours, sc.calendar.hours_per_day)),
         "pay_days": (2, sc.payment.payment_days.ppf),
     }
-    return InvoiceLayer(rng.random((n, 3)), columns, _sparse(n), SPARSE_CHUNK)
+    return InvoiceLayer(rng.random((n, 3)), columns, *_laziness(n))
 
 
 def chase_layer(sc: Scenario, source: Keys, n: int, milestone: str, chase: int, seed: int,
@@ -154,7 +158,7 @@ def chase_layer(sc: Scenario, source: Keys, n: int, milestone: str, chase: int, 
         "u_pay": (1, None),
         "paid_after_days": (2, collection.paid_after_days.ppf),
     }
-    return ChaseLayer(rng.random((n, 3)), columns, _sparse(n), SPARSE_CHUNK)
+    return ChaseLayer(rng.random((n, 3)), columns, *_laziness(n))
 
 
 class CustomerLayer(StageLayer):
@@ -202,7 +206,7 @@ def customer_layer(sc: Scenario, origin: Keys, n: int, what: int, k: int, seed: 
         "gap_days": (0, _exponential(rate / DAYS_PER_YEAR)),
         "work_days": (1, hours(effort, hpd) if effort is not None else _zeros),
     }
-    return CustomerLayer(rng.random((n, 2)), columns, _sparse(n), SPARSE_CHUNK)
+    return CustomerLayer(rng.random((n, 2)), columns, *_laziness(n))
 
 
 def _exponential(rate: float) -> Transform:

@@ -271,6 +271,8 @@ def stage_layer(
     """
     rng = stream(seed, replication, Purpose.STAGE, *source, name_key(stage.name), attempt)
     u = rng.random((n_leads, _STAGE_COLUMNS))
+    if n_leads <= BLOCK_ROWS:  # a source of leads made during the run: a few rows read
+        return StageLayer(u, stage_columns(sc, stage), n_leads)
     return StageLayer(u, stage_columns(sc, stage), 0 if attempt == 0 else DENSE_AFTER_ROWS)
 
 
