@@ -139,6 +139,8 @@ def _retention(raw: RawReplication, start: float, stop: float) -> float:
 
 def _cash(raw: RawReplication, start: float, stop: float) -> dict[str, float]:
     assert raw.after_sale is not None
+    if stop <= start:  # a run paused where the window starts has no receivables yet
+        return {"days_sales_outstanding": np.nan, "collected_within_terms_rate": np.nan}
     inv = raw.after_sale["invoices"]
     issued = inv["issued"]
     settled = np.fmin(inv["paid"], inv["written_off"])

@@ -33,6 +33,7 @@ Statistical checks follow ``support``: a t interval over replications at confide
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,7 +45,9 @@ from numpy.typing import NDArray
 
 import salessim as ss
 from salessim.model.leads import REPEAT, WON
+from salessim.model.process import Replication
 from salessim.model.records import RawReplication
+from salessim.results import kpi_row
 
 from .support import assert_covers, base_scenario, erlang_c, fifo_waits, mmc_mean_wait, seed
 from .test_deal_mechanisms import HPD, close, fixed
@@ -535,3 +538,49 @@ def test_customers_orders_invoices_and_work_account_for_each_other() -> None:
 
         assert (w["start_time"] >= w["enable_time"]).all()
         assert (w["end_time"] >= w["start_time"]).all()
+
+
+# ---- rounds: pausing a run with leads made during it -----------------------------------
+
+def rounds_scenario() -> ss.Scenario:
+    """Leads arrive for 200 days while customers already bring repeat leads (decisions
+    20 days after delivery), so a pause on day 100 has drawn leads still to come and
+    leads made during the run already there."""
+    doc = copy.deepcopy(repurchase_scenario().to_document())
+    doc["calendar"].update(horizon_days=300.0, warmup_days=50.0)
+    early_customers(doc, until_day=200.0, per_day=1.0)
+    return ss.load_scenario(doc)
+
+
+def test_a_run_paused_midway_numbers_its_cases_and_resumes_exactly() -> None:
+    """Collecting on day 100 renumbers leads made during the run after the arrived drawn
+    ones, every table pointing at its lead; a paused run ends as the run in one go; and
+    the after-sale KPIs of a pause where the window starts are NaN, not an error."""
+    sc = rounds_scenario()
+    whole = Replication(sc, seed(5), 0).run()
+    paused = Replication(sc, seed(5), 0)
+    paused.start()
+    paused.advance(sc.calendar.warmup_days)
+    at_start = kpi_row(sc, paused.collect())
+    assert np.isnan(at_start["days_sales_outstanding"])
+    paused.advance(100.0)
+    mid = paused.collect()
+    leads = mid.leads
+    n = len(leads["case"])
+    made = leads["made_by"] == REPEAT
+    assert made.any() and (leads["arrival_time"][~made] <= 100.0).all()
+    assert n < len(whole.leads["case"])
+    assert np.array_equal(leads["case"], np.arange(n))
+    assert (mid.events["case"] < n).all()
+    orders = after(mid, "orders")
+    assert (leads["status"][orders["case"]] == WON).all()
+    assert (after(mid, "customers")["origin"] < n).all()
+    repeats = leads["customer"][made]
+    assert (repeats < len(after(mid, "customers")["customer"])).all()
+    paused.advance(math.inf)
+    end = paused.collect()
+    for name, column in whole.leads.items():
+        assert np.array_equal(column, end.leads[name], equal_nan=True), name
+    for table, columns in (whole.after_sale or {}).items():
+        for name, column in columns.items():
+            assert np.array_equal(column, after(end, table)[name], equal_nan=True), (table, name)
