@@ -283,7 +283,8 @@ class Repurchase(Frozen):
         probability: Chance of coming back at satisfaction ``level``.
         logit_per_point: Effect (logit) on that chance per point of satisfaction
             above ``level`` (below: the opposite).
-        channel: The channel repeat opportunities are counted under.
+        channel: The channel repeat opportunities are counted under (its
+            ``cost_per_lead`` is paid for each).
         grade: Their grade.
         enter_at: The stage they start at.
         value_scale: Factor on their deal value.
@@ -308,7 +309,8 @@ class Referrals(Frozen):
 
     Attributes:
         per_year: Chances to refer per customer per 250 working days.
-        channel: The channel referred leads join.
+        channel: The channel referred leads join (its ``cost_per_lead`` is paid for
+            each).
     """
 
     per_year: Annotated[float, Field(gt=0.0, le=1000.0, allow_inf_nan=False)]
