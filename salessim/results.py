@@ -547,15 +547,14 @@ class Results:
     def reps(self) -> pd.DataFrame:
         """Per rep, averaged over replications.
 
-        Columns: ``team``, ``role``, ``tasks`` (activities worked), ``busy_days``,
-        ``employed_days`` and ``utilisation`` (busy over employed) in the measurement
-        window, ``deals_won`` (counted won leads the rep worked on) and ``revenue`` of
-        those deals (currency), ``skill_logit`` (the rep's own conversion effect drawn
-        from its group's skill spread; the group's ``skill_logit`` adds to it) and
-        ``effort_factor`` (its own factor on effort), and for roles that own their
-        leads ``open_deals_mean`` and ``open_deals_p90`` (open leads the rep owned,
-        time-weighted over the window). Reps hired or gone during a run are rows of
-        their own.
+        Columns: ``team``, ``role``, ``tasks`` (activities worked, after-sale work
+        included), ``busy_days``, ``employed_days`` and ``utilisation`` (busy over employed)
+        in the measurement window, ``deals_won`` (counted won leads the rep worked on) and
+        ``revenue`` of those deals (currency), ``skill_logit`` (the rep's own conversion
+        effect drawn from its group's skill spread; the group's ``skill_logit`` adds to it)
+        and ``effort_factor`` (its own factor on effort), and for roles that own their leads
+        ``open_deals_mean`` and ``open_deals_p90`` (open leads the rep owned, time-weighted
+        over the window). Reps hired or gone during a run are rows of their own.
         """
         rows = []
         for r in self.raw:
@@ -563,7 +562,7 @@ class Results:
             busy = _busy_days(r, start, stop)
             employed = _employed_days(r, start, stop)
             n = len(r.rep_team)
-            tasks = np.bincount(r.events["resource"][r.events["resource"] >= 0], minlength=n)
+            tasks = _tasks(r)
             _, _, deals, revenue = _touched(r, np.arange(n), n)
             for i, label in enumerate(_rep_labels(r)):
                 book_mean, book_p90 = _book_stats(r.rep_book[i])
@@ -581,16 +580,16 @@ class Results:
         """Per team and role, averaged over replications: the load of each territory.
 
         Columns: ``headcount`` (reps employed on average over the measurement window),
-        ``tasks``, ``utilisation`` (busy over employed time of the team's reps),
-        ``wait_mean_days`` (leads' wait for a rep of the team), ``leads`` (distinct
-        counted leads the team worked on), ``potential`` (their deal value, won or
-        not: what the territory could sell; currency), ``deals_won`` (of those leads,
-        the won ones; a lead reworked by two reps of the team counts once),
-        ``revenue`` of those deals (currency), ``potential_per_rep`` and
-        ``revenue_per_rep`` (currency), ``load_index`` (utilisation over the mean
-        utilisation of the role's teams: above 1 carries more than its share), and for
-        roles that own their leads ``open_deals_mean`` and ``open_deals_p90`` (open
-        leads per rep, time-weighted over the window and the group's reps).
+        ``tasks`` (after-sale work included), ``utilisation`` (busy over employed time of
+        the team's reps), ``wait_mean_days`` (leads' wait for a rep of the team), ``leads``
+        (distinct counted leads the team worked on), ``potential`` (their deal value, won or
+        not: what the territory could sell; currency), ``deals_won`` (of those leads, the
+        won ones; a lead reworked by two reps of the team counts once), ``revenue`` of those
+        deals (currency), ``potential_per_rep`` and ``revenue_per_rep`` (currency),
+        ``load_index`` (utilisation over the mean utilisation of the role's teams: above 1
+        carries more than its share), and for roles that own their leads ``open_deals_mean``
+        and ``open_deals_p90`` (open leads per rep, time-weighted over the window and the
+        group's reps).
         """
         rows = []
         for r in self.raw:
@@ -602,7 +601,7 @@ class Results:
             busy = np.bincount(group_of, weights=_busy_days(r, start, stop), minlength=n)
             E = r.events
             worked = E["resource"] >= 0
-            tasks = np.bincount(group_of[E["resource"][worked]], minlength=n)
+            tasks = np.bincount(group_of, weights=_tasks(r), minlength=n).astype(np.int64)
             counted = worked & r.leads["cohort"][E["case"]]
             waits = np.bincount(group_of[E["resource"][counted]], minlength=n,
                                 weights=(E["start_time"] - E["enable_time"])[counted])
@@ -627,6 +626,16 @@ class Results:
         role_mean = table.groupby(level="role")["utilisation"].transform("mean")
         table["load_index"] = table["utilisation"] / role_mean
         return table
+
+
+def _tasks(raw: RawReplication) -> np.ndarray:
+    """Activities each rep worked, after-sale work included, by rep index."""
+    n = len(raw.rep_team)
+    res = raw.events["resource"]
+    tasks: np.ndarray = np.bincount(res[res >= 0], minlength=n)
+    if raw.after_sale is not None:
+        tasks = tasks + np.bincount(raw.after_sale["work"]["resource"], minlength=n)
+    return tasks
 
 
 def _pooled_books(books: Sequence[np.ndarray]) -> np.ndarray:

@@ -584,3 +584,17 @@ def test_a_run_paused_midway_numbers_its_cases_and_resumes_exactly() -> None:
     for table, columns in (whole.after_sale or {}).items():
         for name, column in columns.items():
             assert np.array_equal(column, after(end, table)[name], equal_nan=True), (table, name)
+
+
+def test_reps_and_teams_count_after_sale_tasks() -> None:
+    """A rep's tasks are its sales activities and its after-sale work, row for row."""
+    sc = rounds_scenario()
+    res = ss.run(sc, replications=1, seed=seed(6))
+    raw = res.raw[0]
+    work = after(raw, "work")
+    sales = raw.events["resource"][raw.events["resource"] >= 0]
+    expected = (np.bincount(sales, minlength=len(raw.rep_team))
+                + np.bincount(work["resource"], minlength=len(raw.rep_team)))
+    assert len(work["resource"]) > 0
+    assert np.array_equal(res.reps()["tasks"].to_numpy(), expected)
+    assert res.teams()["tasks"].sum() == expected.sum()
