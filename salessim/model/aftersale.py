@@ -448,7 +448,7 @@ class AfterSaleModel:
         delay = od.decision_days[row]
         if delay > 0:
             yield delay
-        if env.now >= self.horizon or customer.churned == customer.churned:
+        if self._over(customer):
             return
         score = self.satisfaction(customer, env.now)
         p = repurchase.probability
@@ -474,16 +474,10 @@ class AfterSaleModel:
 
     def _requests(self, proc: WorkProcess, customer: Customer) -> LeadLife:
         """The customer's service requests at Poisson times while it stays a customer."""
-        host = self.host
-        env = host.env
-        k = 0
-        while True:
-            k += 1
-            layer, row = self._customer_layer(customer, SERVICE, k)
-            yield layer.gap_days[row]
-            if env.now >= self.horizon or customer.churned == customer.churned:
-                return
+        def request(layer: CustomerLayer, row: int) -> None:
             self._start(self._request, customer, layer.work_days[row])
+
+        return self._recurring(customer, SERVICE, request)
 
     def _request(self, proc: WorkProcess, customer: Customer, effort: float) -> LeadLife:
         """One service request: wait for a rep, be served, feel the wait."""
@@ -510,13 +504,12 @@ class AfterSaleModel:
             due += care.every_days
             if due > env.now:
                 yield due - env.now
-            if env.now >= self.horizon or customer.churned == customer.churned:
+            if self._over(customer):
                 return
             k += 1
             layer, row = self._customer_layer(customer, CARE, k)
             yield from self._work(pool, customer.origin, proc, layer.work_days[row],
-                                  customer.latest,
-                                  customer.number, self.care, 0)
+                                  customer.latest, customer.number, self.care, 0)
             self._feel(customer, self.spec.satisfaction.care_visit, customer.latest)
 
     def _refer(self, proc: WorkProcess, customer: Customer) -> LeadLife:
@@ -524,18 +517,33 @@ class AfterSaleModel:
         referrals = self.spec.referrals
         assert referrals is not None
         host = self.host
-        env = host.env
         channel = [c.name for c in host.sc.channels].index(referrals.channel)
+
+        def refer(_: CustomerLayer, __: int) -> None:
+            if self.satisfaction(customer, host.env.now) >= self.spec.satisfaction.promoter_from:
+                customer.referrals += 1
+                host.make_lead(channel, None, 0, -1, 1.0, customer.origin, customer.referrals)
+
+        return self._recurring(customer, REFERRAL, refer)
+
+    def _recurring(self, customer: Customer, what: int,
+                   act: Callable[[CustomerLayer, int], None]) -> LeadLife:
+        """Events of kind ``what`` at Poisson times while it stays a customer: ``act``.
+
+        The k-th event falls its layer's ``gap_days`` after the one before.
+        """
         k = 0
         while True:
             k += 1
-            layer, row = self._customer_layer(customer, REFERRAL, k)
+            layer, row = self._customer_layer(customer, what, k)
             yield layer.gap_days[row]
-            if env.now >= self.horizon or customer.churned == customer.churned:
+            if self._over(customer):
                 return
-            if self.satisfaction(customer, env.now) >= self.spec.satisfaction.promoter_from:
-                customer.referrals += 1
-                host.make_lead(channel, None, 0, -1, 1.0, customer.origin, customer.referrals)
+            act(layer, row)
+
+    def _over(self, customer: Customer) -> bool:
+        """Whether the customer brings no more events: churned, or the horizon passed."""
+        return self.host.env.now >= self.horizon or customer.churned == customer.churned
 
     # ---- helpers -------------------------------------------------------------------
 

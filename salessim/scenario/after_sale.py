@@ -32,7 +32,7 @@ from typing import Annotated
 from pydantic import Field, model_validator
 
 from salessim.scenario.distributions import Distribution
-from salessim.scenario.errors import KeyPathError
+from salessim.scenario.errors import KeyPathError, repeats
 from salessim.scenario.fields import Frozen, Logit, Name, NonNegative, Positive, Probability
 from salessim.scenario.limits import MAX_NAMED_ITEMS, MIX_TOLERANCE
 
@@ -110,16 +110,13 @@ class Delivery(Frozen):
             problems.append(("promise_lost_days", "missing; promise_lost_prob > 0 needs the "
                                                   "extra days such an order takes, e.g. "
                                                   "{dist: uniform, low: 5, high: 20}"))
-        first: dict[str, int] = {}
-        for i, step in enumerate(self.steps):
-            if step.name in first:
-                problems.append((f"steps[{i}].name", f"duplicate step name {step.name!r}, "
-                                                     f"already used at steps[{first[step.name]}]"
-                                                     "; each step needs its own name"))
-            first.setdefault(step.name, i)
-            if step.name in (SIGNATURE, WARRANTY_END):
-                problems.append((f"steps[{i}].name", f"{step.name!r} names a milestone; give "
-                                                     "the step another name"))
+        problems += [(f"steps[{i}].name", f"duplicate step name {name!r}, already used at "
+                                          f"steps[{j}]; each step needs its own name")
+                     for i, name, j in repeats(s.name for s in self.steps)]
+        problems += [(f"steps[{i}].name", f"{step.name!r} names a milestone; give the step "
+                                          "another name")
+                     for i, step in enumerate(self.steps)
+                     if step.name in (SIGNATURE, WARRANTY_END)]
         if problems:
             raise KeyPathError(problems)
         return self
@@ -174,13 +171,10 @@ class Invoicing(Frozen):
             problems.append(("milestones", f"the shares add up to {total:g}; the milestones "
                                            "invoice the whole deal value, so their shares "
                                            "must add up to 1"))
-        seen: dict[str, int] = {}
-        for i, m in enumerate(self.milestones):
-            if m.at in seen:
-                problems.append((f"milestones[{i}].at", f"{m.at!r} is already invoiced at "
-                                                        f"milestones[{seen[m.at]}]; give each "
-                                                        "point one milestone"))
-            seen.setdefault(m.at, i)
+        problems += [(f"milestones[{i}].at", f"{at!r} is already invoiced at "
+                                             f"milestones[{j}]; give each point one "
+                                             "milestone")
+                     for i, at, j in repeats(m.at for m in self.milestones)]
         if problems:
             raise KeyPathError(problems)
         return self

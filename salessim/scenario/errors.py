@@ -121,6 +121,18 @@ def listing(options: Iterable[object]) -> str:
     return ", ".join(str(o) for o in options)
 
 
+def repeats(names: Iterable[str]) -> list[tuple[int, str, int]]:
+    """(position, name, position of its first use) of each name used before in a list."""
+    first: dict[str, int] = {}
+    found = []
+    for i, name in enumerate(names):
+        if name in first:
+            found.append((i, name, first[name]))
+        else:
+            first[name] = i
+    return found
+
+
 def format_path(loc: Sequence[str | int | None]) -> str:
     """Render a location as ``a.b[3].c`` (ints are list positions, strs are keys).
 

@@ -35,6 +35,7 @@ from salessim.scenario.errors import (
     KeyPathError,
     Problem,
     ScenarioError,
+    repeats,
     show,
     validate_document,
 )
@@ -77,15 +78,9 @@ _SINGULAR = {"grades": "grade", "regions": "region", "products": "product",
 def _unique(names: Iterable[str], field: str, suffix: str = "") -> None:
     """Refuse repeated names, naming each repeat's position and its first use."""
     what = _SINGULAR.get(field, "item")
-    first: dict[str, int] = {}
-    problems: list[tuple[str, str]] = []
-    for i, n in enumerate(names):
-        if n in first:
-            problems.append((f"[{i}]{suffix}",
-                             f"duplicate {what} name {n!r}, already used at "
-                             f"{field}[{first[n]}]; each {what} needs its own name"))
-        else:
-            first[n] = i
+    problems = [(f"[{i}]{suffix}", f"duplicate {what} name {n!r}, already used at "
+                                   f"{field}[{j}]; each {what} needs its own name")
+                for i, n, j in repeats(names)]
     if problems:
         raise KeyPathError(problems)
 
