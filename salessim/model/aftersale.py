@@ -16,7 +16,7 @@ order when a deal is won and tells this model when a repeat opportunity is lost.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -42,6 +42,7 @@ from salessim.model.after_draws import (
 from salessim.model.draws import Keys
 from salessim.model.events import LeadLife, WorkProcess
 from salessim.model.leads import LeadTable
+from salessim.model.records import flat_columns
 from salessim.model.reps import Rep, RepPool
 from salessim.model.tuning import Tuning
 from salessim.scenario.after_sale import SIGNATURE, WARRANTY_END, AfterSale
@@ -626,50 +627,32 @@ def after_sale_tables(model: AfterSaleModel, end_day: float
                       ) -> dict[str, dict[str, NDArray[Any]]]:
     """Orders, invoices, customers, work, complaints and decisions as columns."""
     c = model.customers
-    o = list(model.orders.values())
-    inv = model.invoices
-    f8, i8 = np.float64, np.int64
+    f8, i8, b1 = np.float64, np.int64, np.bool_
     return {
-        "customers": {
-            "customer": np.arange(len(c), dtype=i8),
-            "origin": np.array([x.origin for x in c], dtype=i8),
-            "since": np.array([x.since for x in c], dtype=f8),
-            "active_from": np.array([x.active_from for x in c], dtype=f8),
-            "churned": np.array([x.churned for x in c], dtype=f8),
-            "purchases": np.array([x.purchases for x in c], dtype=i8),
-            "revenue": np.array([x.revenue for x in c], dtype=f8),
-            "satisfaction": _scores(model, end_day),
-            "complaints": np.array([x.complaints for x in c], dtype=i8),
-            "referrals": np.array([x.referrals for x in c], dtype=i8),
-        },
-        "orders": {
-            "case": np.array([x.case for x in o], dtype=i8),
-            "customer": np.array([x.customer for x in o], dtype=i8),
-            "signed": np.array([x.signed for x in o], dtype=f8),
-            "due": np.array([x.due for x in o], dtype=f8),
-            "delivered": np.array([x.delivered for x in o], dtype=f8),
-            "failed": np.array([x.failed for x in o], dtype=i8),
-            "promise_lost": np.array([x.promise_lost for x in o], dtype=np.bool_),
-            "caught": np.array([x.caught for x in o], dtype=np.bool_),
-            "complaints": np.array([x.complaints for x in o], dtype=i8),
-            "bad_debt": np.array([x.bad_debt for x in o], dtype=np.bool_),
-        },
-        "invoices": {
-            "case": np.array([x.case for x in inv], dtype=i8),
-            "milestone": np.array([x.milestone for x in inv], dtype=i8),
-            "amount": np.array([x.amount for x in inv], dtype=f8),
-            "issued": np.array([x.issued for x in inv], dtype=f8),
-            "due": np.array([x.due for x in inv], dtype=f8),
-            "paid": np.array([x.paid for x in inv], dtype=f8),
-            "written_off": np.array([x.written_off for x in inv], dtype=f8),
-            "chases": np.array([x.chases for x in inv], dtype=i8),
-        },
-        "work": _columns(model.work, WORK_FIELDS,
-                         (i8, i8, i8, i8, i8, f8, f8, f8)),
-        "complaints": _columns(model.complaints, ("customer", "case", "day"), (i8, i8, f8)),
-        "decisions": _columns(model.decisions, ("customer", "day", "came_back", "satisfaction"),
-                              (i8, f8, np.bool_, f8)),
+        "customers": {"customer": np.arange(len(c), dtype=i8),
+                      **_attributes(c, {"origin": i8, "since": f8, "active_from": f8,
+                                        "churned": f8, "purchases": i8, "revenue": f8}),
+                      "satisfaction": _scores(model, end_day),
+                      **_attributes(c, {"complaints": i8, "referrals": i8})},
+        "orders": _attributes(list(model.orders.values()), {
+            "case": i8, "customer": i8, "signed": f8, "due": f8, "delivered": f8,
+            "failed": i8, "promise_lost": b1, "caught": b1, "complaints": i8, "bad_debt": b1}),
+        "invoices": _attributes(model.invoices, {
+            "case": i8, "milestone": i8, "amount": f8, "issued": f8, "due": f8, "paid": f8,
+            "written_off": f8, "chases": i8}),
+        "work": flat_columns(model.work, WORK_FIELDS, (i8, i8, i8, i8, i8, f8, f8, f8)),
+        "complaints": flat_columns(model.complaints, ("customer", "case", "day"),
+                                   (i8, i8, f8)),
+        "decisions": flat_columns(model.decisions,
+                                  ("customer", "day", "came_back", "satisfaction"),
+                                  (i8, f8, b1, f8)),
     }
+
+
+def _attributes(items: Sequence[Any], fields: dict[str, Any]) -> dict[str, NDArray[Any]]:
+    """Columns of these attributes of the items, with their dtypes."""
+    return {name: np.array([getattr(x, name) for x in items], dtype=dtype)
+            for name, dtype in fields.items()}
 
 
 def _scores(model: AfterSaleModel, end_day: float) -> NDArray[np.float64]:
@@ -687,10 +670,3 @@ def _scores(model: AfterSaleModel, end_day: float) -> NDArray[np.float64]:
 WORK_FIELDS: tuple[str, ...] = ("case", "customer", "activity", "attempt", "resource",
                                 "enable_time", "start_time", "end_time")
 """Columns of the after-sale work rows."""
-
-
-def _columns(flat: list[float], names: tuple[str, ...], dtypes: tuple[Any, ...]
-             ) -> dict[str, NDArray[Any]]:
-    table = np.array(flat, dtype=np.float64).reshape(-1, len(names))
-    return {name: np.ascontiguousarray(table[:, k], dtype=dt)
-            for k, (name, dt) in enumerate(zip(names, dtypes, strict=True))}

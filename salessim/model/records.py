@@ -138,13 +138,9 @@ class RawReplication:
             "entry_stage": np.array(leads.entry, dtype=np.int64)[ids],
             "made_by": np.array(leads.made_by, dtype=np.int64)[ids],
         }
-        table = np.array(events, dtype=np.float64).reshape(-1, len(EVENT_FIELDS))
         dtypes = (np.int64, np.int64, np.int64, np.int64, np.float64, np.float64, np.float64,
                   np.float64, np.int64, np.float64, np.bool_, np.float64, np.int64, np.int64)
-        event_cols: dict[str, NDArray[Any]] = {
-            name: np.ascontiguousarray(table[:, k], dtype=dt)
-            for k, (name, dt) in enumerate(zip(EVENT_FIELDS, dtypes, strict=True))
-        }
+        event_cols = flat_columns(events, EVENT_FIELDS, dtypes)
         event_cols["case"] = renumber(event_cols["case"])
         if after_sale is not None:
             for table_cols in after_sale.values():
@@ -165,3 +161,11 @@ class RawReplication:
             end_day=end_day,
             after_sale=after_sale,
         )
+
+
+def flat_columns(flat: Sequence[Any], names: Sequence[str], dtypes: Sequence[Any]
+                 ) -> dict[str, NDArray[Any]]:
+    """Records written one after another (``len(names)`` values each) as typed columns."""
+    table = np.array(flat, dtype=np.float64).reshape(-1, len(names))
+    return {name: np.ascontiguousarray(table[:, k], dtype=dt)
+            for k, (name, dt) in enumerate(zip(names, dtypes, strict=True))}
