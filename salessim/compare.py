@@ -19,6 +19,7 @@ import pandas as pd
 
 from salessim.executors import ExecutorSpec
 from salessim.kpis import Condition, check_kpi, direction_of
+from salessim.replications import Replications
 from salessim.results import Results
 from salessim.runner import (
     DEFAULT_REPLICATIONS,
@@ -110,8 +111,8 @@ def compare(
     raws = replicate(jobs, executor=executor, workers=workers, store=store, progress=progress,
                      desc=f"{len(named)} scenarios")
     results = {
-        name: Results(scenario=sc, seed=seed, raw=tuple(raws[i * replications:
-                                                          (i + 1) * replications]),
+        name: Results(scenario=sc, seed=seed, raw=Replications(raws[i * replications:
+                                                                 (i + 1) * replications]),
                       confidence=confidence)
         for i, (name, sc) in enumerate(named.items())
     }

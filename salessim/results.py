@@ -27,6 +27,7 @@ from salessim.after_kpis import AFTER_SALE_KPIS, after_sale_busy, after_sale_kpi
 from salessim.kpis import check_kpi
 from salessim.model.leads import LOST, LOST_REASONS, MADE_BY, OPEN, WON
 from salessim.model.records import AFTER_SALE_TABLES, OUTCOMES, RawReplication
+from salessim.replications import Replications
 from salessim.scenario.errors import unknown
 from salessim.scenario.schema import Scenario
 from salessim.stats import DEFAULT_CONFIDENCE, mean_ci, replications_for
@@ -243,9 +244,16 @@ class Results:
     @cached_property
     def kpis(self) -> pd.DataFrame:
         """One row per replication, one column per KPI (see module docs for units)."""
-        rows = [kpi_row(self.scenario, r) for r in self.raw]
+        raws = self.raw
+        if isinstance(raws, Replications):  # stored KPIs need no simulating again
+            rows = [raws.stored_kpis(i) or kpi_row(self.scenario, raws[i])
+                    for i in range(len(raws))]
+            indices = raws.indices
+        else:
+            rows = [kpi_row(self.scenario, r) for r in raws]
+            indices = [r.replication for r in raws]
         df = pd.DataFrame(rows, columns=kpi_names(self.scenario))
-        df.index = pd.Index([r.replication for r in self.raw], name="replication")
+        df.index = pd.Index(indices, name="replication")
         return df
 
     def summary(self) -> pd.DataFrame:

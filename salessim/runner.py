@@ -23,6 +23,7 @@ from salessim.kpis import check_kpi
 from salessim.model import RawReplication, Timeline, simulate
 from salessim.model.changes import change_problems
 from salessim.progress import progress_bar
+from salessim.replications import Replay, Replications
 from salessim.results import Results, kpi_names, kpi_row
 from salessim.rng import fresh_seed
 from salessim.scenario import ScenarioError, load_scenario
@@ -95,11 +96,12 @@ class ReplicationError(RuntimeError):
     Attributes:
         failures: What failed, with scenario, seed and replication index.
         completed: Raw output of the replications that finished, by job position (also
-            kept in the results store, if one was given).
+            kept in the results store, if one was given; a ``Replay`` for one read back
+            from it).
     """
 
-    def __init__(self, failures: Sequence[Failure], completed: dict[int, RawReplication],
-                 store: Path | None) -> None:
+    def __init__(self, failures: Sequence[Failure],
+                 completed: dict[int, RawReplication | Replay], store: Path | None) -> None:
         self.failures = tuple(failures)
         self.completed = completed
         kept = (f" and are kept in the results store {store}" if store is not None else
@@ -135,10 +137,12 @@ def replicate(
     store: StoreSpec = None,
     progress: bool | None = None,
     desc: str = "replications",
-) -> list[RawReplication]:
+) -> list[RawReplication | Replay]:
     """Run jobs (or read them from the store) and return their raw output, in job order.
 
-    Jobs with the same scenario (by hash), seed and index run once.
+    Jobs with the same scenario (by hash), seed and index run once. A replication read
+    back from a store that kept only its KPIs comes as a ``Replay`` (see
+    ``salessim.replications``).
 
     Args:
         jobs: The replications wanted.
@@ -163,7 +167,7 @@ def replicate(
 def _replicate(
     jobs: Sequence[Job], executor: ExecutorSpec, workers: int | None, store: Store | None,
     progress: bool | None, desc: str,
-) -> list[RawReplication]:
+) -> list[RawReplication | Replay]:
     hashes: dict[tuple[int, int], str] = {}
     keys = [(hashes.setdefault((id(j.scenario), id(j.timeline)),
                                scenario_hash(j.scenario, j.timeline)), j.seed, j.replication)
@@ -172,9 +176,9 @@ def _replicate(
     for i, key in enumerate(keys):
         first.setdefault(key, i)
     unique = sorted(first.values())
-    done: dict[int, RawReplication] = {}
+    done: dict[int, RawReplication | Replay] = {}
     if store is not None:
-        done = _from_store(store, keys, unique)
+        done = _from_store(store, jobs, keys, unique)
     todo = [i for i in unique if i not in done]
     failures: list[Failure] = []
 
@@ -217,18 +221,20 @@ def _replicate(
     return [done[first[key]] for key in keys]
 
 
-def _from_store(store: Store, keys: list[tuple[str, int, int]],
-                unique: list[int]) -> dict[int, RawReplication]:
+def _from_store(store: Store, jobs: Sequence[Job], keys: list[tuple[str, int, int]],
+                unique: list[int]) -> dict[int, RawReplication | Replay]:
     """Read the stored replications among ``unique`` jobs, by job position."""
     wanted: dict[tuple[str, int], dict[int, int]] = {}
     for i in unique:
         key, seed, r = keys[i]
         wanted.setdefault((key, seed), {})[r] = i
-    found: dict[int, RawReplication] = {}
+    found: dict[int, RawReplication | Replay] = {}
     for (key, seed), positions in wanted.items():
         present = store.done(key, seed) & positions.keys()
-        for r, raw in store.load(key, seed, sorted(present)).items():
-            found[positions[r]] = raw
+        for r, kept in store.load(key, seed, sorted(present)).items():
+            job = jobs[positions[r]]
+            found[positions[r]] = (kept.raw if kept.raw is not None else
+                                   Replay(job.scenario, seed, r, job.timeline, kept.kpis))
     return found
 
 
@@ -325,7 +331,7 @@ def run(
     dated = dated_scenarios(sc, timeline)
     jobs = [Job(sc, seed, r, sc.name, dated) for r in range(replications)]
     raws = replicate(jobs, executor=executor, workers=workers, store=store, progress=progress)
-    return Results(scenario=jobs[0].final, seed=seed, raw=tuple(raws))
+    return Results(scenario=jobs[0].final, seed=seed, raw=Replications(raws))
 
 
 def run_until(
@@ -376,13 +382,13 @@ def run_until(
         raise ValueError("give exactly one target: half_width (in the KPI's unit) or "
                          "relative (a share of the mean, e.g. 0.02)")
     seed = check_seed(seed)
-    raws: list[RawReplication] = []
+    raws: list[RawReplication | Replay] = []
     n = min_replications
     while True:
         jobs = [Job(sc, seed, r, sc.name) for r in range(len(raws), n)]
         raws += replicate(jobs, executor=executor, workers=workers, store=store,
                           progress=progress)
-        res = Results(scenario=sc, seed=seed, raw=tuple(raws), confidence=confidence)
+        res = Results(scenario=sc, seed=seed, raw=Replications(raws), confidence=confidence)
         needed = res.replications_needed(kpi, half_width=half_width, relative=relative)
         if needed <= n:
             return res

@@ -7,61 +7,74 @@ store skips what is already there and resumes where it stopped. Each replication
 written in one transaction in write-ahead-log mode: killing the process loses at most
 the replication being written, never one already written.
 
+By default a replication is kept as its KPIs alone, a few kilobytes: its leads, event
+log and after-sale tables are re-created exactly, when something asks for them, by
+simulating (scenario, seed, replication) again (``salessim.replications``).
+``Store(path, keep_raw=True)`` keeps the raw columns too (about 1.6 MB per replication
+of the regional baseline, as compressed NumPy arrays read back without pickle: nothing
+in a store file can run code), for when re-simulating would cost more than reading.
+
 SQLite rather than DuckDB, by measurement on the baseline scenario (one replication
 about 0.2 s, 10,000 leads, 25,000 activities): writing the raw columns as compressed
-Arrow blobs to SQLite costs about 4 % of the run time on average, while DuckDB cost
-12-16 % (its periodic checkpoints re-compress the table and stalled a write for up
-to 0.45 s).
-
-Raw columns are stored as Arrow IPC streams (zstd-compressed), which are read back
-without pickle: nothing in a store file can run code.
+blobs to SQLite costs about 4 % of the run time on average, while DuckDB cost 12-16 %
+(its periodic checkpoints re-compress the table and stalled a write for up to 0.45 s).
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.ipc as ipc
+from numpy.typing import NDArray
 
 from salessim.model import MODEL_VERSION, RawReplication, Timeline
 from salessim.scenario.schema import Scenario
 
-STORE_FORMAT = 4
+STORE_FORMAT = 5
 """Version of the store's tables; a file of another version is refused, not misread."""
 
+# KPI values have no declared type, so SQLite keeps counts as integers and amounts as
+# reals: read back, they are what was computed.
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS scenarios (
     scenario_hash TEXT PRIMARY KEY, name TEXT NOT NULL, document TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS replications (
     scenario_hash TEXT NOT NULL, seed INTEGER NOT NULL, replication INTEGER NOT NULL,
-    end_day REAL NOT NULL, reps BLOB NOT NULL, leads BLOB NOT NULL, events BLOB NOT NULL,
-    PRIMARY KEY (scenario_hash, seed, replication));
-CREATE TABLE IF NOT EXISTS after_sale (
-    scenario_hash TEXT NOT NULL, seed INTEGER NOT NULL, replication INTEGER NOT NULL,
-    part TEXT NOT NULL, columns BLOB NOT NULL,
-    PRIMARY KEY (scenario_hash, seed, replication, part));
+    end_day REAL NOT NULL, raw BLOB, PRIMARY KEY (scenario_hash, seed, replication));
 CREATE TABLE IF NOT EXISTS kpis (
     scenario_hash TEXT NOT NULL, seed INTEGER NOT NULL, replication INTEGER NOT NULL,
-    kpi TEXT NOT NULL, value REAL,
+    kpi TEXT NOT NULL, value,
     PRIMARY KEY (scenario_hash, seed, replication, kpi));
 """
 
-_WRITE_OPTIONS = ipc.IpcWriteOptions(compression="zstd")
 
 
 class StoreError(ValueError):
     """A store file that cannot be used, with one line saying why."""
+
+
+@dataclass(frozen=True)
+class Kept:
+    """A replication as stored.
+
+    Attributes:
+        kpis: Its KPI values (NaN where a KPI had no value; counts as integers).
+        raw: Its raw output, or None if the store kept only the KPIs.
+    """
+
+    kpis: dict[str, float]
+    raw: RawReplication | None
 
 
 def scenario_hash(scenario: Scenario, timeline: Timeline = ()) -> str:
@@ -84,14 +97,17 @@ class Store:
 
     Args:
         path: The store file; created if it does not exist (its folder must exist).
+        keep_raw: Keep each replication's raw columns, not only its KPIs (see the
+            module docs); replications already stored stay as they were kept.
 
     Raises:
         StoreError: If the file is not a salessim store, was written in another store
             format, or cannot be opened.
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, keep_raw: bool = False) -> None:
         self.path = Path(path)
+        self.keep_raw = keep_raw
         try:
             folder = self.path.parent
             if not folder.is_dir():
@@ -171,7 +187,7 @@ class Store:
 
     def save(self, scenario: Scenario, key: str, seed: int, raw: RawReplication,
              kpis: Mapping[str, float]) -> None:
-        """Keep one finished replication and its KPIs, in one transaction.
+        """Keep one finished replication's KPIs (and raw columns, if kept), in one transaction.
 
         Args:
             scenario: The scenario that was run.
@@ -180,13 +196,7 @@ class Store:
             raw: The replication's raw output.
             kpis: Its KPI values.
         """
-        leads, events = _pack(raw.leads), _pack(raw.events)
-        reps = _pack({"team": np.array(raw.rep_team, dtype=str),
-                      "role": np.array(raw.rep_role, dtype=str),
-                      "hired": raw.rep_hired, "left": raw.rep_left,
-                      "skill": raw.rep_skill, "effort": raw.rep_effort,
-                      "book": pa.array([b.tolist() for b in raw.rep_book],
-                                       type=pa.list_(pa.float64()))})
+        blob = _pack(raw) if self.keep_raw else None
         rows = [(key, seed, raw.replication, name, _finite_or_none(value))
                 for name, value in kpis.items()]
         db = self._db
@@ -194,11 +204,8 @@ class Store:
             with self._transaction():
                 db.execute("INSERT OR IGNORE INTO scenarios VALUES (?, ?, ?)",
                            (key, scenario.name, json.dumps(scenario.to_document())))
-                db.execute("INSERT OR REPLACE INTO replications VALUES (?, ?, ?, ?, ?, ?, ?)",
-                           (key, seed, raw.replication, raw.end_day, reps, leads, events))
-                db.executemany("INSERT OR REPLACE INTO after_sale VALUES (?, ?, ?, ?, ?)",
-                               [(key, seed, raw.replication, part, _pack(columns))
-                                for part, columns in (raw.after_sale or {}).items()])
+                db.execute("INSERT OR REPLACE INTO replications VALUES (?, ?, ?, ?, ?)",
+                           (key, seed, raw.replication, raw.end_day, blob))
                 db.executemany("INSERT OR REPLACE INTO kpis VALUES (?, ?, ?, ?, ?)", rows)
         except sqlite3.Error as err:
             raise StoreError(f"{self.path}: cannot write replication {raw.replication} to "
@@ -213,36 +220,22 @@ class Store:
             (key, seed)).fetchall()
         return {int(r[0]) for r in rows}
 
-    def load(self, key: str, seed: int, replications: Iterable[int]) -> dict[int, RawReplication]:
-        """The stored raw output of the given replications (those present)."""
-        out: dict[int, RawReplication] = {}
+    def load(self, key: str, seed: int, replications: Iterable[int]) -> dict[int, Kept]:
+        """The stored KPIs and raw output (where kept) of the given replications present."""
+        out: dict[int, Kept] = {}
         for r in replications:
             row = self._db.execute(
-                "SELECT end_day, reps, leads, events FROM replications "
+                "SELECT raw FROM replications "
                 "WHERE scenario_hash = ? AND seed = ? AND replication = ?",
                 (key, seed, r)).fetchone()
-            if row is not None:
-                end_day, reps, leads, events = row
-                staff = _unpack(reps)
-                out[r] = RawReplication(
-                    replication=r, leads=_unpack(leads), events=_unpack(events),
-                    rep_team=tuple(str(t) for t in staff["team"]),
-                    rep_role=tuple(str(x) for x in staff["role"]),
-                    rep_hired=staff["hired"].astype(np.float64),
-                    rep_left=staff["left"].astype(np.float64),
-                    rep_skill=staff["skill"].astype(np.float64),
-                    rep_effort=staff["effort"].astype(np.float64),
-                    rep_book=tuple(np.asarray(b, dtype=np.float64) for b in staff["book"]),
-                    end_day=float(end_day), after_sale=self._after_sale(key, seed, r))
+            if row is None:
+                continue
+            values = self._db.execute(
+                "SELECT kpi, value FROM kpis WHERE scenario_hash = ? AND seed = ? "
+                "AND replication = ? ORDER BY rowid", (key, seed, r)).fetchall()
+            kpis = {str(k): float("nan") if v is None else v for k, v in values}
+            out[r] = Kept(kpis, None if row[0] is None else _unpack(r, row[0]))
         return out
-
-    def _after_sale(self, key: str, seed: int, replication: int
-                    ) -> dict[str, dict[str, np.ndarray]] | None:
-        """The after-sale tables of a stored replication (None if it has none)."""
-        rows = self._db.execute(
-            "SELECT part, columns FROM after_sale WHERE scenario_hash = ? AND seed = ? "
-            "AND replication = ?", (key, seed, replication)).fetchall()
-        return {str(part): _unpack(blob) for part, blob in rows} or None
 
     def kpis(self) -> pd.DataFrame:
         """Every stored replication's KPIs: one row per (scenario, seed, replication).
@@ -280,22 +273,52 @@ class Store:
         self.close()
 
 
-def _pack(columns: Mapping[str, np.ndarray | pa.Array]) -> bytes:
-    table = pa.table({name: values if isinstance(values, pa.Array) else pa.array(values)
-                      for name, values in columns.items()})
-    sink = pa.BufferOutputStream()
-    with ipc.new_stream(sink, table.schema, options=_WRITE_OPTIONS) as writer:
-        writer.write_table(table)
-    blob: bytes = sink.getvalue().to_pybytes()
-    return blob
+_PARTS = ("leads", "events")
 
 
-def _unpack(blob: bytes) -> dict[str, np.ndarray]:
-    table = ipc.open_stream(pa.py_buffer(blob)).read_all()
-    return {name: table.column(name).to_numpy(zero_copy_only=False)
-            for name in table.column_names}
+def _pack(raw: RawReplication) -> bytes:
+    """A replication's raw columns as one compressed NumPy archive (no pickled objects)."""
+    arrays: dict[str, NDArray[Any]] = {
+        "end_day": np.array(raw.end_day), "rep.team": np.array(raw.rep_team, dtype=str),
+        "rep.role": np.array(raw.rep_role, dtype=str), "rep.hired": raw.rep_hired,
+        "rep.left": raw.rep_left, "rep.skill": raw.rep_skill, "rep.effort": raw.rep_effort,
+        "rep.book": np.concatenate([np.zeros(0), *raw.rep_book]),
+        "rep.book_sizes": np.array([len(b) for b in raw.rep_book], dtype=np.int64)}
+    for part in _PARTS:
+        arrays.update({f"{part}.{name}": v for name, v in getattr(raw, part).items()})
+    for table, columns in (raw.after_sale or {}).items():
+        arrays.update({f"after_sale.{table}.{name}": v for name, v in columns.items()})
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, allow_pickle=False, **arrays)
+    return buffer.getvalue()
 
 
-def _finite_or_none(value: Any) -> float | None:
+def _unpack(replication: int, blob: bytes) -> RawReplication:
+    with np.load(io.BytesIO(blob), allow_pickle=False) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    parts: dict[str, dict[str, NDArray[Any]]] = {part: {} for part in _PARTS}
+    after: dict[str, dict[str, NDArray[Any]]] = {}
+    for name, values in arrays.items():
+        head, _, rest = name.partition(".")
+        if head in parts:
+            parts[head][rest] = values
+        elif head == "after_sale":
+            table, _, column = rest.partition(".")
+            after.setdefault(table, {})[column] = values
+    ends = np.cumsum(arrays["rep.book_sizes"])
+    return RawReplication(
+        replication=replication, leads=parts["leads"], events=parts["events"],
+        rep_team=tuple(str(t) for t in arrays["rep.team"]),
+        rep_role=tuple(str(x) for x in arrays["rep.role"]),
+        rep_hired=arrays["rep.hired"], rep_left=arrays["rep.left"],
+        rep_skill=arrays["rep.skill"], rep_effort=arrays["rep.effort"],
+        rep_book=tuple(np.split(arrays["rep.book"], ends[:-1])) if len(ends) else (),
+        end_day=float(arrays["end_day"]), after_sale=after or None)
+
+
+def _finite_or_none(value: Any) -> int | float | None:
+    """A KPI value for SQLite, which keeps counts as integers so they read back as counts."""
+    if isinstance(value, int | np.integer):
+        return int(value)
     number = float(value)
     return number if np.isfinite(number) else None

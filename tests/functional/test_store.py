@@ -12,14 +12,19 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 import salessim as ss
+import salessim.replications
 import salessim.runner
 from salessim.model import simulate
+from salessim.replications import Replications
 from salessim.store import STORE_FORMAT
 
 from ..conftest import short
+
+AFTER_SALE = Path(__file__).parents[1] / "data" / "after_sale"
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +83,51 @@ def test_a_changed_scenario_is_not_mistaken_for_a_stored_one(
            executor="serial", store=path)
     ss.run(small, replications=2, seed=2, executor="serial", store=path)  # another seed
     assert len(calls) == 6
+
+
+def test_kpis_are_read_back_without_simulating_and_tables_re_created_exactly(
+        small: ss.Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "compact.sqlite"
+    first = ss.run(small, replications=3, seed=5, executor="serial", store=path)
+    replayed: list[int] = []
+
+    def counted(scenario: ss.Scenario, seed: int, replication: int, timeline: Any) -> Any:
+        replayed.append(replication)
+        return simulate(scenario, seed, replication, timeline)
+
+    monkeypatch.setattr(salessim.replications, "simulate", counted)
+    again = ss.run(small, replications=3, seed=5, executor="serial", store=path)
+    assert again.summary().equals(first.summary()) and again.kpis.equals(first.kpis)
+    assert replayed == [] and isinstance(again.raw, Replications)
+    assert again.raw.replayed == 3
+    assert again.reps().equals(first.reps())  # needs the event log: simulated again
+    assert replayed == [0, 1, 2] and again.raw.replayed == 0
+    assert again.leads.equals(first.leads)
+    assert replayed == [0, 1, 2]  # once each
+    with sqlite3.connect(path) as db:
+        raw_blobs = db.execute("SELECT COUNT(raw) FROM replications").fetchone()[0]
+    assert raw_blobs == 0
+
+
+def test_a_store_keeping_raw_columns_reads_them_back_equal(tmp_path: Path) -> None:
+    sc = short(ss.load_scenario(AFTER_SALE / "example.yaml"), 90.0)
+    path = tmp_path / "full.sqlite"
+    with ss.Store(path, keep_raw=True) as store:
+        first = ss.run(sc, replications=2, seed=3, executor="serial", store=store)
+    again = ss.run(sc, replications=2, seed=3, executor="serial", store=path)
+    assert isinstance(again.raw, Replications) and again.raw.replayed == 0
+    for mine, kept in zip(first.raw, again.raw, strict=True):
+        assert kept.end_day == mine.end_day and kept.rep_team == mine.rep_team
+        for a, b in [(mine.leads, kept.leads), (mine.events, kept.events),
+                     *zip((mine.after_sale or {}).values(),
+                          (kept.after_sale or {}).values(), strict=True)]:
+            assert a.keys() == b.keys()
+            assert all(np.array_equal(a[k], b[k], equal_nan=True) and a[k].dtype == b[k].dtype
+                       for k in a)
+        assert all(np.array_equal(x, y) for x, y in zip(mine.rep_book, kept.rep_book,
+                                                         strict=True))
+    assert again.after_sale("invoices").equals(first.after_sale("invoices"))
+    assert again.kpis.equals(first.kpis)
 
 
 def test_files_that_are_not_stores_are_refused(tmp_path: Path) -> None:
