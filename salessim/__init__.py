@@ -16,19 +16,26 @@ Analysis of a run: ``ss.bottlenecks(res)``, ``ss.funnel(res)``, ``ss.timeseries(
 ``salessim.plots``, the HTML report in ``salessim.report``.
 """
 
-from importlib.metadata import PackageNotFoundError, version
+from __future__ import annotations
 
-from salessim.bottlenecks import Bottlenecks, bottlenecks, funnel
-from salessim.calibration import Backtest, Calibration, backtest, calibrate, holdout
-from salessim.compare import Comparison, compare
-from salessim.eventlog import write_event_log
-from salessim.results import Results
-from salessim.runner import DEFAULT_REPLICATIONS, ReplicationError, run, run_until
-from salessim.scenario import Scenario, ScenarioError, load_scenario
-from salessim.store import Store, StoreError
-from salessim.sweep import Sweep, sweep
-from salessim.timeseries import timeseries
-from salessim.warmup import suggest_warmup
+import importlib
+import sys
+import types
+from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from salessim.bottlenecks import Bottlenecks, bottlenecks, funnel
+    from salessim.calibration import Backtest, Calibration, backtest, calibrate, holdout
+    from salessim.compare import Comparison, compare
+    from salessim.eventlog import write_event_log
+    from salessim.results import Results
+    from salessim.runner import DEFAULT_REPLICATIONS, ReplicationError, run, run_until
+    from salessim.scenario import Scenario, ScenarioError, load_scenario
+    from salessim.store import Store, StoreError
+    from salessim.sweep import Sweep, sweep
+    from salessim.timeseries import timeseries
+    from salessim.warmup import suggest_warmup
 
 try:
     __version__ = version("salessim")
@@ -42,3 +49,61 @@ __all__ = [
     "load_scenario", "run", "run_until", "suggest_warmup", "sweep", "timeseries",
     "write_event_log",
 ]
+
+# The public names are imported on first use (PEP 562), not here: between them they load
+# scipy, pandas, SimPy and pydantic's schemas, about a second, which ``import salessim``,
+# ``salessim --help`` and ``salessim validate`` should not pay.
+_HOMES: dict[str, str] = {
+    "Bottlenecks": "salessim.bottlenecks", "bottlenecks": "salessim.bottlenecks",
+    "funnel": "salessim.bottlenecks",
+    "Backtest": "salessim.calibration", "Calibration": "salessim.calibration",
+    "backtest": "salessim.calibration", "calibrate": "salessim.calibration",
+    "holdout": "salessim.calibration",
+    "Comparison": "salessim.compare", "compare": "salessim.compare",
+    "write_event_log": "salessim.eventlog",
+    "Results": "salessim.results",
+    "DEFAULT_REPLICATIONS": "salessim.runner", "ReplicationError": "salessim.runner",
+    "run": "salessim.runner", "run_until": "salessim.runner",
+    "Scenario": "salessim.scenario", "ScenarioError": "salessim.scenario",
+    "load_scenario": "salessim.scenario",
+    "Store": "salessim.store", "StoreError": "salessim.store",
+    "Sweep": "salessim.sweep", "sweep": "salessim.sweep",
+    "timeseries": "salessim.timeseries",
+    "suggest_warmup": "salessim.warmup",
+}
+"""The module each public name (``__all__`` but ``__version__``) is imported from."""
+
+
+if not TYPE_CHECKING:  # mypy reads the imports above; a __getattr__ would make any name Any
+
+    def __getattr__(name: str) -> Any:
+        """A public name, imported from its module on first use."""
+        home = _HOMES.get(name)
+        if home is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(home), name)
+        globals()[name] = value  # later look-ups are plain attribute reads
+        return value
+
+
+def __dir__() -> list[str]:
+    """The module's names, the public ones not imported yet included."""
+    return sorted({*globals(), *_HOMES})
+
+
+class _Package(types.ModuleType):
+    """This package's module type: a submodule never hides the public name it shares.
+
+    ``salessim.compare``, ``salessim.sweep``, ``salessim.timeseries`` and
+    ``salessim.bottlenecks`` are each a submodule and a function of that name. Importing
+    a submodule makes it an attribute of its package, which, before the function was
+    first asked for, would make ``salessim.compare`` the module instead of the function.
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _HOMES and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

@@ -16,14 +16,16 @@ every moment and every sample finite in double precision.
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from scipy import special, stats
 
 from salessim.scenario.limits import MAX_AMOUNT, MIN_SCALE
+
+if TYPE_CHECKING:
+    from scipy import stats
 
 FloatArray = NDArray[np.float64]
 
@@ -164,6 +166,10 @@ class Normal(_Dist):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, strict=True)
 
     def _frozen(self) -> stats.rv_continuous:
+        # scipy is imported where it is used: scipy.stats alone takes about half a second
+        # to import, which loading and validating a scenario should not pay.
+        from scipy import stats
+
         return stats.truncnorm(a=-self.mean_ / self.sd, b=np.inf, loc=self.mean_, scale=self.sd)
 
     def mean(self) -> float:
@@ -202,6 +208,8 @@ class LogNormal(_Dist):
 
     def ppf(self, u: FloatArray) -> FloatArray:
         """Inverse CDF."""
+        from scipy import special  # see Normal._frozen; once imported, this costs < 1 µs
+
         mu, sigma = self._log_params()
         return np.exp(mu + sigma * np.asarray(special.ndtri(u), dtype=np.float64))
 
@@ -225,6 +233,8 @@ class Gamma(_Dist):
 
     def ppf(self, u: FloatArray) -> FloatArray:
         """Inverse CDF."""
+        from scipy import special  # see Normal._frozen
+
         shape = (self.mean_ / self.sd) ** 2
         scale = self.sd**2 / self.mean_
         return scale * np.asarray(special.gammaincinv(shape, u), dtype=np.float64)

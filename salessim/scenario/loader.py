@@ -13,16 +13,18 @@ import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from salessim.scenario.document import merge, plain_data
 from salessim.scenario.errors import Problem, ScenarioError, show, unknown
-from salessim.scenario.exercise_spec import AnswerSpec, ExerciseSpec
 from salessim.scenario.limits import MAX_FILE_BYTES
-from salessim.scenario.mapping_spec import MappingSpec
 from salessim.scenario.schema import Scenario
-from salessim.scenario.sweep_spec import SweepSpec
 from salessim.scenario.yaml12 import parse_yaml
+
+if TYPE_CHECKING:
+    from salessim.scenario.exercise_spec import AnswerSpec, ExerciseSpec
+    from salessim.scenario.mapping_spec import MappingSpec
+    from salessim.scenario.sweep_spec import SweepSpec
 
 MAX_EXTENDS_DEPTH = 16
 """Longest chain of ``extends`` accepted."""
@@ -163,6 +165,10 @@ def read_sweep_spec(path: str | Path) -> SweepSpec:
     Raises:
         ScenarioError: Naming the file, the key path and what is allowed.
     """
+    # The other kinds of file are imported when one is read: building their pydantic
+    # models takes a few hundredths of a second, which loading a scenario does not need.
+    from salessim.scenario.sweep_spec import SweepSpec
+
     source = Path(path)
     return SweepSpec.from_document(_read_document(source), str(source))
 
@@ -176,6 +182,8 @@ def read_mapping(path: str | Path) -> MappingSpec:
     Raises:
         ScenarioError: Naming the file, the key path and what is allowed.
     """
+    from salessim.scenario.mapping_spec import MappingSpec  # see read_sweep_spec
+
     source = Path(path)
     return MappingSpec.from_document(_read_document(source), str(source))
 
@@ -192,6 +200,8 @@ def read_exercise_spec(path: str | Path) -> ExerciseSpec:
     Raises:
         ScenarioError: Naming the file, the key path and what is allowed.
     """
+    from salessim.scenario.exercise_spec import ExerciseSpec  # see read_sweep_spec
+
     source = Path(path)
 
     def read(reference: Any, extends: str | None) -> Scenario:
@@ -234,6 +244,8 @@ def read_answer(path: str | Path) -> AnswerSpec:
     Raises:
         ScenarioError: Naming the file, the key path and what is allowed.
     """
+    from salessim.scenario.exercise_spec import AnswerSpec  # see read_sweep_spec
+
     source = Path(path)
     return AnswerSpec.from_document(_read_document(source), str(source))
 
