@@ -24,7 +24,6 @@ from salessim.calibration import Backtest, Calibration, backtest, calibrate, hol
 from salessim.calibration.backtest import DEFAULT_BACKTEST_REPLICATIONS
 from salessim.cli.common import (
     EXIT_OK,
-    Subparsers,
     add_executor_option,
     replications,
     seed,
@@ -37,10 +36,8 @@ WIDTH = 88
 """Printed paragraphs are wrapped at this many characters."""
 
 
-def add_parser(sub: Subparsers) -> None:
-    """Register ``calibrate``."""
-    p = sub.add_parser("calibrate", help="calibrate a scenario from a CRM export and check "
-                                         "it against the export")
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The arguments of ``calibrate``."""
     p.add_argument("mapping", type=Path, metavar="MAPPING",
                    help="the mapping file (YAML): where the export's tables are and what "
                         "their columns mean (see scenarios/crm/mapping.yaml)")

@@ -6,18 +6,17 @@ import argparse
 import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TypeAlias
-
-from salessim.runner import DEFAULT_REPLICATIONS, MAX_REPLICATIONS
+from typing import Any
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
-
-Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
-"""The type of what ``add_subparsers`` returns, for command modules' ``add_parser``."""
 
 
 def replications(text: str) -> int:
     """Argument type: a replication count in [1, MAX_REPLICATIONS]."""
+    # salessim.runner is imported by the commands that simulate, not by this module:
+    # ``salessim validate`` does not load the simulation.
+    from salessim.runner import MAX_REPLICATIONS
+
     value = whole_number(text, "replications")
     if not 1 <= value <= MAX_REPLICATIONS:
         raise argparse.ArgumentTypeError(f"must be between 1 and {MAX_REPLICATIONS}")
@@ -42,6 +41,8 @@ def whole_number(text: str, what: str) -> int:
 
 def add_run_options(p: argparse.ArgumentParser) -> None:
     """The options every simulating command takes: replications, seed, executor, quiet."""
+    from salessim.runner import DEFAULT_REPLICATIONS  # see replications()
+
     p.add_argument("-r", "--replications", type=replications, default=DEFAULT_REPLICATIONS,
                    help=f"independent replications (default {DEFAULT_REPLICATIONS})")
     p.add_argument("-s", "--seed", type=seed, default=None,

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from salessim.cli.common import EXIT_BAD_INPUT, EXIT_OK, Subparsers, text_table, whole_number
+from salessim.cli.common import EXIT_BAD_INPUT, EXIT_OK, text_table, whole_number
 from salessim.formatting import fmt
 from salessim.scenario import Problem, ScenarioError
 from salessim.scenario.loader import read_answer
@@ -40,10 +40,8 @@ FORGET_AFTER_S = 15.0
 loses its connection for a moment gets it back with its game."""
 
 
-def add_parser(sub: Subparsers) -> None:
-    """Register ``exercise`` with its commands ``show``, ``check`` and ``page``."""
-    p = sub.add_parser("exercise", help="training: show an exercise, score answers, serve "
-                                        "the trainees' page")
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The commands of ``exercise``: ``show``, ``check`` and ``page``."""
     commands = p.add_subparsers(dest="exercise_command", required=True, metavar="COMMAND")
 
     show = commands.add_parser("show", help="print an exercise's brief, goal and levers")

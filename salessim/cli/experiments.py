@@ -20,7 +20,6 @@ import pandas as pd
 
 from salessim.cli.common import (
     EXIT_OK,
-    Subparsers,
     add_run_options,
     json_number,
     run_options,
@@ -36,17 +35,16 @@ HEADLINE_KPIS = ("conversion_rate", "cycle_time_p90_days", "revenue", "cost", "p
 """KPIs a sweep prints unless ``--kpi`` says otherwise."""
 
 
-def add_parser(sub: Subparsers) -> None:
-    """Register ``compare`` and ``sweep``."""
-    p = sub.add_parser("compare", help="run scenarios on common random numbers and compare "
-                                       "them with the first")
+def add_compare_arguments(p: argparse.ArgumentParser) -> None:
+    """The arguments of ``compare``."""
     p.add_argument("files", nargs="+", type=Path, metavar="FILE",
                    help="scenario files; the first is the baseline")
     _add_output_options(p)
     p.set_defaults(func=_compare)
 
-    p = sub.add_parser("sweep", help="run variants of a scenario from a grid file and compare "
-                                     "each with it")
+
+def add_sweep_arguments(p: argparse.ArgumentParser) -> None:
+    """The arguments of ``sweep``."""
     p.add_argument("file", type=Path, metavar="FILE", help="the base scenario")
     p.add_argument("--grid", type=Path, required=True, metavar="GRID",
                    help="YAML file with 'grid: {key.path: [values...]}' or "

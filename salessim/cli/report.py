@@ -11,7 +11,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from salessim.cli.common import EXIT_OK, Subparsers, add_run_options, run_options
+from salessim.cli.common import EXIT_OK, add_run_options, run_options
 from salessim.compare import Comparison, compare, named_scenarios
 from salessim.files import check_writable
 from salessim.report import write_report
@@ -20,9 +20,8 @@ from salessim.runner import run
 from salessim.scenario import load_scenario
 
 
-def add_parser(sub: Subparsers) -> None:
-    """Register ``report``."""
-    p = sub.add_parser("report", help="run scenarios and write one self-contained HTML report")
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The arguments of ``report``."""
     p.add_argument("files", nargs="+", type=Path, metavar="FILE",
                    help="scenario files; the first is the baseline the others are compared with")
     add_run_options(p)

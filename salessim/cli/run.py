@@ -20,10 +20,8 @@ from typing import IO, Any
 import pandas as pd
 
 import salessim
-from salessim import plots
 from salessim.cli.common import (
     EXIT_OK,
-    Subparsers,
     add_run_options,
     json_number,
     run_options,
@@ -49,9 +47,8 @@ PLOT_MARKS = ("funnel.png", "funnel.svg")
 """A plot every ``--plots`` folder holds: such a folder may be replaced."""
 
 
-def add_parser(sub: Subparsers) -> None:
-    """Register ``run``."""
-    p = sub.add_parser("run", help="run a scenario and print its KPIs with 95%% intervals")
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The arguments of ``run``."""
     p.add_argument("file", type=Path, metavar="FILE")
     add_run_options(p)
     p.add_argument("-f", "--format", choices=("table", "csv", "json"), default="table",
@@ -214,6 +211,8 @@ def _write_outputs(res: Results, out: Path, source: Path, by: str | None = None)
 
 
 def _write_plots(res: Results, folder: Path, file_format: str) -> None:
+    from salessim import plots  # matplotlib takes a few tenths of a second, paid with --plots
+
     for name, fig in plots.figures(res).items():
         write_binary_atomic(folder / f"{name}.{file_format}",
                             partial(fig.savefig, format=file_format))

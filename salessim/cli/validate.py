@@ -15,12 +15,10 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from salessim.cli.common import EXIT_BAD_INPUT, EXIT_OK, Subparsers
+from salessim.cli.common import EXIT_BAD_INPUT, EXIT_OK
 from salessim.scenario import Scenario, ScenarioError, load_scenario
 from salessim.scenario.errors import did_you_mean
 from salessim.scenario.loader import read_answer, read_document, read_mapping, read_sweep_spec
-from salessim.sweep import sweep_points
-from salessim.training import Exercise
 
 EXERCISE_KEYS = frozenset({"levers", "goal", "round_days", "debrief", "brief"})
 """Keys only an exercise file has."""
@@ -36,10 +34,8 @@ SCENARIO_KEYS = frozenset({*(f.alias or name for name, f in Scenario.model_field
 """Keys of a scenario file."""
 
 
-def add_parser(sub: Subparsers) -> None:
-    """Register ``validate``."""
-    p = sub.add_parser("validate", help="check scenario, exercise, answer and sweep files "
-                                        "and say what is wrong")
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The arguments of ``validate``."""
     p.add_argument("files", nargs="+", type=Path, metavar="FILE")
     p.set_defaults(func=_validate)
 
@@ -86,6 +82,10 @@ def _scenario(path: Path) -> str:
 
 
 def _exercise(path: Path) -> str:
+    # Exercises and sweeps are imported when such a file comes: they load the simulation
+    # and pandas, which validating a scenario does not need.
+    from salessim.training import Exercise
+
     ex = Exercise.load(path)
     spec = ex.spec
     return (f"exercise {spec.title!r} (level {spec.level}, {len(ex.levers)} levers, "
@@ -102,6 +102,8 @@ def _answer(path: Path) -> str:
 
 
 def _sweep(path: Path) -> str:
+    from salessim.sweep import sweep_points  # see _exercise
+
     spec = read_sweep_spec(path)
     points = sweep_points(path)
     shape = (f"grid of {len(spec.grid)} key paths, {len(points):,} points"
