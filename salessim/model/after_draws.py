@@ -20,6 +20,7 @@ from salessim.model.draws import (
     Rows,
     StageLayer,
     Transform,
+    Uniforms,
     hours,
 )
 from salessim.model.staffing import DAYS_PER_YEAR
@@ -96,6 +97,11 @@ def _laziness(n: int) -> tuple[int, int]:
     return max(SPARSE_CHUNK, n // 2), SPARSE_CHUNK
 
 
+def _uniforms(rng: np.random.Generator, n: int, c: int) -> Uniforms:
+    """A layer's uniforms: made where read for a channel's leads (most rows never are)."""
+    return Uniforms(rng, n, c, sparse=n > BLOCK_ROWS)
+
+
 def _zeros(u: FloatArray) -> FloatArray:
     return np.zeros_like(u)
 
@@ -117,7 +123,7 @@ def order_layer(sc: Scenario, source: Keys, n: int, seed: int, replication: int
         "u_decision": (5, None),
         "u_bad_debt": (6, None),
     }
-    return OrderLayer(rng.random((n, 7)), columns, *_laziness(n))
+    return OrderLayer(_uniforms(rng, n, 7), columns, *_laziness(n))
 
 
 def step_layer(sc: Scenario, source: Keys, n: int, step: DeliveryStep, attempt: int,
@@ -131,7 +137,7 @@ def step_layer(sc: Scenario, source: Keys, n: int, step: DeliveryStep, attempt: 
         "lead_time_days": (2, step.lead_time_days.ppf),
         "u_pass": (3, None),
     }
-    return StepLayer(rng.random((n, 4)), columns, *_laziness(n))
+    return StepLayer(_uniforms(rng, n, 4), columns, *_laziness(n))
 
 
 def invoice_layer(sc: Scenario, source: Keys, n: int, milestone: str, seed: int,
@@ -144,7 +150,7 @@ def invoice_layer(sc: Scenario, source: Keys, n: int, milestone: str, seed: int,
         "work_days": (1, hours(after.invoicing.effort_hours, sc.calendar.hours_per_day)),
         "pay_days": (2, sc.payment.payment_days.ppf),
     }
-    return InvoiceLayer(rng.random((n, 3)), columns, *_laziness(n))
+    return InvoiceLayer(_uniforms(rng, n, 3), columns, *_laziness(n))
 
 
 def chase_layer(sc: Scenario, source: Keys, n: int, milestone: str, chase: int, seed: int,
@@ -158,7 +164,7 @@ def chase_layer(sc: Scenario, source: Keys, n: int, milestone: str, chase: int, 
         "u_pay": (1, None),
         "paid_after_days": (2, collection.paid_after_days.ppf),
     }
-    return ChaseLayer(rng.random((n, 3)), columns, *_laziness(n))
+    return ChaseLayer(_uniforms(rng, n, 3), columns, *_laziness(n))
 
 
 class CustomerLayer(StageLayer):
@@ -206,7 +212,7 @@ def customer_layer(sc: Scenario, origin: Keys, n: int, what: int, k: int, seed: 
         "gap_days": (0, _exponential(rate / DAYS_PER_YEAR)),
         "work_days": (1, hours(effort, hpd) if effort is not None else _zeros),
     }
-    return CustomerLayer(rng.random((n, 2)), columns, *_laziness(n))
+    return CustomerLayer(_uniforms(rng, n, 2), columns, *_laziness(n))
 
 
 def _exponential(rate: float) -> Transform:

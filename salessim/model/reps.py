@@ -30,6 +30,7 @@ task or with None if the lead went cold.
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 from collections import deque
 from typing import Protocol
@@ -179,6 +180,12 @@ class RepPool:
         self._free: deque[Rep] = deque(reps)
         self._queue: list[Task] = []
         self._seq = 0
+        self._entries = itertools.count()
+        self._by_load: list[tuple[int, int, int, Rep]] = []
+        """Owner assignment: (owned, index, seq, rep) entries, the least loaded rep first.
+        An entry whose ``owned`` is no longer the rep's is stale and dropped when it
+        comes to the top: finding the least loaded rep costs log(reps), not reps."""
+        self._reheap()
 
     # ---- tasks --------------------------------------------------------------------
 
@@ -233,7 +240,7 @@ class RepPool:
         """The lead's owner; a new lead gets the least loaded rep with room, if any."""
         rep = self.owners.get(lead)
         if rep is None:
-            rep = min(self.reps, key=_owner_load)
+            rep = self._least_loaded()
             if capped and rep.owned >= self._cap:
                 return None
             self._own(rep, +1)
@@ -243,12 +250,28 @@ class RepPool:
     def _own(self, rep: Rep, change: int) -> None:
         rep.count_book(self.env.now, self.window)
         rep.owned += change
+        if rep.left == math.inf:  # a rep who left gives up leads but takes no new ones
+            heapq.heappush(self._by_load, (rep.owned, rep.index, next(self._entries), rep))
+        if len(self._by_load) > 4 * len(self.reps) + 64:  # stale entries kept in bounds
+            self._reheap()
+
+    def _reheap(self) -> None:
+        """Entries for the reps there are now, one each (after staff changes)."""
+        self._by_load = [(r.owned, r.index, next(self._entries), r) for r in self.reps]
+        heapq.heapify(self._by_load)
+
+    def _least_loaded(self) -> Rep:
+        """The rep owning the fewest open leads (the lowest index among equals)."""
+        heap = self._by_load
+        while heap[0][0] != heap[0][3].owned:
+            heapq.heappop(heap)
+        return heap[0][3]
 
     def _admit(self) -> None:
         """Leads waiting for room in a book take the room there is now."""
         queue = self._for_book
         now = self.env.now
-        while queue and min(r.owned for r in self.reps) < self._cap:
+        while queue and self._least_loaded().owned < self._cap:
             task = heapq.heappop(queue)
             enabled, lead, waiter = task[1], task[3], task[7]
             if (self._max_wait is not None and now - enabled > self._max_wait
@@ -307,6 +330,7 @@ class RepPool:
     def hire(self, rep: Rep) -> None:
         """A new rep joins now and takes waiting work at once."""
         self.reps.append(rep)
+        self._reheap()
         if self.owner:
             # New leads come to the least loaded owner (the new rep first), and leads
             # waiting for room in a book find it in the new rep's.
@@ -329,6 +353,7 @@ class RepPool:
         rep.busy = False
         rep.leaving = False
         self.reps.remove(rep)
+        self._reheap()
         if not self.owner:
             return
         rep.count_book(self.env.now, self.window)
@@ -401,6 +426,3 @@ class RepPool:
                 rep.busy = True
                 self.release(rep)
 
-
-def _owner_load(rep: Rep) -> tuple[int, int]:
-    return rep.owned, rep.index

@@ -1,0 +1,73 @@
+"""Draws made where read, and the least loaded owner found from a heap: exact equivalents.
+
+Sparse uniforms must be the very numbers a whole ``rng.random((n, c))`` gives, and the
+owner heap must pick the rep a scan of every rep picks, after any sequence of changes.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import simpy
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from salessim.model.draws import Uniforms, packed
+from salessim.model.reps import Rep, RepPool
+from salessim.rng import Purpose, stream
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 128])
+def test_sparse_uniforms_are_the_whole_matrix_bit_for_bit(chunk: int) -> None:
+    n, c = 1_000, 8
+    whole = stream(3, 1, Purpose.STAGE, 11, 2).random((n, c))
+    sparse = Uniforms(stream(3, 1, Purpose.STAGE, 11, 2), n, c, sparse=True)
+    for row in [999, 0, 517, 516, 3, 998, 517]:
+        start = row - row % chunk
+        for k in range(c):
+            got = sparse.rows(start, start + chunk, k)
+            assert np.array_equal(got, whole[start:min(start + chunk, n), k])
+    assert np.array_equal(sparse.full(), whole)
+    assert np.array_equal(Uniforms(stream(3, 1, Purpose.STAGE, 11, 2), n, c,
+                                   sparse=False).rows(10, 20, 5), whole[10:20, 5])
+
+
+def test_packed_values_are_the_same_doubles() -> None:
+    x = stream(1, 0, Purpose.STAGE).random(1_000) * 1e6
+    assert packed(x).tolist() == x.tolist()
+
+
+class _NoEffect:
+    def __getitem__(self, key: tuple[int, int, int, int], /) -> float:
+        return 0.0
+
+
+def _pool(reps: list[Rep]) -> RepPool:
+    return RepPool(simpy.Environment(), "t", "ae", reps, owner=True, dispatch="fifo",
+                   max_wait_days=None, travel=-1, travel_cost=0.0, effect=_NoEffect(),
+                   max_open=None, window=(0.0, math.inf))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["open", "close", "hire", "leave"]),
+                          st.integers(0, 10_000)), max_size=300))
+def test_the_owner_of_a_new_lead_is_the_least_loaded_rep_lowest_index_first(
+        steps: list[tuple[str, int]]) -> None:
+    pool = _pool([Rep(i, "t", "ae") for i in range(4)])
+    next_index, next_lead = 4, 0
+    for action, pick in steps:
+        if action == "open" or (not pool.owners and action == "close"):
+            expected = min(pool.reps, key=lambda r: (r.owned, r.index))
+            assert pool._owner_of(next_lead) is expected
+            next_lead += 1
+        elif action == "close":
+            leads = sorted(pool.owners)
+            pool.forget(leads[pick % len(leads)])
+        elif action == "hire":
+            pool.hire(Rep(next_index, "t", "ae"))
+            next_index += 1
+        elif len(pool.reps) > 1:
+            pool.dismiss(pool.reps[pick % len(pool.reps)])
+        assert all(r.owned == sum(o is r for o in pool.owners.values()) for r in pool.reps)
