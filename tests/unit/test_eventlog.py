@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import xml.etree.ElementTree as ET
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +56,93 @@ def test_xes_read_by_pm4py_discovers_the_stages(res: ss.Results, tmp_path: Path)
     first = log[log["case:concept:name"] == "0-0"]
     assert first["time:timestamp"].is_monotonic_increasing
     assert set(log["org:role"]) == {r.name for r in res.scenario.roles}
+
+
+def _elementtree_xes(res: ss.Results) -> str:
+    """The XES text as the ElementTree writer it replaced gave it: the reference."""
+    ev = res.events.sort_values(["replication", "case_id"], kind="stable", ignore_index=True)
+    stamp = partial(eventlog.timestamps, hours_per_day=res.scenario.calendar.hours_per_day)
+    served = ev["resource"] != ""
+    iso = {k: np.datetime_as_string(stamp(v.to_numpy(dtype=float)), unit="ms", timezone="UTC")
+           for k, v in {"time:timestamp": ev["end_time"].where(served, ev["decision_time"]),
+                        "start_timestamp": ev["start_time"], "enable_timestamp": ev["enable_time"],
+                        "decision_timestamp": ev["decision_time"]}.items()}
+
+    def put(parent: ET.Element, tag: str, key: str, value: Any) -> None:
+        text = {"boolean": lambda: "true" if value else "false",
+                "float": lambda: repr(float(value))}.get(tag, lambda: str(value))()
+        ET.SubElement(parent, tag, key=key, value=text)
+
+    lines = ['<?xml version="1.0" encoding="UTF-8"?>', '<log xes.version="1.0" xes.features='
+             '"nested-attributes" xmlns="http://www.xes-standard.org/">']
+    lines += [ET.tostring(ET.Element("extension", name=n, prefix=p, uri=u), encoding="unicode")
+              for n, p, u in eventlog._XES_EXTENSIONS]
+    lines.append('<classifier name="Activity" keys="concept:name"/>')
+    head = ET.Element("log")
+    put(head, "string", "source", f"salessim: {res.scenario.name}, seed {res.seed}")
+    lines.append(ET.tostring(head[0], encoding="unicode"))
+    for (rep, case), rows in ev.groupby(["replication", "case_id"], sort=False):
+        first, trace = rows.iloc[0], ET.Element("trace")
+        put(trace, "string", "concept:name", f"{rep}-{case}")
+        put(trace, "int", "replication", rep)
+        put(trace, "int", "case_id", case)
+        for attr in eventlog._TRACE_ATTRIBUTES:
+            put(trace, "string", attr, first[attr])
+        put(trace, "float", "deal_value", first["deal_value"])
+        put(trace, "boolean", "cohort", first["cohort"])
+        for k, row in rows.iterrows():
+            event = ET.SubElement(trace, "event")
+            put(event, "string", "concept:name", row["activity"])
+            put(event, "string", "lifecycle:transition", "complete")
+            put(event, "date", "time:timestamp", iso["time:timestamp"][k])
+            if served[k]:
+                put(event, "string", "org:resource", row["resource"])
+                put(event, "string", "org:group", row["team"])
+                put(event, "date", "start_timestamp", iso["start_timestamp"][k])
+            put(event, "string", "org:role", row["role"])
+            for key in ("enable_timestamp", "decision_timestamp"):
+                put(event, "date", key, iso[key][k])
+            put(event, "string", "outcome", row["outcome"])
+            for tag, key in [("int", "attempt"), ("int", "touch"), ("float", "handoff_days"),
+                             ("boolean", "info_lost"), ("float", "travel_cost")]:
+                put(event, tag, key, row[key])
+        lines.append(ET.tostring(trace, encoding="unicode"))
+    return "\n".join([*lines, "</log>", ""])
+
+
+def _awkward_names(res: ss.Results) -> ss.Results:
+    """The same results with every name holding what XML must escape, and non-ASCII."""
+    awkward = ' & <"Zoë\'s">\t\r\n'
+    renamed = dataclasses.replace(
+        res, scenario=res.scenario.with_changes({"name": f"Regional{awkward}"}))
+    ev = res.events.copy()
+    for col in ["activity", "role", "resource", "team", "outcome", *eventlog._TRACE_ATTRIBUTES]:
+        ev[col] = ev[col].where(ev[col] == "", ev[col] + awkward)  # no resource stays none
+    renamed.__dict__["events"] = ev  # the cached property, as if the run had these names
+    return renamed
+
+
+@pytest.mark.parametrize("names", ["plain", "awkward"])
+def test_xes_is_byte_for_byte_what_elementtree_wrote(res: ss.Results, tmp_path: Path,
+                                                     names: str) -> None:
+    if names == "awkward":
+        res = _awkward_names(res)
+    path = ss.write_event_log(res, tmp_path / "log.xes")
+    # ElementTree's own escaping: '&' before the entities, '\t' as '&#09;'.
+    assert path.read_bytes() == _elementtree_xes(res).encode("utf-8")
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:Install the optional requirement")
+def test_pm4py_reads_the_xes_as_it_read_elementtrees(res: ss.Results, tmp_path: Path) -> None:
+    pm4py = pytest.importorskip("pm4py")
+    res = _awkward_names(res)
+    reference = tmp_path / "reference.xes"
+    reference.write_text(_elementtree_xes(res), encoding="utf-8", newline="")
+    log = pm4py.read_xes(str(ss.write_event_log(res, tmp_path / "log.xes")))
+    pd.testing.assert_frame_equal(log, pm4py.read_xes(str(reference)))
+    assert len(log) == len(res.events)
+    assert set(log["org:resource"].dropna()) == set(res.events["resource"]) - {""}
 
 
 def test_timestamps_map_working_days_onto_business_days() -> None:
