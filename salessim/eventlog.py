@@ -16,6 +16,7 @@ no file under the final name.
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
 from collections.abc import Callable
 from functools import partial
 from itertools import pairwise
@@ -100,12 +101,16 @@ def event_log_format(path: str | Path) -> str:
     """The format of an event-log file name: its suffix, if it is one of ``FORMATS``.
 
     Raises:
-        ValueError: Naming the formats that exist, for any other suffix.
+        ValueError: Naming the formats that exist, for any other suffix; for .parquet
+            when pyarrow (the ``parquet`` extra) is not installed.
     """
     suffix = Path(path).suffix.lower()
     if suffix not in FORMATS:
         raise ValueError(f"unknown event-log format {suffix or '(no suffix)'!r} for {path}; "
                          f"known formats: {', '.join(FORMATS)}")
+    if suffix == ".parquet" and importlib.util.find_spec("pyarrow") is None:
+        raise ValueError(f"writing {path} as Parquet needs pyarrow: pip install "
+                         "'salessim[parquet]', or use .csv or .xes")
     return suffix
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import importlib.util
 import xml.etree.ElementTree as ET
 from functools import partial
 from pathlib import Path
@@ -15,6 +16,7 @@ import pytest
 
 import salessim as ss
 from salessim import eventlog
+from salessim.eventlog import event_log_format
 
 from ..conftest import short
 
@@ -208,3 +210,13 @@ def test_interrupted_xes_export_leaves_no_file(res: ss.Results, tmp_path: Path,
     with pytest.raises(KeyboardInterrupt):
         ss.write_event_log(res, tmp_path / "log.xes")
     assert written and list(tmp_path.iterdir()) == []
+
+
+def test_parquet_without_pyarrow_is_refused_by_name_before_anything_is_written(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "pyarrow" else real(name, *a))
+    with pytest.raises(ValueError, match=r"needs pyarrow: pip install 'salessim\[parquet\]'"):
+        event_log_format(tmp_path / "events.parquet")
+    assert event_log_format(tmp_path / "events.csv") == ".csv"
