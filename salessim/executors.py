@@ -71,12 +71,11 @@ def open_executor(spec: ExecutorSpec, workers: int | None, jobs: int) -> Iterato
     """
     if workers is not None and workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
-    if spec is None:
-        spec = "processes" if (os.cpu_count() or 1) > 1 and jobs > 1 else "serial"
+    spec = _resolved(spec, jobs)
     if spec == "serial":
         yield None
     elif spec == "processes":
-        n = max(1, min(workers or os.cpu_count() or 1, jobs))
+        n = _pool_size(workers, jobs)
         pool = ProcessPoolExecutor(max_workers=n, mp_context=pool_context(),
                                    initializer=end_with_parent, initargs=(os.getpid(),))
         try:
@@ -100,6 +99,30 @@ def open_executor(spec: ExecutorSpec, workers: int | None, jobs: int) -> Iterato
         raise ValueError(f"executor must be None, 'serial', 'processes', a "
                          f"concurrent.futures.Executor, a dask Client or a dask scheduler "
                          f"address such as 'tcp://host:8786'; got {spec!r}")
+
+
+def local_workers(spec: ExecutorSpec, workers: int | None, jobs: int) -> int | None:
+    """How many replications ``open_executor`` runs at once on this machine.
+
+    None when they run elsewhere (a dask cluster, or an executor of the caller's, whose
+    workers this cannot count).
+    """
+    spec = _resolved(spec, jobs)
+    if spec == "serial":
+        return 1
+    if spec == "processes":
+        return _pool_size(workers, jobs)
+    return None
+
+
+def _resolved(spec: ExecutorSpec, jobs: int) -> ExecutorSpec:
+    if spec is None:
+        return "processes" if (os.cpu_count() or 1) > 1 and jobs > 1 else "serial"
+    return spec
+
+
+def _pool_size(workers: int | None, jobs: int) -> int:
+    return max(1, min(workers or os.cpu_count() or 1, jobs))
 
 
 def _connect(address: str) -> Any:

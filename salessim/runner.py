@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from salessim.executors import ExecutorSpec, open_executor
+from salessim.executors import ExecutorSpec, local_workers, open_executor
+from salessim.footprint import available_memory, footprint
 from salessim.kpis import check_kpi
 from salessim.model import RawReplication, Timeline, simulate
 from salessim.model.changes import change_problems
@@ -181,12 +182,15 @@ def _replicate(
         done = _from_store(store, jobs, keys, unique)
     todo = [i for i in unique if i not in done]
     failures: list[Failure] = []
+    keep_raw = _fits(jobs, todo, executor, workers)
 
     def finish(i: int, raw: RawReplication) -> None:
+        job = jobs[i]
+        kpis = kpi_row(job.final, raw) if store is not None or not keep_raw else {}
         if store is not None:
-            job = jobs[i]
-            store.save(job.scenario, keys[i][0], job.seed, raw, kpi_row(job.final, raw))
-        done[i] = raw
+            store.save(job.scenario, keys[i][0], job.seed, raw, kpis)
+        done[i] = (raw if keep_raw else
+                   Replay(job.scenario, job.seed, job.replication, job.timeline, kpis))
         bar.update()
 
     with progress_bar(len(unique), desc, progress, initial=len(done)) as bar, \
@@ -219,6 +223,26 @@ def _replicate(
         failures.sort(key=lambda f: (f.label, f.replication))
         raise ReplicationError(failures, done, store.path if store is not None else None)
     return [done[first[key]] for key in keys]
+
+
+def _fits(jobs: Sequence[Job], todo: Sequence[int], executor: ExecutorSpec,
+          workers: int | None) -> bool:
+    """Whether the finished replications' raw output can be kept (see ``footprint``).
+
+    Raises:
+        MemoryRefused: If the replications running at once would not fit in memory.
+    """
+    biggest = [max(jobs[i].scenario, jobs[i].final, key=lambda sc: sc.expected_leads())
+               for i in todo]
+    plan = footprint(biggest, local_workers(executor, workers, len(todo)),
+                     available_memory())
+    if not plan.keep_raw:
+        warnings.warn(
+            f"{len(todo)} replications' raw output (about {plan.kept / 2**30:,.1f} GB) "
+            f"would not fit in memory beside the running ones; each is kept as its KPIs, "
+            "and a table that needs its leads or events simulates it again",
+            RuntimeWarning, stacklevel=4)
+    return plan.keep_raw
 
 
 def _from_store(store: Store, jobs: Sequence[Job], keys: list[tuple[str, int, int]],

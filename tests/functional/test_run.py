@@ -9,6 +9,9 @@ import pandas as pd
 import pytest
 
 import salessim as ss
+import salessim.runner
+from salessim import footprint
+from salessim.replications import Replications
 from salessim.results import EVENT_LOG_COLUMNS, kpi_names
 
 
@@ -173,3 +176,35 @@ def test_bad_arguments_are_refused(regional_short: ss.Scenario) -> None:
         ss.run(regional_short, replications=1, seed=-1)
     with pytest.raises(ValueError, match="executor"):
         ss.run(regional_short, replications=1, seed=1, executor="cluster")  # type: ignore[arg-type]
+
+
+def _memory(monkeypatch: pytest.MonkeyPatch, available: float) -> None:
+    monkeypatch.setattr(salessim.runner, "available_memory", lambda: available)
+
+
+def test_a_run_that_would_not_fit_in_memory_is_refused_before_it_starts(
+        regional_short: ss.Scenario, monkeypatch: pytest.MonkeyPatch) -> None:
+    one = (footprint.RUNNING_BYTES_PER_LEAD * regional_short.expected_leads()
+           + footprint.PROCESS_BYTES)
+    _memory(monkeypatch, 1.5 * one / footprint.USABLE_SHARE)  # room for one at a time
+    with pytest.raises(footprint.MemoryRefused, match=r"2 at once need .* Run with "
+                                                      r"workers=1 \(--workers 1\)"):
+        ss.run(regional_short, replications=4, seed=1, executor="processes", workers=2)
+    _memory(monkeypatch, 0.5 * one / footprint.USABLE_SHARE)
+    with pytest.raises(footprint.MemoryRefused, match=r"Even one does not fit: shorten "
+                                                      r"calendar\.horizon_days"):
+        ss.run(regional_short, replications=1, seed=1, executor="serial")
+
+
+def test_replications_that_fit_only_as_kpis_are_kept_as_kpis_with_the_same_numbers(
+        regional_short: ss.Scenario, monkeypatch: pytest.MonkeyPatch) -> None:
+    full = ss.run(regional_short, replications=3, seed=2, executor="serial")
+    leads = regional_short.expected_leads()
+    one = footprint.RUNNING_BYTES_PER_LEAD * leads + footprint.PROCESS_BYTES
+    kept = 3 * footprint.KEPT_BYTES_PER_LEAD * leads
+    _memory(monkeypatch, (one + kept / 2) / footprint.USABLE_SHARE)
+    with pytest.warns(RuntimeWarning, match="each is kept as its KPIs"):
+        lean = ss.run(regional_short, replications=3, seed=2, executor="serial")
+    assert isinstance(lean.raw, Replications) and lean.raw.replayed == 3
+    assert lean.summary().equals(full.summary())
+    assert lean.events.equals(full.events)  # simulated again, the same numbers

@@ -22,7 +22,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("scenario", ("salessim.scenario",)),
     ("model", ("salessim.model",)),
     ("run and results", ("salessim.kpis", "salessim.after_kpis", "salessim.results",
-                         "salessim.store", "salessim.replications",
+                         "salessim.store", "salessim.replications", "salessim.footprint",
                          "salessim.runner", "salessim.intervals")),
     ("experiments", ("salessim.compare", "salessim.sweep", "salessim.sandbox",
                      "salessim.warmup", "salessim.territory")),
