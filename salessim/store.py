@@ -98,16 +98,17 @@ class Store:
     Args:
         path: The store file; created if it does not exist (its folder must exist).
         keep_raw: Keep each replication's raw columns, not only its KPIs (see the
-            module docs); replications already stored stay as they were kept.
+            module docs). The choice is recorded in the file: None keeps the file's
+            (KPIs only for a new file). Replications already stored stay as they were.
 
     Raises:
         StoreError: If the file is not a salessim store, was written in another store
             format, or cannot be opened.
     """
 
-    def __init__(self, path: str | Path, *, keep_raw: bool = False) -> None:
+    def __init__(self, path: str | Path, *, keep_raw: bool | None = None) -> None:
         self.path = Path(path)
-        self.keep_raw = keep_raw
+        self.keep_raw = False
         try:
             folder = self.path.parent
             if not folder.is_dir():
@@ -120,12 +121,12 @@ class Store:
         try:
             if not fresh:
                 self._check_format()
-            self._prepare(fresh)
+            self._prepare(fresh, keep_raw)
         except BaseException:
             self._db.close()
             raise
 
-    def _prepare(self, fresh: bool) -> None:
+    def _prepare(self, fresh: bool, keep_raw: bool | None) -> None:
         """Make the tables of a new store, and prove now that the store can be written.
 
         A read-only file or folder is found here, before any replication runs, not
@@ -143,8 +144,13 @@ class Store:
             with self._transaction():
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('format', ?)",
                            (str(STORE_FORMAT),))
+                if keep_raw is not None:
+                    db.execute("INSERT OR REPLACE INTO meta VALUES ('keep_raw', ?)",
+                               (str(int(keep_raw)),))
+            row = db.execute("SELECT value FROM meta WHERE key = 'keep_raw'").fetchone()
         except sqlite3.Error as err:
             raise self._unwritable(err) from None
+        self.keep_raw = row is not None and row[0] == "1"
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:

@@ -52,6 +52,10 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--store", type=Path, default=None, metavar="FILE",
                    help="results store (SQLite): keep every finished replication, and "
                         "skip the ones already there when run again")
+    p.add_argument("--keep-raw", action="store_true",
+                   help="with --store: keep each replication's leads and events too, not "
+                        "only its KPIs (about 1.5 MB a replication of the baseline instead "
+                        "of 14 KB; without it they are simulated again when needed)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
@@ -64,7 +68,18 @@ def add_executor_option(p: argparse.ArgumentParser) -> None:
 
 
 def run_options(args: argparse.Namespace) -> dict[str, Any]:
-    """Keyword arguments for the API's simulating calls, from ``add_run_options``."""
+    """Keyword arguments for the API's simulating calls, from ``add_run_options``.
+
+    Raises:
+        ValueError: For ``--keep-raw`` without ``--store``.
+        StoreError: If ``--keep-raw`` cannot be recorded in the store.
+    """
+    if args.keep_raw:
+        if args.store is None:
+            raise ValueError("--keep-raw needs --store FILE: it says what the store keeps")
+        from salessim.store import Store  # the store is only opened when one is asked for
+
+        Store(args.store, keep_raw=True).close()  # recorded in the file for this run
     return {"replications": args.replications, "seed": args.seed, "executor": args.executor,
             "workers": args.workers, "store": args.store,
             "progress": False if args.quiet else None}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -51,6 +52,20 @@ def test_run_prints_kpi_table(small_file: Path) -> None:
     assert "95% interval" in out.stdout
     for kpi in ("conversion_rate", "cycle_time_p90_days", "utilisation_ae", "profit"):
         assert kpi in out.stdout
+
+
+def test_keep_raw_is_recorded_in_the_store_and_needs_one(
+        small_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    store = tmp_path / "full.sqlite"
+    assert main(["run", str(small_file), "-r", "2", "-s", "5", "--executor", "serial",
+                 "-q", "--store", str(store), "--keep-raw"]) == 0
+    with ss.Store(store) as kept:
+        assert kept.keep_raw
+    with sqlite3.connect(store) as db:
+        assert db.execute("SELECT COUNT(raw) FROM replications").fetchone()[0] == 2
+    capsys.readouterr()
+    assert main(["run", str(small_file), "-r", "2", "--keep-raw"]) == 2
+    assert "--keep-raw needs --store FILE" in capsys.readouterr().err
 
 
 @pytest.mark.slow

@@ -114,6 +114,8 @@ def test_a_store_keeping_raw_columns_reads_them_back_equal(tmp_path: Path) -> No
     path = tmp_path / "full.sqlite"
     with ss.Store(path, keep_raw=True) as store:
         first = ss.run(sc, replications=2, seed=3, executor="serial", store=store)
+    with ss.Store(path) as reopened:  # the file remembers what it keeps
+        assert reopened.keep_raw
     again = ss.run(sc, replications=2, seed=3, executor="serial", store=path)
     assert isinstance(again.raw, Replications) and again.raw.replayed == 0
     for mine, kept in zip(first.raw, again.raw, strict=True):
