@@ -32,6 +32,7 @@ SimPy's own.
 from __future__ import annotations
 
 import math
+from array import array
 from collections.abc import Generator
 from dataclasses import dataclass, field
 from statistics import fmean
@@ -276,7 +277,9 @@ class Replication:
         self._made: dict[Keys, tuple[int, NDArray[np.float64]]] = {}
         """Sources of leads made during the run: keys -> (source index, the uniforms of
         their attributes and deal values)."""
-        self.events: list[Any] = []
+        self.events: array[float] = array("d")
+        """Activity records, ``EVENT_FIELDS`` one after another, as doubles: 8 bytes a
+        value, where a list would hold a pointer and a float object for each."""
         """Event records, ``len(EVENT_FIELDS)`` entries per activity, one after another."""
         self.open_cohort = 0
         self.arrivals_done = False
@@ -306,6 +309,11 @@ class Replication:
         """Simulate until every counted lead is closed or the drain limit passes."""
         self.start()
         self.advance(math.inf)
+        # The run is over: its draws can go before the tables are built, which is when
+        # a replication holds the most.
+        self.layers.clear()
+        self.part_layers.clear()
+        self.follow_up_layers.clear()
         return self.collect()
 
     def start(self) -> None:

@@ -6,6 +6,7 @@ names. Times are days from the start of the run.
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -165,7 +166,14 @@ class RawReplication:
 
 def flat_columns(flat: Sequence[Any], names: Sequence[str], dtypes: Sequence[Any]
                  ) -> dict[str, NDArray[Any]]:
-    """Records written one after another (``len(names)`` values each) as typed columns."""
-    table = np.array(flat, dtype=np.float64).reshape(-1, len(names))
-    return {name: np.ascontiguousarray(table[:, k], dtype=dt)
+    """Records written one after another (``len(names)`` values each) as typed columns.
+
+    Each column is copied out of a view of ``flat``, one at a time, so the table is never
+    copied whole; no column keeps the view, so a typed array that goes on growing (a run
+    played in rounds) is not held by an exported buffer.
+    """
+    width = len(names)
+    table = (np.frombuffer(flat, dtype=np.float64) if isinstance(flat, array)
+             else np.array(flat, dtype=np.float64))
+    return {name: np.array(table[k::width], dtype=dt)
             for k, (name, dt) in enumerate(zip(names, dtypes, strict=True))}
