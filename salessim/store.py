@@ -10,7 +10,7 @@ the replication being written, never one already written.
 By default a replication is kept as its KPIs alone, a few kilobytes: its leads, event
 log and after-sale tables are re-created exactly, when something asks for them, by
 simulating (scenario, seed, replication) again (``salessim.replications``).
-``Store(path, keep_raw=True)`` keeps the raw columns too (about 1.6 MB per replication
+``Store(path, keep_raw=True)`` keeps the raw columns too (about 1.5 MB per replication
 of the regional baseline, as compressed NumPy arrays read back without pickle: nothing
 in a store file can run code), for when re-simulating would cost more than reading.
 
