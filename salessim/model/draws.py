@@ -227,12 +227,30 @@ class StageLayer:
         """(Re)build the columns from the layer's uniforms with these transforms.
 
         Called again when a distribution changes during a run: rows read from now on
-        take the new distribution's value for the same uniform.
+        take the new distribution's value for the same uniform. A column is made when
+        first read (``__getattr__``): most layers of leads made during the run are read
+        for one row and a few of their columns.
         """
+        self._columns = columns
         self.travel_days = []
-        for name, (k, transform) in columns.items():
-            self.put(name, LazyColumn(self, name, self.u, k, transform, self.dense_after,
-                                      self.chunk))
+        for name in columns:
+            _, _, index = name.partition(".")
+            if index:
+                self.put(name, self._column(name))
+            else:
+                self.__dict__.pop(name, None)
+
+    def __getattr__(self, name: str) -> Rows:
+        """A column not read yet: made now, and set, so later reads find it directly."""
+        if name.startswith("_") or name not in self.__dict__.get("_columns", ()):
+            raise AttributeError(name)
+        column = self._column(name)
+        setattr(self, name, column)
+        return column
+
+    def _column(self, name: str) -> LazyColumn:
+        k, transform = self._columns[name]
+        return LazyColumn(self, name, self.u, k, transform, self.dense_after, self.chunk)
 
     def put(self, name: str, column: Rows) -> None:
         """Set a column by name; ``travel_days.3`` is the fourth travel zone's column."""
