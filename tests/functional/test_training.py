@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 import salessim as ss
+import salessim.training.scoring
 from salessim.cli import main
 from salessim.scenario import ScenarioError
 from salessim.scenario.loader import read_answer
@@ -59,6 +60,21 @@ def test_exercise_is_solvable_and_doing_nothing_is_not(name: str) -> None:
 @pytest.fixture(scope="module")
 def small(tmp_path_factory: pytest.TempPathFactory) -> Exercise:
     return Exercise.load(small_exercise(tmp_path_factory.mktemp("ex")))
+
+
+def test_an_answer_that_changes_nothing_scores_the_baseline_without_running_again(
+        small: Exercise, monkeypatch: pytest.MonkeyPatch) -> None:
+    base = baseline(small, executor="serial")
+    spec = small.spec
+    fresh = ss.run(small.scenario, replications=spec.replications, seed=spec.seed,
+                   executor="serial", progress=False)
+    assert fresh.kpis.equals(base.kpis)  # what a run of the empty answer gives
+    runs: list[Any] = []
+    monkeypatch.setattr(salessim.training.scoring, "run",
+                        lambda *a, **k: runs.append(a) or pytest.fail("ran again"))
+    nothing = check_answer(small, [], "nothing.yaml", base)
+    assert runs == [] and nothing.spent == 0
+    assert nothing.objective_value == nothing.baseline_value
 
 
 def _refusals(ex: Exercise, decisions: list[dict[str, Any]]) -> list[str]:
