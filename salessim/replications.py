@@ -70,6 +70,11 @@ class Replications(Sequence[RawReplication]):
     def __iter__(self) -> Iterator[RawReplication]:
         return (self[i] for i in range(len(self._items)))
 
+    def __repr__(self) -> str:
+        stored = self.replayed
+        return (f"<Replications: {len(self)} ({len(self) - stored} in memory, {stored} "
+                "as stored KPIs, simulated again when read)>")
+
     @property
     def indices(self) -> list[int]:
         """The replication indices, in order (nothing is simulated for them)."""

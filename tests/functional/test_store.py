@@ -100,6 +100,8 @@ def test_kpis_are_read_back_without_simulating_and_tables_re_created_exactly(
     assert again.summary().equals(first.summary()) and again.kpis.equals(first.kpis)
     assert replayed == [] and isinstance(again.raw, Replications)
     assert again.raw.replayed == 3
+    assert repr(again.raw) == ("<Replications: 3 (0 in memory, 3 as stored KPIs, simulated "
+                               "again when read)>")
     assert again.reps().equals(first.reps())  # needs the event log: simulated again
     assert replayed == [0, 1, 2] and again.raw.replayed == 0
     assert again.leads.equals(first.leads)
