@@ -244,16 +244,12 @@ class Results:
     @cached_property
     def kpis(self) -> pd.DataFrame:
         """One row per replication, one column per KPI (see module docs for units)."""
-        raws = self.raw
-        if isinstance(raws, Replications):  # stored KPIs need no simulating again
-            rows = [raws.stored_kpis(i) or kpi_row(self.scenario, raws[i])
-                    for i in range(len(raws))]
-            indices = raws.indices
-        else:
-            rows = [kpi_row(self.scenario, r) for r in raws]
-            indices = [r.replication for r in raws]
+        raws = self.raw if isinstance(self.raw, Replications) else Replications(self.raw)
+        # A replication read back from a store brings its KPIs: no simulating it again.
+        rows = [raws.stored_kpis(i) or kpi_row(self.scenario, raws[i])
+                for i in range(len(raws))]
         df = pd.DataFrame(rows, columns=kpi_names(self.scenario))
-        df.index = pd.Index(indices, name="replication")
+        df.index = pd.Index(raws.indices, name="replication")
         return df
 
     def summary(self) -> pd.DataFrame:

@@ -231,7 +231,7 @@ class Store:
         out: dict[int, Kept] = {}
         for r in replications:
             row = self._db.execute(
-                "SELECT raw FROM replications "
+                "SELECT end_day, raw FROM replications "
                 "WHERE scenario_hash = ? AND seed = ? AND replication = ?",
                 (key, seed, r)).fetchone()
             if row is None:
@@ -240,7 +240,8 @@ class Store:
                 "SELECT kpi, value FROM kpis WHERE scenario_hash = ? AND seed = ? "
                 "AND replication = ? ORDER BY rowid", (key, seed, r)).fetchall()
             kpis = {str(k): float("nan") if v is None else v for k, v in values}
-            out[r] = Kept(kpis, None if row[0] is None else _unpack(r, row[0]))
+            end_day, blob = row
+            out[r] = Kept(kpis, None if blob is None else _unpack(r, float(end_day), blob))
         return out
 
     def kpis(self) -> pd.DataFrame:
@@ -285,7 +286,7 @@ _PARTS = ("leads", "events")
 def _pack(raw: RawReplication) -> bytes:
     """A replication's raw columns as one compressed NumPy archive (no pickled objects)."""
     arrays: dict[str, NDArray[Any]] = {
-        "end_day": np.array(raw.end_day), "rep.team": np.array(raw.rep_team, dtype=str),
+        "rep.team": np.array(raw.rep_team, dtype=str),
         "rep.role": np.array(raw.rep_role, dtype=str), "rep.hired": raw.rep_hired,
         "rep.left": raw.rep_left, "rep.skill": raw.rep_skill, "rep.effort": raw.rep_effort,
         "rep.book": np.concatenate([np.zeros(0), *raw.rep_book]),
@@ -299,7 +300,7 @@ def _pack(raw: RawReplication) -> bytes:
     return buffer.getvalue()
 
 
-def _unpack(replication: int, blob: bytes) -> RawReplication:
+def _unpack(replication: int, end_day: float, blob: bytes) -> RawReplication:
     with np.load(io.BytesIO(blob), allow_pickle=False) as archive:
         arrays = {name: archive[name] for name in archive.files}
     parts: dict[str, dict[str, NDArray[Any]]] = {part: {} for part in _PARTS}
@@ -319,7 +320,7 @@ def _unpack(replication: int, blob: bytes) -> RawReplication:
         rep_hired=arrays["rep.hired"], rep_left=arrays["rep.left"],
         rep_skill=arrays["rep.skill"], rep_effort=arrays["rep.effort"],
         rep_book=tuple(np.split(arrays["rep.book"], ends[:-1])) if len(ends) else (),
-        end_day=float(arrays["end_day"]), after_sale=after or None)
+        end_day=end_day, after_sale=after or None)
 
 
 def _finite_or_none(value: Any) -> int | float | None:

@@ -3,15 +3,16 @@
 Leads are generated per channel up front (arrival times by inverting the cumulative
 rate, attributes and deal values from their own streams). Stage draws come in layers:
 one layer per (channel, stage, attempt), with one row per lead of the channel, made
-the first time any lead needs it. A layer draws all its uniforms at once, so a lead's
-draws depend only on the stream and its row; each column is turned into values (by
-the distribution's inverse CDF) only when read. First attempts are read for most rows
-and are converted whole, vectorised, into typed arrays of doubles (``array.array``),
-which the event loop indexes several times faster than numpy scalars while they take
-8 bytes a value, not the 32 of a list of floats. Later attempts (rework, nurture) are read for
-a few rows only, so their columns convert row by row until enough rows were read to
-make converting the whole column cheaper. Both ways give bit-identical values: the
-inverse CDFs work element by element.
+the first time any lead needs it. A lead's draws depend only on the layer's stream and
+its row (``Uniforms``); each column is turned into values (by the distribution's
+inverse CDF) only when read. First attempts are read for most rows: their uniforms are
+drawn at once and their columns converted whole, vectorised, into typed arrays of
+doubles (``array.array``), which the event loop indexes several times faster than
+numpy scalars while they take 8 bytes a value, not the 32 of a list of floats. Later
+attempts (rework, nurture) are read for a few rows only: their uniforms are made for
+the rows read and their columns convert row by row, until enough rows were read to make
+converting the whole column cheaper. Both ways give bit-identical values: the streams
+jump ahead exactly and the inverse CDFs work element by element.
 """
 
 from __future__ import annotations
