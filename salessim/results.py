@@ -10,7 +10,8 @@ drain limit stopped the run); ``leads == won + lost + open`` in every replicatio
 
 Money is in the scenario's currency; times are days; efforts are hours. Costs and
 utilisation are measured over the window [warm-up, horizon): salaries of every rep for
-the window's days, plus channel cost per counted lead and travel cost of their visits.
+the window's days, plus channel cost per counted lead, travel cost of their visits and,
+with a management plan, the commission earned in the window (``salessim.pay``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,13 @@ from salessim.after_kpis import AFTER_SALE_KPIS, after_sale_busy, after_sale_kpi
 from salessim.kpis import check_kpi
 from salessim.model.leads import LOST, LOST_REASONS, MADE_BY, OPEN, WON
 from salessim.model.records import AFTER_SALE_TABLES, OUTCOMES, RawReplication
+from salessim.pay import (
+    APPROVAL_KPIS,
+    MANAGEMENT_KPIS,
+    approval_wait,
+    management_kpis,
+    variable_pay,
+)
 from salessim.replications import Replications
 from salessim.scenario.errors import unknown
 from salessim.scenario.schema import Scenario
@@ -83,7 +91,9 @@ def kpi_names(sc: Scenario) -> list[str]:
     return [*LEAD_KPIS, "cost", "cost_per_won", "profit",
             *(f"utilisation_{r.name}" for r in sc.roles),
             *(["full_book_share"] if _capped(sc) else []),
-            *(AFTER_SALE_KPIS if sc.after_sale is not None else ())]
+            *(AFTER_SALE_KPIS if sc.after_sale is not None else ()),
+            *(MANAGEMENT_KPIS if sc.management is not None else ()),
+            *(APPROVAL_KPIS if any(st.approval is not None for st in sc.stages) else ())]
 
 
 def _capped(sc: Scenario) -> bool:
@@ -189,6 +199,8 @@ def kpi_row(sc: Scenario, raw: RawReplication) -> dict[str, float]:
     in_cohort = cohort[ev["case"]]
     cost = (salaries + float(channel_cost[L["channel"][cohort]].sum())
             + float(ev["travel_cost"][in_cohort].sum()))
+    if sc.management is not None:
+        cost += variable_pay(sc, raw, stop)
     busy = _busy_days(raw, start, stop)
     roles = np.array(raw.rep_role, dtype=object)
     row.update({
@@ -207,6 +219,10 @@ def kpi_row(sc: Scenario, raw: RawReplication) -> dict[str, float]:
                                   else np.nan)
     if raw.after_sale is not None:
         row.update(after_sale_kpis(sc, raw, start, stop))
+    if sc.management is not None:
+        row.update(management_kpis(sc, raw, start, stop, cost, revenue))
+    if any(st.approval is not None for st in sc.stages):
+        row["approval_wait_mean_days"] = approval_wait(sc, raw, start, stop)
     return row
 
 

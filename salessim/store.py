@@ -281,6 +281,8 @@ class Store:
 
 
 _PARTS = ("leads", "events")
+_TABLES = ("after_sale", "management")
+"""The optional groups of tables of a replication, each ``{table: {column: values}}``."""
 
 
 def _pack(raw: RawReplication) -> bytes:
@@ -293,8 +295,9 @@ def _pack(raw: RawReplication) -> bytes:
         "rep.book_sizes": np.array([len(b) for b in raw.rep_book], dtype=np.int64)}
     for part in _PARTS:
         arrays.update({f"{part}.{name}": v for name, v in getattr(raw, part).items()})
-    for table, columns in (raw.after_sale or {}).items():
-        arrays.update({f"after_sale.{table}.{name}": v for name, v in columns.items()})
+    for head in _TABLES:
+        for table, columns in (getattr(raw, head) or {}).items():
+            arrays.update({f"{head}.{table}.{name}": v for name, v in columns.items()})
     buffer = io.BytesIO()
     np.savez_compressed(buffer, allow_pickle=False, **arrays)
     return buffer.getvalue()
@@ -304,14 +307,14 @@ def _unpack(replication: int, end_day: float, blob: bytes) -> RawReplication:
     with np.load(io.BytesIO(blob), allow_pickle=False) as archive:
         arrays = {name: archive[name] for name in archive.files}
     parts: dict[str, dict[str, NDArray[Any]]] = {part: {} for part in _PARTS}
-    after: dict[str, dict[str, NDArray[Any]]] = {}
+    tables: dict[str, dict[str, dict[str, NDArray[Any]]]] = {head: {} for head in _TABLES}
     for name, values in arrays.items():
         head, _, rest = name.partition(".")
         if head in parts:
             parts[head][rest] = values
-        elif head == "after_sale":
+        elif head in tables:
             table, _, column = rest.partition(".")
-            after.setdefault(table, {})[column] = values
+            tables[head].setdefault(table, {})[column] = values
     ends = np.cumsum(arrays["rep.book_sizes"])
     return RawReplication(
         replication=replication, leads=parts["leads"], events=parts["events"],
@@ -320,7 +323,8 @@ def _unpack(replication: int, end_day: float, blob: bytes) -> RawReplication:
         rep_hired=arrays["rep.hired"], rep_left=arrays["rep.left"],
         rep_skill=arrays["rep.skill"], rep_effort=arrays["rep.effort"],
         rep_book=tuple(np.split(arrays["rep.book"], ends[:-1])) if len(ends) else (),
-        end_day=end_day, after_sale=after or None)
+        end_day=end_day, after_sale=tables["after_sale"] or None,
+        management=tables["management"] or None)
 
 
 def _finite_or_none(value: Any) -> int | float | None:

@@ -84,6 +84,9 @@ class Host(Protocol):
     def settle(self) -> None:
         """One counted piece of work is settled."""
 
+    def paid(self, lead: int, amount: float) -> None:
+        """An invoice of lead ``lead`` of ``amount`` was paid now."""
+
 
 @dataclass(slots=True)
 class Customer:
@@ -418,6 +421,7 @@ class AfterSaleModel:
             return
         if paid:
             invoice.paid = self.host.env.now
+            self.host.paid(order.case, invoice.amount)
         else:
             invoice.written_off = self.host.env.now
         order.open_invoices -= 1

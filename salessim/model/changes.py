@@ -6,7 +6,8 @@ ramp-up and attrition, stage efforts, delays, conversions, failure routes and SL
 handoffs, going cold, travel, payment terms and money. What shapes the run itself is
 fixed: the calendar, the lead attributes, the channels and deal values (the leads are
 drawn when the run starts), the after-sale part (orders and customers under way follow
-its rules), the stages and their roles, the roles and teams that exist
+its rules), the management plan (targets and pay are priced over the whole run), the
+stages and their roles, the roles and teams that exist
 and what each team covers, which rep groups have reps, and salaries (costs price every
 day a rep was employed at its role's salary).
 """
@@ -20,7 +21,7 @@ from salessim.scenario.errors import Problem
 from salessim.scenario.schema import Scenario
 
 FIXED_KEYS = ("schema_version", "calendar", "grades", "regions", "products", "segments",
-              "channels", "deal_value", "after_sale")
+              "channels", "deal_value", "after_sale", "management")
 """Top-level keys that cannot change during a run."""
 
 CHANGEABLE = ("headcounts and hiring plans, skills and team effects, assignment "

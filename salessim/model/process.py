@@ -83,6 +83,7 @@ from salessim.model.leads import (
     WORKING,
     LeadTable,
 )
+from salessim.model.management import ManagementModel
 from salessim.model.organisation import TeamEffects, build_organisation, travel_zones
 from salessim.model.records import (
     ADVANCED,
@@ -99,6 +100,7 @@ from salessim.model.tuning import Tuning, tuning
 from salessim.scenario.adjustments import FACETS, Facet
 from salessim.scenario.errors import ScenarioError
 from salessim.scenario.limits import ATTRIBUTES, MAX_ATTEMPTS_PER_STAGE
+from salessim.scenario.management import Approval
 from salessim.scenario.routing import joins
 from salessim.scenario.schema import Scenario
 
@@ -120,6 +122,8 @@ class _StageSpec:
     sla_days: float
     decline: bool
     """Whether a "no" takes the customer its own time (``Stage.decline_delay_days``)."""
+    approval: Approval | None
+    """Which deals the stage approves; the others pass it without an attempt."""
 
 
 def _logit(p: float) -> float:
@@ -141,6 +145,7 @@ def _specs(sc: Scenario) -> list[_StageSpec]:
             info_loss_logit=handoff.info_loss_logit,
             sla_days=st.sla_days if st.sla_days is not None else math.inf,
             decline=st.decline_delay_days is not None,
+            approval=st.approval,
         ))
     return specs
 
@@ -178,6 +183,7 @@ class _Plan:
             the scenario's adjustments for such leads.
         owner_pools: Pools in owner assignment among all parts (to forget the lead).
         tune: The stage and payment parameters of such leads.
+        names: The kind's value of each facet.
     """
 
     parts: list[tuple[_Part, ...]]
@@ -185,6 +191,7 @@ class _Plan:
     effect: list[float]
     owner_pools: list[RepPool]
     tune: Tuning
+    names: dict[Facet, str]
 
 
 @dataclass
@@ -274,6 +281,9 @@ class Replication:
         needed."""
         self.after = AfterSaleModel(self) if scenario.after_sale is not None else None
         """The after-sale part, for a scenario that has one."""
+        self.management = (ManagementModel(scenario, self.reps, self.leads.deal_value)
+                           if scenario.management is not None else None)
+        """Targets, credit, discounts and the reps' response, for a scenario with a plan."""
         self._made: dict[Keys, tuple[int, NDArray[np.float64]]] = {}
         """Sources of leads made during the run: keys -> (source index, the uniforms of
         their attributes and deal values)."""
@@ -399,7 +409,9 @@ class Replication:
                                      book_waiters={i for p in self.pools
                                                    for i in p.book_waiters},
                                      after_sale=(self.after.tables(self.env.now)
-                                                 if self.after is not None else None))
+                                                 if self.after is not None else None),
+                                     management=(self.management.tables()
+                                                 if self.management is not None else None))
         if self.finished:
             self._unlink()
         return raw
@@ -530,7 +542,7 @@ class Replication:
                        if p.owner]
         tune = tuning(sc, names)
         effects = [e + t for e, t in zip(effects, tune.logit, strict=True)]
-        plan = self.plans[kind] = _Plan(parts, roles, effects, owner_pools, tune)
+        plan = self.plans[kind] = _Plan(parts, roles, effects, owner_pools, tune, names)
         return plan
 
     def _effect(self, role: str, key: tuple[int, int, int, int],
@@ -569,11 +581,19 @@ class Replication:
         s = leads.entry[i]
         prev_roles: frozenset[int] = frozenset()
         pending = 0.0  # elapsed days (customer answer, handoff, nurture) still to pass
+        mgmt = self.management
         try:
             while True:
                 # Rules and plans are read at each attempt: they may change between rounds.
                 st = self.specs[s]
                 plan = self.plans.get(key) or self._plan(key)
+                if st.approval is not None and not self._needs_approval(i, st.approval):
+                    s += 1  # not a deal this stage approves
+                    if s < n_stages:
+                        continue
+                    yield from self._won_after(i, source, row, env.now + pending, pending,
+                                               plan.tune)
+                    return
                 tune = plan.tune
                 parts = plan.parts[s]
                 cur = s
@@ -615,6 +635,8 @@ class Replication:
                 else:
                     start = enable
                 phase_now[i] = WORKING
+                if mgmt is not None:
+                    mgmt.worked(i, rep)
                 if first_start != first_start:  # NaN: first touch
                     first_start = leads.first_start[i] = start
                 wait = start - enable
@@ -647,9 +669,13 @@ class Replication:
                         return
                     wait += waited
                     last_end = last.end
+                plan_logit, plan_delay = (0.0, 1.0) if mgmt is None else mgmt.decision(
+                    i, s, last_end, plan.names)
                 p = st.p[grade]
                 if 0.0 < p < 1.0:
                     x = st.logit[grade] + plan.effect[s] + rep.skill + self.cold_logit * wait
+                    if plan_logit:
+                        x += plan_logit
                     if info_lost:
                         x += st.info_loss_logit
                     if ramping:
@@ -660,6 +686,8 @@ class Replication:
                 # distribution, as a "yes" would have.
                 customer = (layer.decline_days[row] if st.decline and not passes
                             else layer.customer_days[row]) * tune.delay[s]
+                if plan_delay != 1.0:
+                    customer *= plan_delay
                 decision = last_end + customer
                 phase_now[i] = AFTER_WORK
                 leads.answer_time[i] = decision
@@ -686,13 +714,13 @@ class Replication:
                                            handoff, info_lost)
                 else:
                     self._record(i, cur, attempt, last, decision, outcome, info_lost)
-                if outcome == LOST_OUTCOME or s == n_stages:
+                if outcome == LOST_OUTCOME:
                     if pending > 0:
                         yield pending
-                    if outcome == LOST_OUTCOME:
-                        self._close(i, LOST, decision, cur, DECLINED)
-                    else:
-                        self._win(i, source, row, decision, tune)
+                    self._close(i, LOST, decision, cur, DECLINED)
+                    return
+                if s == n_stages:
+                    yield from self._won_after(i, source, row, decision, pending, tune)
                     return
         finally:
             del self._live[i]
@@ -858,6 +886,23 @@ class Replication:
                 self.seed, self.replication)
         return layer
 
+    def _needs_approval(self, i: int, approval: Approval) -> bool:
+        """Whether lead ``i``'s deal, as it stands, is one ``approval`` covers."""
+        mgmt = self.management
+        discount = mgmt.discount.get(i, 0.0) if mgmt is not None else 0.0
+        return approval.covers(discount, self.leads.deal_value[i])
+
+    def _won_after(self, i: int, source: int, row: int, decision: float, pending: float,
+                   tune: Tuning) -> LeadLife:
+        """Close lead ``i`` as won on ``decision``, ``pending`` days from now (later if held)."""
+        if self.management is not None:
+            held = self.management.hold_until(i, decision)
+            pending += held - decision
+            decision = held
+        if pending > 0:
+            yield pending
+        self._win(i, source, row, decision, tune)
+
     def _win(self, i: int, source: int, row: int, when: float, tune: Tuning) -> None:
         if self.after is not None:
             self.after.won(i)
@@ -866,7 +911,14 @@ class Replication:
             if pay.u_bad_debt[row] >= tune.bad_debt:
                 self.leads.payment_days[i] = (pay.invoice_days[row] * tune.invoice
                                               + pay.payment_days[row] * tune.payment)
+        if self.management is not None:
+            self.management.won(i, when, self.leads.payment_days[i])
         self._close(i, WON, when, -1, NOT_LOST)
+
+    def paid(self, i: int, amount: float) -> None:
+        """An invoice of lead ``i`` of ``amount`` was paid now (the after-sale part)."""
+        if self.management is not None:
+            self.management.paid(i, amount, self.env.now)
 
     def _close(self, i: int, status: int, when: float, stage: int, reason: int) -> None:
         leads = self.leads

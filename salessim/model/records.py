@@ -42,6 +42,9 @@ AFTER_SALE_TABLES: tuple[str, ...] = ("customers", "orders", "invoices", "work",
                                       "decisions")
 """The after-sale tables of a replication (``salessim.model.aftersale``)."""
 
+MANAGEMENT_TABLES: tuple[str, ...] = ("deals", "credits")
+"""The management plan's tables of a replication (``salessim.model.management``)."""
+
 
 @dataclass(frozen=True)
 class RawReplication:
@@ -62,6 +65,8 @@ class RawReplication:
         end_day: Time the run stopped (days).
         after_sale: The after-sale tables (``AFTER_SALE_TABLES``), or None for a
             scenario without an after-sale part.
+        management: The management plan's tables (``MANAGEMENT_TABLES``), or None for a
+            scenario without one.
     """
 
     replication: int
@@ -76,12 +81,14 @@ class RawReplication:
     rep_book: tuple[NDArray[np.float64], ...]
     end_day: float
     after_sale: dict[str, dict[str, NDArray[Any]]] | None = None
+    management: dict[str, dict[str, NDArray[Any]]] | None = None
 
     @classmethod
     def collect(
         cls, replication: int, leads: LeadTable, events: Sequence[Any],
         reps: Sequence[Rep], end_day: float, arrived: int, book_waiters: Collection[int],
         after_sale: dict[str, dict[str, NDArray[Any]]] | None = None,
+        management: dict[str, dict[str, NDArray[Any]]] | None = None,
     ) -> RawReplication:
         """Turn the model's tables into columns.
 
@@ -99,6 +106,7 @@ class RawReplication:
             book_waiters: Leads that waited because every book was full.
             after_sale: The after-sale tables, with lead ids in their ``case`` and
                 ``origin`` columns.
+            management: The management plan's tables, with lead ids in ``case``.
         """
         ids = np.r_[np.arange(arrived), np.arange(leads.drawn, leads.n)].astype(np.int64)
         n = len(ids)
@@ -113,7 +121,6 @@ class RawReplication:
         made: dict[str, list[Any]] = {"channel": leads.channel, "grade": leads.grade,
                                        "region": leads.region,
                                        "product": leads.product, "segment": leads.segment,
-                                       "deal_value": leads.deal_value,
                                        "arrival": leads.arrival, "cohort": leads.cohort}
         arrays = {name: np.concatenate([column[:arrived],
                                         np.array(made[name][leads.drawn:], dtype=column.dtype)])
@@ -125,7 +132,8 @@ class RawReplication:
             "region": arrays["region"],
             "product": arrays["product"],
             "segment": arrays["segment"],
-            "deal_value": arrays["deal_value"],
+            # From the model's list, which holds the price after any discount.
+            "deal_value": np.array(leads.deal_value, dtype=np.float64)[ids],
             "arrival_time": arrays["arrival"],
             "cohort": arrays["cohort"],
             "status": np.array(leads.status, dtype=np.int64)[ids],
@@ -143,8 +151,8 @@ class RawReplication:
                   np.float64, np.int64, np.float64, np.bool_, np.float64, np.int64, np.int64)
         event_cols = flat_columns(events, EVENT_FIELDS, dtypes)
         event_cols["case"] = renumber(event_cols["case"])
-        if after_sale is not None:
-            for table_cols in after_sale.values():
+        for tables in (after_sale or {}, management or {}):
+            for table_cols in tables.values():
                 for name in ("case", "origin"):
                     if name in table_cols:
                         table_cols[name] = renumber(table_cols[name])
@@ -161,6 +169,7 @@ class RawReplication:
             rep_book=tuple(np.array(r.book_days, dtype=np.float64) for r in reps),
             end_day=end_day,
             after_sale=after_sale,
+            management=management,
         )
 
 

@@ -21,6 +21,7 @@ from salessim.scenario.limits import (
     MIX_TOLERANCE,
 )
 from salessim.scenario.loops import loop_problems
+from salessim.scenario.management_checks import management_problems
 from salessim.scenario.routing import RoutingProblem, joins, serving_teams
 
 if TYPE_CHECKING:  # the schema runs these checks: no import of it at run time
@@ -40,6 +41,7 @@ def cross_reference_problems(sc: Scenario) -> Problems:
     problems += _stage_problems(sc)
     problems += _adjust_problems(sc)
     problems += _after_sale_problems(sc)
+    problems += management_problems(sc)
     if not problems:  # routing and loops are only meaningful once the names are right
         problems += _routing_problems(sc)
         problems += _travel_problems(sc)

@@ -56,6 +56,7 @@ from salessim.scenario.limits import (
     MIN_CYCLE_DAYS,
     MIX_TOLERANCE,
 )
+from salessim.scenario.management import Approval, Management
 from salessim.scenario.rates import cumulative_rate
 from salessim.scenario.yaml12 import dump_yaml
 
@@ -596,6 +597,9 @@ class Stage(Frozen):
             ``{segment: {enterprise: {customer_delay_scale: 3.0}}}``.
         follow_ups: Optional touches after the first work of each attempt, before the
             customer's delay (``FollowUps``).
+        approval: Optional: the stage approves only the deals this covers (by
+            discount or price, ``salessim.scenario.management.Approval``); the others
+            pass it without an attempt.
     """
 
     name: Name
@@ -612,6 +616,7 @@ class Stage(Frozen):
     joint_logit: Logit = 0.0
     adjust: StageAdjust = Field(default_factory=dict)
     follow_ups: FollowUps | None = None
+    approval: Approval | None = None
 
 
 class GoingCold(Frozen):
@@ -688,6 +693,9 @@ class Scenario(Frozen):
     after_sale: AfterSale | None = None
     """What happens after the signature (``salessim.scenario.after_sale``); omitted: a
     won deal is invoiced and paid as ``payment`` says, and nothing follows."""
+    management: Management | None = None
+    """Targets, commission, discounts and how reps respond to them
+    (``salessim.scenario.management``); omitted: salaries only, list prices."""
 
     @field_validator("grades", "regions", "products", "segments")
     @classmethod

@@ -113,6 +113,10 @@ def test_kpis_are_read_back_without_simulating_and_tables_re_created_exactly(
 
 def test_a_store_keeping_raw_columns_reads_them_back_equal(tmp_path: Path) -> None:
     sc = short(ss.load_scenario(AFTER_SALE / "example.yaml"), 90.0)
+    role = sc.stages[0].role  # a plan paid on collected cash: its tables are kept too
+    sc = sc.with_changes({"management": {
+        "period": "month", "targets": [{"role": role, "per_period": 1000.0}],
+        "commission": [{"role": role, "on": "collected", "rate": 0.05}]}})
     path = tmp_path / "full.sqlite"
     with ss.Store(path, keep_raw=True) as store:
         first = ss.run(sc, replications=2, seed=3, executor="serial", store=store)
@@ -124,14 +128,18 @@ def test_a_store_keeping_raw_columns_reads_them_back_equal(tmp_path: Path) -> No
         assert kept.end_day == mine.end_day and kept.rep_team == mine.rep_team
         for a, b in [(mine.leads, kept.leads), (mine.events, kept.events),
                      *zip((mine.after_sale or {}).values(),
-                          (kept.after_sale or {}).values(), strict=True)]:
+                          (kept.after_sale or {}).values(), strict=True),
+                     *zip((mine.management or {}).values(),
+                          (kept.management or {}).values(), strict=True)]:
             assert a.keys() == b.keys()
-            assert all(np.array_equal(a[k], b[k], equal_nan=True) and a[k].dtype == b[k].dtype
+            assert all(np.array_equal(a[k], b[k], equal_nan=a[k].dtype.kind == "f")
+                       and a[k].dtype == b[k].dtype
                        for k in a)
         assert all(np.array_equal(x, y) for x, y in zip(mine.rep_book, kept.rep_book,
                                                          strict=True))
     assert again.after_sale("invoices").equals(first.after_sale("invoices"))
     assert again.kpis.equals(first.kpis)
+    assert first.raw[0].management is not None and (first.kpis["variable_pay"] > 0).all()
 
 
 def test_files_that_are_not_stores_are_refused(tmp_path: Path) -> None:

@@ -59,6 +59,12 @@ def broken(change: Change) -> str:
     """Break the valid document by ``change`` and load it; the clean message."""
     doc = valid_doc()
     change(doc)
+    return error_text(doc)
+
+
+def error_text(doc: dict[str, Any]) -> str:
+    """Load a broken document; the message, checked to be clean (every line naming
+    ``<dict>``, none of the validation library's wording)."""
     with pytest.raises(ScenarioError) as info:
         ss.Scenario.from_document(doc)
     text = str(info.value)

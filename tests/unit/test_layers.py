@@ -21,7 +21,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
                "salessim.executors")),
     ("scenario", ("salessim.scenario",)),
     ("model", ("salessim.model",)),
-    ("run and results", ("salessim.kpis", "salessim.after_kpis", "salessim.results",
+    ("run and results", ("salessim.kpis", "salessim.after_kpis", "salessim.pay", "salessim.results",
                          "salessim.store", "salessim.replications", "salessim.footprint",
                          "salessim.runner", "salessim.intervals")),
     ("experiments", ("salessim.compare", "salessim.sweep", "salessim.sandbox",

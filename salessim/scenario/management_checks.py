@@ -1,0 +1,152 @@
+"""Cross-reference checks of the management part and of approval stages, with key paths.
+
+Roles, teams and stages named must exist; each target and commission is given once; an
+accelerator needs a target on what it pays for; the behaviours need what they act on;
+approval tiers of different roles must not cover the same deals.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from salessim.scenario.errors import unknown
+
+if TYPE_CHECKING:  # the schema runs these checks: no import of it at run time
+    from salessim.scenario.management import Management
+    from salessim.scenario.schema import Scenario
+
+Problems = list[tuple[str, str]]
+
+_PATH = "management"
+
+
+def management_problems(sc: Scenario) -> Problems:
+    """Every problem of ``sc.management`` and of the stages' approvals."""
+    problems = _approval_problems(sc)
+    plan = sc.management
+    if plan is None:
+        return problems
+    return (problems + _target_problems(sc, plan) + _commission_problems(sc, plan)
+            + _behaviour_problems(sc, plan) + _discount_problems(sc, plan))
+
+
+def _target_problems(sc: Scenario, plan: Management) -> Problems:
+    problems: Problems = []
+    roles = [r.name for r in sc.roles]
+    seen: dict[tuple[str, str | None, str], int] = {}
+    for i, target in enumerate(plan.targets):
+        path = f"{_PATH}.targets[{i}]"
+        if target.role not in roles:
+            problems.append((f"{path}.role", unknown("role", target.role, roles, "roles are")))
+            continue
+        if target.team is not None:
+            staffed = [t.name for t in sc.teams if t.staffed(target.role)]
+            if target.team not in staffed:
+                problems.append((f"{path}.team", unknown(
+                    "team", target.team, staffed, f"teams with {target.role} reps are")))
+        key = (target.role, target.team, target.measure)
+        if key in seen:
+            problems.append((path, f"repeats the target of targets[{seen[key]}] (role "
+                                   f"{target.role}, measure {target.measure}"
+                                   + (f", team {target.team}" if target.team else "")
+                                   + "); give each target once"))
+        seen.setdefault(key, i)
+    return problems
+
+
+def _commission_problems(sc: Scenario, plan: Management) -> Problems:
+    problems: Problems = []
+    roles = [r.name for r in sc.roles]
+    seen: dict[str, int] = {}
+    for i, pay in enumerate(plan.commission):
+        path = f"{_PATH}.commission[{i}]"
+        if pay.role not in roles:
+            problems.append((f"{path}.role", unknown("role", pay.role, roles, "roles are")))
+            continue
+        if pay.role in seen:
+            problems.append((f"{path}.role", f"{pay.role!r} already has a commission plan "
+                                             f"(commission[{seen[pay.role]}]); one per role"))
+        seen.setdefault(pay.role, i)
+        if pay.accelerator is not None and not any(
+                t.role == pay.role and t.measure == pay.on for t in plan.targets):
+            problems.append((f"{path}.accelerator", (
+                f"an accelerator pays above a share of target, and {pay.role} reps have no "
+                f"target on {pay.on}; add one under management.targets or drop the "
+                "accelerator")))
+    return problems
+
+
+def _behaviour_problems(sc: Scenario, plan: Management) -> Problems:
+    problems: Problems = []
+    push = plan.behaviour.period_end_push
+    path = f"{_PATH}.behaviour"
+    if push is not None:
+        stages = [s.name for s in sc.stages]
+        problems += [(f"{path}.period_end_push.stages[{j}]",
+                      unknown("stage", name, stages, "stages are"))
+                     for j, name in enumerate(push.stages) if name not in stages]
+        if not plan.targets:
+            problems.append((f"{path}.period_end_push", (
+                "reps push when behind target: it needs management.targets")))
+        policy = plan.discounts
+        deepest = max([policy.depth, *(d for by in policy.depth_by.values()
+                                        for d in by.values())]) if policy else 0.0
+        if deepest + push.discount >= 1:
+            problems.append((f"{path}.period_end_push.discount", (
+                f"with the deepest discount of the policy ({deepest:g}) the push would "
+                f"give {deepest + push.discount:g} off, the whole price or more; the two "
+                "together must stay below 1")))
+        if push.discount > 0 and plan.discounts is None:
+            problems.append((f"{path}.period_end_push.discount", (
+                "a discount to close needs management.discounts (its stage and what a "
+                "discount does to conversion); add it or set the push's discount to 0")))
+    if plan.behaviour.sandbagging and not any(
+            c.cap_per_period is not None and c.on != "collected" for c in plan.commission):
+        problems.append((f"{path}.sandbagging", (
+            "reps hold deals once their commission is capped: it needs a commission on "
+            "bookings or margin with cap_per_period")))
+    return problems
+
+
+def _discount_problems(sc: Scenario, plan: Management) -> Problems:
+    policy = plan.discounts
+    if policy is None:
+        return []
+    path = f"{_PATH}.discounts"
+    stages = [s.name for s in sc.stages]
+    problems: Problems = []
+    if policy.stage not in stages:
+        problems.append((f"{path}.stage", unknown("stage", policy.stage, stages,
+                                                  "stages are")))
+    for facet, depths in policy.depth_by.items():
+        allowed = sc.facet_values(facet)
+        problems += [(f"{path}.depth_by.{facet}.{value}",
+                      unknown(facet, value, allowed, f"{facet} values are"))
+                     for value in depths if value not in allowed]
+    return problems
+
+
+def _approval_problems(sc: Scenario) -> Problems:
+    problems: Problems = []
+    policy = sc.management.discounts if sc.management is not None else None
+    tiers = [(i, st) for i, st in enumerate(sc.stages) if st.approval is not None]
+    for k, (i, st) in enumerate(tiers):
+        assert st.approval is not None
+        path = f"stages[{i}].approval"
+        if st.approval.on == "discount":
+            if policy is None:
+                problems.append((f"{path}.on", (
+                    "approving by discount needs management.discounts (where deals get "
+                    "their discount); approve by deal_value or add a discount policy")))
+            elif policy.stage in [s.name for s in sc.stages[i:]]:
+                problems.append((f"{path}.on", (
+                    f"the discount is agreed at {policy.stage!r}, which does not come "
+                    f"before {st.name!r}: an approval of the discount must follow it")))
+        for j, other in tiers[:k]:
+            assert other.approval is not None
+            if other.role != st.role and other.approval.overlaps(st.approval):
+                problems.append((path, (
+                    f"covers deals that {other.name!r} (stages[{j}], {other.role}) also "
+                    f"approves; tiers of different roles take ranges that do not overlap, "
+                    f"e.g. above 0.1 up_to 0.2 and above 0.2")))
+    return problems

@@ -1,0 +1,159 @@
+"""A broken management plan gets one clear message: the key path and what is allowed.
+
+Each case adds a valid plan (a bookings target, commission with an accelerator and a
+cap, a period-end push, sandbagging and a discount policy) and two approval tiers to the
+smallest valid scenario, breaks one thing and loads it: ``ScenarioError`` must name
+``<dict>``, the exact key path and, in plain words, what is wrong and what would do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import salessim as ss
+from salessim.scenario.errors import ScenarioError
+
+from ..validation.support import base_scenario
+from .test_after_sale_input import error_text, problem_at
+
+Change = Callable[[dict[str, Any]], object]
+
+
+def valid_doc() -> dict[str, Any]:
+    """Stages ``work`` (role ``rep``) and approvals ``approve`` and ``sign_off``
+    (roles ``manager`` and ``finance``: discounts in (0.1, 0.2] and above 0.2)."""
+    doc = base_scenario()
+    for role in ("manager", "finance"):
+        doc["roles"].append({"name": role, "salary_per_day": 0.0, "assignment": "pooled",
+                             "dispatch": "fifo"})
+        doc["teams"].append({"name": f"{role}s", "reps": {role: {"headcount": 1}}})
+    for name, role, tier in (("approve", "manager", {"above": 0.1, "up_to": 0.2}),
+                             ("sign_off", "finance", {"above": 0.2})):
+        doc["stages"].append({"name": name, "role": role,
+                              "effort_hours": {"dist": "fixed", "value": 1.0},
+                              "customer_delay_days": {"dist": "fixed", "value": 0.0},
+                              "conversion": {"A": 1.0}, "approval": {"on": "discount", **tier}})
+    doc["management"] = {
+        "period": "quarter",
+        "targets": [{"role": "rep", "measure": "bookings", "per_period": 50_000}],
+        "commission": [{"role": "rep", "on": "bookings", "rate": 0.05,
+                        "accelerator": {"rate": 0.08}, "cap_per_period": 5_000}],
+        "behaviour": {"period_end_push": {"stages": ["work"], "discount": 0.05},
+                      "sandbagging": True},
+        "discounts": {"stage": "work", "depth": 0.1, "logit_per_discount": 2.0},
+    }
+    return doc
+
+
+def broken(change: Change) -> str:
+    doc = valid_doc()
+    change(doc)
+    return error_text(doc)
+
+
+def plan(change: Callable[[dict[str, Any]], object]) -> Change:
+    return lambda d: change(d["management"])
+
+
+def test_the_valid_document_loads() -> None:
+    sc = ss.Scenario.from_document(valid_doc())
+    assert sc.management is not None and sc.management.period_days == 62.5
+    assert [st.approval is not None for st in sc.stages] == [False, True, True]
+
+
+@pytest.mark.parametrize(
+    ("change", "path", "words"),
+    [
+        (plan(lambda m: m["commission"][0]["accelerator"].update(rate=0.01)),
+         "management.commission[0].accelerator.rate",
+         "its rate must be at least the base rate 0.05; got 0.01"),
+        (plan(lambda m: m["targets"][0].update(role="ae")), "management.targets[0].role",
+         "unknown role 'ae'; roles are: rep, manager, finance"),
+        (plan(lambda m: m["targets"][0].update(team="north")), "management.targets[0].team",
+         "unknown team 'north'; teams with rep reps are: everyone"),
+        (lambda d: d["stages"][2]["approval"].update(above=0.15),
+         "stages[2].approval", "covers deals that 'approve' (stages[1], manager) also "
+                               "approves"),
+        (plan(lambda m: m["discounts"].update(depth=1.0)), "management.discounts.depth",
+         "1.0"),
+        (plan(lambda m: m["discounts"].update(depth=-0.1)), "management.discounts.depth",
+         "-0.1"),
+        (plan(lambda m: m["commission"][0].update(rate=1.5)), "management.commission[0].rate",
+         "1.5"),
+        (plan(lambda m: m["targets"].clear()), "management.commission[0].accelerator",
+         "rep reps have no target on bookings"),
+        (plan(lambda m: m["targets"].clear()), "management.behaviour.period_end_push",
+         "it needs management.targets"),
+        (plan(lambda m: m["commission"][0].pop("cap_per_period")),
+         "management.behaviour.sandbagging", "cap_per_period"),
+        (plan(lambda m: m.pop("discounts")), "management.behaviour.period_end_push.discount",
+         "needs management.discounts"),
+        (plan(lambda m: m.pop("discounts")), "stages[1].approval.on",
+         "approving by discount needs management.discounts"),
+        (plan(lambda m: m["discounts"].update(stage="sign_off")), "stages[1].approval.on",
+         "an approval of the discount must follow it"),
+        (plan(lambda m: m["discounts"].update(stage="wrk")), "management.discounts.stage",
+         "unknown stage 'wrk' (did you mean 'work'?)"),
+        (plan(lambda m: m["behaviour"]["period_end_push"].update(stages=["wrk"])),
+         "management.behaviour.period_end_push.stages[0]", "unknown stage 'wrk'"),
+        (plan(lambda m: m["commission"][0].update(on="collected", clawback=True)),
+         "management.commission[0].clawback", "only applies to commission on bookings"),
+        (plan(lambda m: m["targets"].append(dict(m["targets"][0]))),
+         "management.targets[1]", "repeats the target of targets[0]"),
+        (plan(lambda m: m.update(period="week")), "management.period", "week"),
+        (lambda d: d["stages"][1]["approval"].update(up_to=0.05), "stages[1].approval.up_to",
+         "must be above 'above' (0.1)"),
+        (plan(lambda m: m["discounts"].update(depth_by={"segment": {"s": 0.96}})),
+         "management.behaviour.period_end_push.discount", "must stay below 1"),
+    ],
+    ids=["accelerator_below_base", "target_role", "target_team", "overlapping_tiers",
+         "discount_one", "discount_negative", "rate", "accelerator_needs_target",
+         "push_needs_targets", "sandbagging_needs_cap", "push_discount_needs_policy",
+         "approval_needs_policy", "approval_before_discount", "discount_stage",
+         "push_stage", "clawback_on_cash", "repeated_target", "period", "tier_order",
+         "push_past_the_price"],
+)
+def test_bad_plan(change: Change, path: str, words: str) -> None:
+    line = problem_at(broken(change), path)
+    assert words in line, line
+
+
+def test_approvals_by_deal_value_need_no_plan() -> None:
+    doc = valid_doc()
+    del doc["management"]
+    for st in doc["stages"][1:]:
+        st["approval"]["on"] = "deal_value"
+    sc = ss.Scenario.from_document(doc)
+    assert sc.management is None
+
+
+def test_a_new_stage_goes_where_before_puts_it(tmp_path: Any) -> None:
+    sc = ss.load_scenario("scenarios/changes/plan/stricter-approvals.yaml")
+    names = [st.name for st in sc.stages]
+    assert names[-3:] == ["manager_approval", "finance_approval", "contract"]
+    assert names[:5] == [st.name for st in ss.load_scenario("scenarios/regional.yaml"
+                                                             ).stages][:5]
+
+
+@pytest.mark.parametrize(
+    ("stage", "words"),
+    [({"name": "extra", "before": "contrat"},
+      "stages[0].before: unknown item 'contrat' (did you mean 'contract'?)"),
+     ({"name": "contract", "before": "qualify"},
+      "stages[0].before: 'contract' is already in the parent scenario and keeps its place")],
+    ids=["unknown", "existing"],
+)
+def test_before_must_name_a_parent_item(tmp_path: Any, stage: dict[str, str],
+                                        words: str) -> None:
+    child = tmp_path / "child.yaml"
+    parent = Path("scenarios/regional.yaml").resolve()
+    child.write_text(f"extends: {parent}\nstages:\n  - {{name: {stage['name']}, "
+                     f"before: {stage['before']}}}\n", encoding="utf-8")
+    with pytest.raises(ScenarioError) as info:
+        ss.load_scenario(child)
+    assert words in str(info.value)
+    assert str(child) in str(info.value)
