@@ -24,11 +24,44 @@ def _named_list(value: Any) -> bool:
     )
 
 
+BEFORE = "before"
+"""The key of a new named item that places it before one of the parent's items."""
+
+
+def placement_problems(parent: Any, child: Any, path: str = "") -> list[Problem]:
+    """Problems with ``before`` in ``child``: it must name an item of the parent's list.
+
+    Only a new item is placed; an item the parent has keeps its place.
+    """
+    if isinstance(parent, Mapping) and isinstance(child, Mapping):
+        return [p for key, value in child.items() if key in parent
+                for p in placement_problems(parent[key], value,
+                                            f"{path}.{key}" if path else str(key))]
+    if not (_named_list(child) and isinstance(parent, list)):
+        return []
+    names = [item.get("name") for item in parent if isinstance(item, Mapping)]
+    problems = []
+    for i, item in enumerate(child):
+        if BEFORE not in item:
+            continue
+        where = f"{path}[{i}].{BEFORE}"
+        if item["name"] in names:
+            problems.append(Problem(where, (
+                f"{item['name']!r} is already in the parent scenario and keeps its place "
+                "there; before only places a new item")))
+        elif item[BEFORE] not in names:
+            problems.append(Problem(where, unknown(
+                "item", item[BEFORE], names, "a new item can go before")))
+    return problems
+
+
 def merge(parent: Any, child: Any) -> Any:
     """Overlay ``child`` on ``parent``.
 
     Mappings merge key by key; lists of named items (channels, roles, teams, stages)
-    merge item by item by ``name``, new names appended in the child's order; anything
+    merge item by item by ``name``, new names appended in the child's order (or put
+    before the parent's item a new one names in ``before``, e.g. an approval stage
+    ``before: contract``; see ``placement_problems``); anything
     else in the child replaces the parent's value. A distribution the child writes out
     with its ``dist`` replaces the parent's whole (its keys depend on the family: a
     ``fixed`` effort over a ``triangular`` one must not keep ``low`` and ``high``).
@@ -46,8 +79,12 @@ def merge(parent: Any, child: Any) -> Any:
         for item in child:
             if item["name"] in index:
                 merged[index[item["name"]]] = merge(merged[index[item["name"]]], item)
-            else:
-                merged.append(copy.deepcopy(item))
+                continue
+            new = copy.deepcopy(item)
+            place = new.pop(BEFORE, None)
+            at = next((k for k, old in enumerate(merged) if old["name"] == place),
+                      len(merged))
+            merged.insert(at, new)
         return merged
     return copy.deepcopy(child)
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from salessim.scenario.document import merge, plain_data
+from salessim.scenario.document import merge, placement_problems, plain_data
 from salessim.scenario.errors import Problem, ScenarioError, show, unknown
 from salessim.scenario.limits import MAX_FILE_BYTES
 from salessim.scenario.schema import Scenario
@@ -361,6 +361,9 @@ def _resolve(document: Any, label: str, base: Path, chain: tuple[Path, ...],
     except ScenarioError as err:
         raise ScenarioError(label, [Problem("extends", f"in the parent {err.source}: {p}")
                                     for p in err.problems]) from None
+    placement = placement_problems(parent_doc, child)
+    if placement:
+        raise ScenarioError(label, placement)
     return _overwrite(merge(parent_doc, child), child, replaced)
 
 
