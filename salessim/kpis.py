@@ -18,12 +18,14 @@ HIGHER_IS_BETTER = frozenset({
     "won", "conversion_rate", "revenue", "collected", "collection_rate", "profit",
     "on_time_delivery_rate", "satisfaction_mean", "repurchase_rate", "net_revenue_retention",
     "customer_lifetime_value", "referral_leads", "repeat_revenue",
-    "collected_within_terms_rate",
+    "collected_within_terms_rate", "target_attainment_mean", "at_target_share",
+    "price_realisation",
 })
 LOWER_IS_BETTER = frozenset({
     "lost", "open", "cycle_time_mean_days", "cycle_time_p50_days", "cycle_time_p90_days",
     "response_time_mean_days", "cost", "cost_per_won", "full_book_share", "complaint_rate",
     "churn_rate_per_year", "service_wait_mean_days", "days_sales_outstanding",
+    "cost_of_sales_share", "approval_wait_mean_days", "period_end_close_share",
 })
 
 Direction = Literal["higher", "lower"]
