@@ -63,6 +63,12 @@ def travel_zones(sc: Scenario) -> list[TravelZone]:
     return zones
 
 
+def dispatch_of(sc: Scenario, role: str) -> str:
+    """How reps of ``role`` choose their next task: the role's rule, or the plan's."""
+    own = sc.role(role).dispatch
+    return sc.management.dispatch_for(role, own) if sc.management is not None else own
+
+
 def team_travel(sc: Scenario, team: Team) -> int:
     """Index in ``travel_zones`` of a team's visits, or -1 when visits need no travel."""
     if team.travel is not None:
@@ -129,7 +135,7 @@ def build_organisation(
             reps.extend(members)
             pool = RepPool(
                 env, team.name, role_name, members,
-                owner=role.assignment == "owner", dispatch=role.dispatch,
+                owner=role.assignment == "owner", dispatch=dispatch_of(sc, role.name),
                 max_wait_days=sc.going_cold.max_wait_days, travel=zone,
                 travel_cost=zones[zone].cost if zone >= 0 else 0.0,
                 effect=TeamEffects(sc, team, group.skill_logit), max_open=role.max_open_deals,

@@ -84,7 +84,12 @@ from salessim.model.leads import (
     LeadTable,
 )
 from salessim.model.management import ManagementModel
-from salessim.model.organisation import TeamEffects, build_organisation, travel_zones
+from salessim.model.organisation import (
+    TeamEffects,
+    build_organisation,
+    dispatch_of,
+    travel_zones,
+)
 from salessim.model.records import (
     ADVANCED,
     COLD,
@@ -378,7 +383,8 @@ class Replication:
         for pool in self.pools:
             role = scenario.role(pool.role)
             team = teams[pool.team]
-            pool.reconfigure(owner=role.assignment == "owner", dispatch=role.dispatch,
+            pool.reconfigure(owner=role.assignment == "owner",
+                             dispatch=dispatch_of(scenario, pool.role),
                              max_wait_days=scenario.going_cold.max_wait_days,
                              travel_cost=zones[pool.travel].cost if pool.travel >= 0 else 0.0,
                              effect=TeamEffects(scenario, team, team.reps[pool.role].skill_logit),

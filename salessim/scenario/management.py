@@ -32,6 +32,9 @@ the roles' salaries and counts in ``cost``.
 - ``sandbagging``: a rep whose commission this period has reached its cap holds a deal
   that would be signed now until the next period starts (the customer is assumed to
   wait); it then counts for the next period.
+- ``value_first``: reps of a role paid commission on bookings or margin take the most
+  valuable waiting deal first (``value`` dispatch) instead of their role's dispatch:
+  effort goes where the plan pays.
 
 **Discounts**: at ``discounts.stage`` each deal gets a discount (``depth``, or the
 deepest of ``depth_by`` that applies to it); the price is the deal value times
@@ -172,10 +175,12 @@ class Behaviour(Frozen):
     Attributes:
         period_end_push: Closing faster near the end of a period when behind target.
         sandbagging: Holding deals to the next period once the commission is capped.
+        value_first: Reps paid on bookings or margin serve the most valuable deal first.
     """
 
     period_end_push: PeriodEndPush | None = None
     sandbagging: bool = False
+    value_first: bool = False
 
 
 class Discounts(Frozen):
@@ -257,6 +262,11 @@ class Management(Frozen):
                  and t.team in (team, None)]
         found.sort(key=lambda t: t.team is None)
         return found[0].per_period if found else None
+
+    def dispatch_for(self, role: str, dispatch: str) -> str:
+        """The dispatch of ``role``'s reps under the plan (``dispatch``: the role's own)."""
+        pays_value = any(c.role == role and c.on != "collected" for c in self.commission)
+        return "value" if self.behaviour.value_first and pays_value else dispatch
 
     def credited_roles(self) -> tuple[str, ...]:
         """Roles whose reps are credited with the deals they worked, in order of mention."""

@@ -215,3 +215,15 @@ def test_an_approval_stage_works_exactly_the_deals_it_covers() -> None:
     rate = 2.0 * 0.5 * share_above  # leads a day, times the work stage's conversion
     assert_covers(res.kpis["approval_wait_mean_days"],
                   mmc_mean_wait(1, rate, 8.0 / 12.0), "wait for an approval (M/M/1)")
+
+
+def test_value_first_is_value_dispatch_for_the_roles_paid_on_bookings() -> None:
+    sc = ss.load_scenario("scenarios/regional.yaml").with_changes(
+        {"calendar.horizon_days": 90.0, "calendar.warmup_days": 20.0,
+         "management": {"commission": [{"role": "ae", "on": "bookings", "rate": 0.05}]}})
+    skewed = sc.with_changes({"management.behaviour.value_first": True})
+    by_rule = sc.with_changes({"roles.ae.dispatch": "value"})
+    a, b, c = (simulate(x, seed(), 0) for x in (skewed, by_rule, sc))
+    for name, column in a.events.items():
+        np.testing.assert_array_equal(column, b.events[name], err_msg=name)
+    assert not np.array_equal(a.events["start_time"], c.events["start_time"])
