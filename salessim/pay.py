@@ -183,7 +183,7 @@ def variable_pay(sc: Scenario, raw: RawReplication, stop: float) -> float:
 
 
 def management_kpis(sc: Scenario, raw: RawReplication, start: float, stop: float,
-                    cost: float, revenue: float) -> dict[str, float]:
+                    commission: float, revenue: float, cost: float) -> dict[str, float]:
     """``MANAGEMENT_KPIS`` of one replication over [start, stop).
 
     Args:
@@ -191,8 +191,9 @@ def management_kpis(sc: Scenario, raw: RawReplication, start: float, stop: float
         raw: One replication.
         start: Start of the window (days).
         stop: End of the window (days).
-        cost: The window's cost, variable pay included (currency).
+        commission: ``variable_pay`` of the window (currency).
         revenue: Revenue of the counted leads (currency).
+        cost: The window's cost, commission included (currency).
     """
     plan = sc.management
     assert plan is not None
@@ -210,7 +211,7 @@ def management_kpis(sc: Scenario, raw: RawReplication, start: float, stop: float
     return {
         "target_attainment_mean": float(attainment.mean()) if len(attainment) else np.nan,
         "at_target_share": float((attainment >= 1.0).mean()) if len(attainment) else np.nan,
-        "variable_pay": variable_pay(sc, raw, stop),
+        "variable_pay": commission,
         "cost_of_sales_share": cost / revenue if revenue else np.nan,
         "price_realisation": (float(L["deal_value"][won].sum() / listed.sum())
                               if listed.sum() > 0 else np.nan),

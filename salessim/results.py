@@ -199,8 +199,8 @@ def kpi_row(sc: Scenario, raw: RawReplication) -> dict[str, float]:
     in_cohort = cohort[ev["case"]]
     cost = (salaries + float(channel_cost[L["channel"][cohort]].sum())
             + float(ev["travel_cost"][in_cohort].sum()))
-    if sc.management is not None:
-        cost += variable_pay(sc, raw, stop)
+    commission = variable_pay(sc, raw, stop) if sc.management is not None else 0.0
+    cost += commission
     busy = _busy_days(raw, start, stop)
     roles = np.array(raw.rep_role, dtype=object)
     row.update({
@@ -220,7 +220,7 @@ def kpi_row(sc: Scenario, raw: RawReplication) -> dict[str, float]:
     if raw.after_sale is not None:
         row.update(after_sale_kpis(sc, raw, start, stop))
     if sc.management is not None:
-        row.update(management_kpis(sc, raw, start, stop, cost, revenue))
+        row.update(management_kpis(sc, raw, start, stop, commission, revenue, cost))
     if any(st.approval is not None for st in sc.stages):
         row["approval_wait_mean_days"] = approval_wait(sc, raw, start, stop)
     return row
