@@ -776,6 +776,15 @@ class Scenario(Frozen):
             parts.insert(2, "reps")
         return ".".join(parts)
 
+    def __repr__(self) -> str:
+        """The name and the size, not every value (``to_yaml()`` gives them all)."""
+        stages = " -> ".join(st.name for st in self.stages)
+        reps = sum(g.headcount for t in self.teams for g in t.reps.values())
+        return (f"Scenario({self.name!r}: {len(self.channels)} channels, {len(self.teams)} "
+                f"teams, {reps} reps at the start; {stages}"
+                + ("; after-sale part" if self.after_sale is not None else "")
+                + ("; management plan" if self.management is not None else "") + ")")
+
     # ---- derived, read-only views used by the model and the fronts -----------------
 
     def role(self, name: str) -> Role:

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
+import salessim as ss
 from salessim.scenario.document import apply_changes, merge
 from salessim.scenario.errors import Problem, ScenarioError, format_path, join_path
 from salessim.scenario.yaml12 import dump_yaml, parse_yaml
@@ -180,3 +181,10 @@ def test_messages_are_one_line_and_printable() -> None:
     err = ScenarioError("f.yaml", [Problem("a\nb", "x\u0085y\nz\x00")])
     assert str(err) == "f.yaml: a b: x\\x85y z\\x00"
     assert str(ScenarioError("f.yaml", [])) == "f.yaml: the scenario is not valid"
+
+
+def test_a_scenario_shows_its_name_and_size_not_every_value() -> None:
+    sc = ss.load_scenario("scenarios/regional.yaml")
+    text = repr(sc)
+    assert len(text) < 300 and sc.name in text and "37 reps" in text
+    assert "qualify -> first_contact" in text and "Channel(" not in text
