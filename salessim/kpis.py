@@ -26,6 +26,7 @@ LOWER_IS_BETTER = frozenset({
     "response_time_mean_days", "cost", "cost_per_won", "full_book_share", "complaint_rate",
     "churn_rate_per_year", "service_wait_mean_days", "days_sales_outstanding",
     "cost_of_sales_share", "approval_wait_mean_days", "period_end_close_share",
+    "forecast_mape_pct", "cleared_deals",
 })
 
 Direction = Literal["higher", "lower"]

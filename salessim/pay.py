@@ -18,6 +18,18 @@ period the rep was employed inside the window.
   ``LAST_WEEKS_DAYS`` over the period's length).
 - ``approval_wait_mean_days``: mean wait for a rep at approval stages (stages with an
   ``approval``), over attempts started in the window (only where a stage approves).
+
+With pipeline reviews that forecast, each review (all reps reviewed that round, in the
+window) forecasts F, the sum over the deals it counted of value times weight, and books
+A, what those deals were won for in the end; a review with a deal still open when the
+run stopped is not scored.
+
+- ``forecast_bias_pct``: 100 (sum of F - A) / (sum of A) over the reviews: above 0 the
+  forecasts promise more than comes.
+- ``forecast_mape_pct``: mean of 100 |F - A| / A over the reviews with A > 0.
+
+With reviews that clear stale deals, ``cleared_deals`` counts the counted leads closed
+as lost at a review.
 """
 
 from __future__ import annotations
@@ -27,7 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from salessim.model.leads import WON
+from salessim.model.leads import OPEN, WON
 from salessim.model.management import employed_share, period_of
 from salessim.model.records import RawReplication
 from salessim.scenario.management import Commission, Management
@@ -44,6 +56,18 @@ MANAGEMENT_KPIS: tuple[str, ...] = (
 
 APPROVAL_KPIS: tuple[str, ...] = ("approval_wait_mean_days",)
 """The KPIs of a scenario with approval stages."""
+
+FORECAST_KPIS: tuple[str, ...] = ("forecast_bias_pct", "forecast_mape_pct")
+"""The KPIs of a plan whose reviews forecast."""
+
+
+def review_kpi_names(plan: Management) -> tuple[str, ...]:
+    """The KPIs of ``plan``'s pipeline reviews, in table order (none without reviews)."""
+    reviews = plan.reviews
+    if reviews is None:
+        return ()
+    return ((FORECAST_KPIS if reviews.forecast is not None else ())
+            + (("cleared_deals",) if reviews.stale_after_days is not None else ()))
 
 FloatArray = NDArray[np.float64]
 
@@ -240,3 +264,56 @@ def approval_wait(sc: Scenario, raw: RawReplication, start: float, stop: float) 
             & (ev["enable_time"] >= start) & (ev["enable_time"] < stop)
             & np.isfinite(ev["start_time"]))
     return float((ev["start_time"] - ev["enable_time"])[mine].mean()) if mine.any() else np.nan
+
+
+def review_busy(raw: RawReplication, start: float, stop: float) -> FloatArray:
+    """Busy time of each rep in pipeline reviews inside [start, stop) (days)."""
+    n = len(raw.rep_team)
+    meet = (raw.management or {}).get("reviews")
+    if meet is None:
+        return np.zeros(n)
+    lo = np.clip(meet["start_time"], start, stop)
+    hi = np.clip(meet["end_time"], start, stop)
+    busy: FloatArray = np.bincount(meet["manager"], weights=hi - lo,
+                                   minlength=n).astype(np.float64)
+    return busy
+
+
+def review_kpis(sc: Scenario, raw: RawReplication) -> dict[str, float]:
+    """``review_kpi_names`` of one replication."""
+    assert sc.management is not None and raw.management is not None
+    reviews = sc.management.reviews
+    assert reviews is not None
+    out: dict[str, float] = {}
+    L = raw.leads
+    if reviews.forecast is not None:
+        forecast, booked = review_forecasts(raw)
+        out["forecast_bias_pct"] = (100.0 * float((forecast - booked).sum() / booked.sum())
+                                    if booked.sum() > 0 else np.nan)
+        hit = booked > 0
+        out["forecast_mape_pct"] = (100.0 * float(
+            (np.abs(forecast[hit] - booked[hit]) / booked[hit]).mean()) if hit.any()
+            else np.nan)
+    if reviews.stale_after_days is not None:
+        out["cleared_deals"] = float(L["cohort"][raw.management["cleared"]["case"]].sum())
+    return out
+
+
+def review_forecasts(raw: RawReplication) -> tuple[FloatArray, FloatArray]:
+    """Forecast and booked amount of each scored review (currency), in review order.
+
+    A review is scored when every deal it counted is closed; booked is the final price of
+    those that were won.
+    """
+    assert raw.management is not None
+    fc = raw.management["forecasts"]
+    L = raw.leads
+    status = L["status"][fc["case"]]
+    won_value = np.where(status == WON, L["deal_value"][fc["case"]], 0.0)
+    reviews, row_review = np.unique(fc["review"], return_inverse=True)
+    n = len(reviews)
+    forecast = np.bincount(row_review, weights=fc["value"] * fc["weight"],
+                           minlength=n).astype(np.float64)
+    booked = np.bincount(row_review, weights=won_value, minlength=n).astype(np.float64)
+    unresolved = np.bincount(row_review, weights=status == OPEN, minlength=n) > 0
+    return forecast[~unresolved], booked[~unresolved]

@@ -33,6 +33,9 @@ from salessim.pay import (
     MANAGEMENT_KPIS,
     approval_wait,
     management_kpis,
+    review_busy,
+    review_kpi_names,
+    review_kpis,
     variable_pay,
 )
 from salessim.replications import Replications
@@ -93,6 +96,7 @@ def kpi_names(sc: Scenario) -> list[str]:
             *(["full_book_share"] if _capped(sc) else []),
             *(AFTER_SALE_KPIS if sc.after_sale is not None else ()),
             *(MANAGEMENT_KPIS if sc.management is not None else ()),
+            *(review_kpi_names(sc.management) if sc.management is not None else ()),
             *(APPROVAL_KPIS if any(st.approval is not None for st in sc.stages) else ())]
 
 
@@ -134,7 +138,7 @@ def _busy_days(raw: RawReplication, start: float, stop: float) -> np.ndarray:
     hi = np.clip(ev["end_time"][worked], start, stop)
     busy: np.ndarray = np.bincount(ev["resource"][worked], weights=hi - lo,
                                    minlength=len(raw.rep_team))
-    return busy + after_sale_busy(raw, start, stop)
+    return busy + after_sale_busy(raw, start, stop) + review_busy(raw, start, stop)
 
 
 def _lead_kpis(sc: Scenario, raw: RawReplication, counted: np.ndarray) -> dict[str, float]:
@@ -221,6 +225,8 @@ def kpi_row(sc: Scenario, raw: RawReplication) -> dict[str, float]:
         row.update(after_sale_kpis(sc, raw, start, stop))
     if sc.management is not None:
         row.update(management_kpis(sc, raw, start, stop, commission, revenue, cost))
+        if sc.management.reviews is not None:
+            row.update(review_kpis(sc, raw))
     if any(st.approval is not None for st in sc.stages):
         row["approval_wait_mean_days"] = approval_wait(sc, raw, start, stop)
     return row
@@ -568,10 +574,11 @@ class Results:
         """Per rep, averaged over replications.
 
         Columns: ``team``, ``role``, ``tasks`` (activities worked, after-sale work
-        included), ``busy_days``, ``employed_days`` and ``utilisation`` (busy over employed)
-        in the measurement window, ``deals_won`` (counted won leads the rep worked on) and
-        ``revenue`` of those deals (currency), ``skill_logit`` (the rep's own conversion
-        effect drawn from its group's skill spread; the group's ``skill_logit`` adds to it)
+        and pipeline reviews included), ``busy_days``, ``employed_days`` and
+        ``utilisation`` (busy over employed) in the measurement window, ``deals_won``
+        (counted won leads the rep worked on) and ``revenue`` of those deals (currency),
+        ``skill_logit`` (the rep's own conversion effect drawn from its group's skill
+        spread, with any coaching; the group's ``skill_logit`` adds to it)
         and ``effort_factor`` (its own factor on effort), and for roles that own their leads
         ``open_deals_mean`` and ``open_deals_p90`` (open leads the rep owned, time-weighted
         over the window). Reps hired or gone during a run are rows of their own.
@@ -649,12 +656,15 @@ class Results:
 
 
 def _tasks(raw: RawReplication) -> np.ndarray:
-    """Activities each rep worked, after-sale work included, by rep index."""
+    """Activities each rep worked, after-sale work and pipeline reviews included."""
     n = len(raw.rep_team)
     res = raw.events["resource"]
     tasks: np.ndarray = np.bincount(res[res >= 0], minlength=n)
     if raw.after_sale is not None:
         tasks = tasks + np.bincount(raw.after_sale["work"]["resource"], minlength=n)
+    meet = (raw.management or {}).get("reviews")
+    if meet is not None:
+        tasks = tasks + np.bincount(meet["manager"], minlength=n)
     return tasks
 
 

@@ -19,9 +19,9 @@ IN_TRANSIT, QUEUED, WORKING, AFTER_WORK = 0, 1, 2, 3
 """Where an open lead is within its current stage attempt: not yet at the stage
 (handoff, nurture), waiting for a rep, with a rep, or after the rep's work (waiting on
 the customer until ``answer_time``, then in transit to the next activity)."""
-NOT_LOST, DECLINED, COLD_LOSS = 0, 1, 2
+NOT_LOST, DECLINED, COLD_LOSS, CLEARED = 0, 1, 2, 3
 """Codes of why a lead was lost (``LOST_REASONS`` names them)."""
-LOST_REASONS: tuple[str, ...] = ("", "declined", "cold")
+LOST_REASONS: tuple[str, ...] = ("", "declined", "cold", "cleared")
 """Names of the lost-reason codes."""
 DRAWN, REPEAT, REFERRED = 0, 1, 2
 """Where a lead comes from: a channel's arrivals, a customer coming back, a referral."""
@@ -49,7 +49,8 @@ class LeadTable:
         status: ``OPEN``, ``WON`` or ``LOST``.
         close_time: When the lead was won or lost (NaN while open).
         lost_stage: Stage index where a lost lead was lost (-1 otherwise).
-        lost_reason: ``DECLINED`` or ``COLD_LOSS`` for lost leads, else ``NOT_LOST``.
+        lost_reason: ``DECLINED``, ``COLD_LOSS`` or ``CLEARED`` (at a pipeline review)
+            for lost leads, else ``NOT_LOST``.
         first_start: When a rep first started working on the lead (NaN if never).
         payment_days: Days from the win to the payment of a won deal (NaN if never
             paid); kept as a delay, not a time, so that comparing it with a collection

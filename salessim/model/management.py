@@ -63,6 +63,18 @@ class ManagementModel:
         self.discount: dict[int, float] = {}
         self.pushed: set[int] = set()
         self.held: dict[int, float] = {}
+        reviews = self.plan.reviews
+        self.reviewed = self.roles.index(reviews.reviewed_role) if reviews else -1
+        """Position in ``roles`` of the role whose pipelines are reviewed (-1: none)."""
+        self.book: defaultdict[int, set[int]] = defaultdict(set)
+        """With reviews: each reviewed rep's open credited deals."""
+        self.parked: dict[int, float] = {}
+        """With reviews that clear stale deals: deals parked in nurture, and since when
+        (days)."""
+        self.clears = reviews is not None and reviews.stale_after_days is not None
+        self.deciding: dict[int, int] = {}
+        """With forecasts: the stage each deal's customer was last asked to decide on."""
+        self._forecasts = reviews is not None and reviews.forecast is not None
         self._rules(sc)
 
     def _rules(self, sc: Scenario) -> None:
@@ -84,7 +96,25 @@ class ManagementModel:
             credit = self.credit.get(i)
             if credit is None:
                 credit = self.credit[i] = [-1] * len(self.roles)
-            credit[self.roles.index(rep.role)] = rep.index
+            k = self.roles.index(rep.role)
+            if k == self.reviewed and credit[k] != rep.index:
+                if credit[k] >= 0:
+                    self.book[credit[k]].discard(i)
+                self.book[rep.index].add(i)
+            credit[k] = rep.index
+
+    def park(self, i: int, day: float) -> None:
+        """Lead ``i`` goes into nurture on ``day`` (kept only when reviews clear deals)."""
+        if self.clears:
+            self.parked[i] = day
+
+    def closed(self, i: int) -> None:
+        """Lead ``i`` is closed (won or lost): it leaves its reviewed rep's book."""
+        self.parked.pop(i, None)
+        self.deciding.pop(i, None)
+        credit = self.credit.get(i)
+        if credit is not None and self.reviewed >= 0:
+            self.book[credit[self.reviewed]].discard(i)
 
     def decision(self, i: int, stage: int, day: float,
                  names: dict[Facet, str]) -> tuple[float, float]:
@@ -101,6 +131,8 @@ class ManagementModel:
         Returns:
             (conversion effect (logit), factor on the customer's delay).
         """
+        if self._forecasts:
+            self.deciding[i] = stage
         offered = 0.0
         if stage == self.discount_stage:
             offered = self._depth(names)

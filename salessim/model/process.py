@@ -70,6 +70,7 @@ from salessim.model.draws import (
 from salessim.model.events import LeadLife, LeadProcess, Wakeup, WorkProcess
 from salessim.model.leads import (
     AFTER_WORK,
+    CLEARED,
     COLD_LOSS,
     DECLINED,
     IN_TRANSIT,
@@ -100,6 +101,7 @@ from salessim.model.records import (
     RawReplication,
 )
 from salessim.model.reps import Rep, RepPool
+from salessim.model.reviews import ReviewModel
 from salessim.model.staffing import Staff
 from salessim.model.tuning import Tuning, tuning
 from salessim.scenario.adjustments import FACETS, Facet
@@ -289,6 +291,9 @@ class Replication:
         self.management = (ManagementModel(scenario, self.reps, self.leads.deal_value)
                            if scenario.management is not None else None)
         """Targets, credit, discounts and the reps' response, for a scenario with a plan."""
+        self.reviews = (ReviewModel(self, self.management) if self.management is not None
+                        and self.management.plan.reviews is not None else None)
+        """The managers' pipeline reviews, for a plan that holds them."""
         self._made: dict[Keys, tuple[int, NDArray[np.float64]]] = {}
         """Sources of leads made during the run: keys -> (source index, the uniforms of
         their attributes and deal values)."""
@@ -341,6 +346,8 @@ class Replication:
         self._stop = env.timeout(self.stop_day)
         self._stop.callbacks.append(self._finish)
         self.staff.start(self.sc)
+        if self.reviews is not None:
+            self.reviews.start()
 
     @property
     def finished(self) -> bool:
@@ -416,11 +423,18 @@ class Replication:
                                                    for i in p.book_waiters},
                                      after_sale=(self.after.tables(self.env.now)
                                                  if self.after is not None else None),
-                                     management=(self.management.tables()
-                                                 if self.management is not None else None))
+                                     management=self._management_tables())
         if self.finished:
             self._unlink()
         return raw
+
+    def _management_tables(self) -> dict[str, dict[str, NDArray[np.generic]]] | None:
+        if self.management is None:
+            return None
+        tables = self.management.tables()
+        if self.reviews is not None:
+            tables.update(self.reviews.tables())
+        return tables
 
     def pipeline(self) -> dict[str, Any]:
         """Where the open leads are now, and how busy each pool is.
@@ -465,6 +479,8 @@ class Replication:
         self.staff.stop()
         if self.after is not None:
             self.after.stop()
+        if self.reviews is not None:
+            self.reviews.stop()
     def _finish(self, _: object = None) -> None:
         if not self.done.triggered:
             self.done.succeed()
@@ -622,6 +638,8 @@ class Replication:
                 if pending > 0:
                     yield pending
                     pending = 0.0
+                if mgmt is not None:
+                    mgmt.parked.pop(i, None)  # out of nurture, if it was there
 
                 enable = env.now
                 deadline = enable + st.sla_days
@@ -710,6 +728,8 @@ class Replication:
                     elif u < tune.nurture_until[s]:
                         outcome = NURTURE
                         pending += layer.nurture_days[row]
+                        if mgmt is not None:
+                            mgmt.park(i, decision)
                     else:
                         outcome = LOST_OUTCOME
                 if last is None:  # written out: the common case, once per attempt
@@ -928,6 +948,8 @@ class Replication:
 
     def _close(self, i: int, status: int, when: float, stage: int, reason: int) -> None:
         leads = self.leads
+        if self.management is not None:
+            self.management.closed(i)
         leads.status[i] = status
         leads.close_time[i] = when
         leads.lost_stage[i] = stage
@@ -940,6 +962,13 @@ class Replication:
             self.after.lost(i)
         if leads.cohort[i]:
             self.settle()
+
+    def clear(self, i: int) -> None:
+        """Close lead ``i`` now as lost: cleared at a pipeline review while in nurture."""
+        proc = self._live[i]
+        proc.cancel()  # its wake-up from nurture is on the schedule: it must do nothing
+        proc.stop()
+        self._close(i, LOST, self.env.now, self.leads.stage_now[i], CLEARED)
 
     # ---- what the after-sale part asks of the replication ---------------------------
 

@@ -42,7 +42,7 @@ AFTER_SALE_TABLES: tuple[str, ...] = ("customers", "orders", "invoices", "work",
                                       "decisions")
 """The after-sale tables of a replication (``salessim.model.aftersale``)."""
 
-MANAGEMENT_TABLES: tuple[str, ...] = ("deals", "credits")
+MANAGEMENT_TABLES: tuple[str, ...] = ("deals", "credits", "reviews", "forecasts", "cleared")
 """The management plan's tables of a replication (``salessim.model.management``)."""
 
 
@@ -58,7 +58,8 @@ class RawReplication:
         rep_role: Role of each rep, by rep index.
         rep_hired: Day each rep joined (``-inf`` for reps there from the start).
         rep_left: Day each rep left (``inf`` if still employed at the end).
-        rep_skill: Each rep's own conversion effect (logit), from its group's spread.
+        rep_skill: Each rep's own conversion effect (logit), from its group's spread
+            (at the end of the run: with any coaching at pipeline reviews).
         rep_effort: Each rep's own factor on effort, from its group's spread.
         rep_book: For each rep, the days inside the measurement window it owned 0, 1,
             2... open leads (empty for reps of pooled roles), counted up to ``end_day``.

@@ -46,6 +46,27 @@ whose discount (or price) is above ``above`` and at most ``up_to``; the others p
 without an attempt. Each tier is a stage of its own, with its role, capacity and delay,
 so a stricter chain shows up as cycle time.
 
+**Pipeline reviews** (``reviews``): every ``every_days`` a rep of the reviewing role
+(a manager) meets each rep of the reviewed role for ``hours_per_rep`` hours of the
+manager's working time; the reviewed rep's own time is not taken (the meeting is assumed
+to replace the rep's own admin). The manager is a rep of that role in the rep's own team,
+or, where the team has none, in the one team that has managers (a national team). At
+each rep's review, in this order:
+
+- ``stale_after_days``: the rep's deals parked in nurture (a "not now" from the customer)
+  for more than that long are closed as lost ("cleared"): they leave the rep's book,
+  making room in a capped one, and the forecast, and any of them that would have come
+  back is lost;
+- ``coaching``: the rep's conversion effect (logit) rises by ``logit_per_review``, up to
+  ``up_to`` in all;
+- ``forecast``: the manager forecasts what the rep's open deals will book: with
+  ``stage_weighted``, each deal's value times the probability of winning given for its
+  stage (``stage_probability``, the CRM's stage probabilities); with ``commit``, the value
+  of the deals at or past ``commit_from`` (those the rep commits) times
+  ``1 + commit_bias``. A deal waiting for the customer's answer counts at the stage being
+  decided. Each forecast is scored against what the same deals booked in the end
+  (``salessim.pay``).
+
 Units as in the rest of the schema: ``_days`` are working days, money in the
 scenario's currency, rates and discounts are shares (0.05 is 5 %).
 """
@@ -233,6 +254,71 @@ class Approval(Frozen):
         return self.on == other.on and self.above < other_top and other.above < top
 
 
+class Coaching(Frozen):
+    """A small skill gain of each reviewed rep per review.
+
+    Attributes:
+        logit_per_review: Conversion effect (logit) gained at each review.
+        up_to: Most a rep gains in all (logit).
+    """
+
+    logit_per_review: Annotated[float, Field(gt=0.0, le=1.0, allow_inf_nan=False)]
+    up_to: Annotated[float, Field(gt=0.0, le=3.0, allow_inf_nan=False)]
+
+
+class Forecast(Frozen):
+    """The forecast made at each review of a rep's open deals (see the module's description).
+
+    Attributes:
+        method: ``stage_weighted`` or ``commit``.
+        stage_probability: ``stage_weighted``: the chance of winning a deal now at each
+            stage, for every stage from the reviewed role's first one on.
+        commit_from: ``commit``: the first stage whose deals the rep commits.
+        commit_bias: ``commit``: share by which the rep's commit overstates (positive) or
+            understates (negative) the committed deals' value.
+    """
+
+    method: Literal["stage_weighted", "commit"]
+    stage_probability: dict[Name, Probability] = Field(default_factory=dict)
+    commit_from: Name | None = None
+    commit_bias: Annotated[float, Field(gt=-1.0, le=10.0, allow_inf_nan=False)] = 0.0
+
+    @model_validator(mode="after")
+    def _complete(self) -> Forecast:
+        if self.method == "stage_weighted" and not self.stage_probability:
+            raise KeyPathError([("stage_probability", (
+                "a stage-weighted forecast needs the chance of winning at each stage, e.g. "
+                "{negotiation: 0.6, contract: 0.9}"))])
+        if self.method == "commit" and self.commit_from is None:
+            raise KeyPathError([("commit_from", (
+                "a commit forecast needs the first stage whose deals the rep commits, "
+                "e.g. negotiation"))])
+        return self
+
+
+class Reviews(Frozen):
+    """Periodic pipeline reviews held by a manager role (see the module's description).
+
+    Attributes:
+        role: The reviewing role (pooled), e.g. ``manager``.
+        reviewed_role: The role whose reps' pipelines are reviewed, e.g. ``ae``.
+        every_days: Working days between reviews (5: weekly, 20.8: monthly).
+        hours_per_rep: The manager's working time per reviewed rep (hours).
+        stale_after_days: Deals parked in nurture longer than this are cleared; omitted:
+            none are.
+        coaching: The reviewed reps' skill gain; omitted: none.
+        forecast: The forecast made at each review; omitted: none.
+    """
+
+    role: Name
+    reviewed_role: Name
+    every_days: Annotated[float, Field(ge=1.0, le=250.0, allow_inf_nan=False)]
+    hours_per_rep: Annotated[float, Field(gt=0.0, le=24.0, allow_inf_nan=False)]
+    stale_after_days: Positive | None = None
+    coaching: Coaching | None = None
+    forecast: Forecast | None = None
+
+
 class Management(Frozen):
     """Targets, commission, discounts and behaviour (see the module's description).
 
@@ -242,6 +328,7 @@ class Management(Frozen):
         commission: Variable pay by role.
         behaviour: How reps respond to the plan.
         discounts: The discount policy, if deals are discounted.
+        reviews: Periodic pipeline reviews, if the manager holds them.
     """
 
     period: Period = "quarter"
@@ -250,6 +337,7 @@ class Management(Frozen):
                                                strict=False)
     behaviour: Behaviour = Behaviour()
     discounts: Discounts | None = None
+    reviews: Reviews | None = None
 
     @property
     def period_days(self) -> float:
@@ -271,4 +359,6 @@ class Management(Frozen):
     def credited_roles(self) -> tuple[str, ...]:
         """Roles whose reps are credited with the deals they worked, in order of mention."""
         named = [t.role for t in self.targets] + [c.role for c in self.commission]
+        if self.reviews is not None:
+            named.append(self.reviews.reviewed_role)
         return tuple(dict.fromkeys(named))

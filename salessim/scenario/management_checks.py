@@ -2,7 +2,8 @@
 
 Roles, teams and stages named must exist; each target and commission is given once; an
 accelerator needs a target on what it pays for; the behaviours need what they act on;
-approval tiers of different roles must not cover the same deals.
+approval tiers of different roles must not cover the same deals; every reviewed rep has a
+manager to review it and a forecast weighs every stage a reviewed deal can be at.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING
 from salessim.scenario.errors import unknown
 
 if TYPE_CHECKING:  # the schema runs these checks: no import of it at run time
-    from salessim.scenario.management import Management
+    from salessim.scenario.management import Forecast, Management
     from salessim.scenario.schema import Scenario
 
 Problems = list[tuple[str, str]]
@@ -27,7 +28,8 @@ def management_problems(sc: Scenario) -> Problems:
     if plan is None:
         return problems
     return (problems + _target_problems(sc, plan) + _commission_problems(sc, plan)
-            + _behaviour_problems(sc, plan) + _discount_problems(sc, plan))
+            + _behaviour_problems(sc, plan) + _discount_problems(sc, plan)
+            + _review_problems(sc, plan))
 
 
 def _target_problems(sc: Scenario, plan: Management) -> Problems:
@@ -123,6 +125,63 @@ def _discount_problems(sc: Scenario, plan: Management) -> Problems:
         problems += [(f"{path}.depth_by.{facet}.{value}",
                       unknown(facet, value, allowed, f"{facet} values are"))
                      for value in depths if value not in allowed]
+    return problems
+
+
+def _review_problems(sc: Scenario, plan: Management) -> Problems:
+    reviews = plan.reviews
+    if reviews is None:
+        return []
+    path = f"{_PATH}.reviews"
+    roles = [r.name for r in sc.roles]
+    problems: Problems = [(f"{path}.{key}", unknown("role", name, roles, "roles are"))
+                          for key, name in (("role", reviews.role),
+                                            ("reviewed_role", reviews.reviewed_role))
+                          if name not in roles]
+    if problems:
+        return problems
+    if reviews.role == reviews.reviewed_role:
+        return [(f"{path}.reviewed_role", "a role does not review itself: name the role "
+                                          "whose pipelines the managers review")]
+    if sc.role(reviews.role).assignment != "pooled":
+        problems.append((f"{path}.role", (
+            f"reviews are held by any free {reviews.role}: the role's assignment must be "
+            "pooled")))
+    managed = [t.name for t in sc.teams if t.staffed(reviews.role)]
+    for team in sc.teams:
+        if (team.staffed(reviews.reviewed_role) and team.name not in managed
+                and len(managed) != 1):
+            problems.append((f"{path}.role", (
+                f"team {team.name!r} has {reviews.reviewed_role} reps but no "
+                f"{reviews.role}, and " + (f"{len(managed)} teams have one" if managed
+                                            else "no team has one")
+                + f": give each team its own {reviews.role}s, or one team of them all")))
+            break
+    if reviews.forecast is not None:
+        problems += _forecast_problems(sc, reviews.reviewed_role, reviews.forecast,
+                                       f"{path}.forecast")
+    return problems
+
+
+def _forecast_problems(sc: Scenario, role: str, forecast: Forecast, path: str) -> Problems:
+    stages = [s.name for s in sc.stages]
+    problems: Problems = [(f"{path}.stage_probability.{name}",
+                           unknown("stage", name, stages, "stages are"))
+                          for name in forecast.stage_probability if name not in stages]
+    if forecast.commit_from is not None and forecast.commit_from not in stages:
+        problems.append((f"{path}.commit_from",
+                         unknown("stage", forecast.commit_from, stages, "stages are")))
+    first = next((i for i, st in enumerate(sc.stages) if st.role == role), None)
+    if forecast.method == "stage_weighted" and first is not None:
+        # A failed deal can go back to an earlier stage and still be in the rep's book.
+        back = [st.failure.rework_to for st in sc.stages[first:]
+                if st.failure.rework_share > 0]
+        missing = [n for n in stages if (n in stages[first:] or n in back)
+                   and n not in forecast.stage_probability]
+        if missing:
+            problems.append((f"{path}.stage_probability", (
+                f"a deal {role} reps work can be at any stage from {stages[first]!r} on; "
+                f"give the chance of winning at {', '.join(map(repr, missing))} too")))
     return problems
 
 

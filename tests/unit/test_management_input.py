@@ -157,3 +157,73 @@ def test_before_must_name_a_parent_item(tmp_path: Any, stage: dict[str, str],
         ss.load_scenario(child)
     assert words in str(info.value)
     assert str(child) in str(info.value)
+
+
+def _reviews(change: Callable[[dict[str, Any]], object]) -> Change:
+    """A change to a valid review plan (weekly, by the managers, of the reps)."""
+    def apply(doc: dict[str, Any]) -> None:
+        doc["management"]["reviews"] = {
+            "role": "manager", "reviewed_role": "rep", "every_days": 5, "hours_per_rep": 0.5,
+            "stale_after_days": 30, "coaching": {"logit_per_review": 0.01, "up_to": 0.2},
+            "forecast": {"method": "stage_weighted", "stage_probability": {
+                "work": 0.3, "approve": 0.8, "sign_off": 0.9}}}
+        change(doc["management"]["reviews"])
+    return apply
+
+
+def test_a_valid_review_plan_loads() -> None:
+    doc = valid_doc()
+    _reviews(lambda r: None)(doc)
+    reviews = ss.Scenario.from_document(doc).management.reviews  # type: ignore[union-attr]
+    assert reviews is not None and reviews.forecast is not None
+    assert reviews.forecast.stage_probability["work"] == 0.3
+
+
+def _second_manager_team(doc: dict[str, Any]) -> None:
+    doc["teams"].append({"name": "more_managers", "reps": {"manager": {"headcount": 1}}})
+
+
+@pytest.mark.parametrize(
+    ("change", "path", "words"),
+    [
+        (_reviews(lambda r: r.update(role="boss")), "management.reviews.role",
+         "unknown role 'boss'"),
+        (_reviews(lambda r: r.update(reviewed_role="manager")),
+         "management.reviews.reviewed_role", "a role does not review itself"),
+        (lambda d: (_reviews(lambda r: None)(d), d["roles"][1].update(assignment="owner")),
+         "management.reviews.role", "the role's assignment must be pooled"),
+        (_reviews(lambda r: r["forecast"]["stage_probability"].pop("sign_off")),
+         "management.reviews.forecast.stage_probability",
+         "give the chance of winning at 'sign_off' too"),
+        (_reviews(lambda r: r["forecast"]["stage_probability"].update(wrk=0.1)),
+         "management.reviews.forecast.stage_probability.wrk", "unknown stage 'wrk'"),
+        (_reviews(lambda r: r["forecast"].update(stage_probability={})),
+         "management.reviews.forecast.stage_probability", "needs the chance of winning"),
+        (_reviews(lambda r: r["forecast"].update(method="commit")),
+         "management.reviews.forecast.commit_from", "needs the first stage"),
+        (_reviews(lambda r: r["forecast"].update(method="commit", commit_from="signoff")),
+         "management.reviews.forecast.commit_from", "unknown stage 'signoff'"),
+        (_reviews(lambda r: r["forecast"]["stage_probability"].update(work=1.2)),
+         "management.reviews.forecast.stage_probability.work", "1.2"),
+        (_reviews(lambda r: r.update(every_days=0.5)), "management.reviews.every_days",
+         "0.5"),
+        (_reviews(lambda r: r["coaching"].update(up_to=0)),
+         "management.reviews.coaching.up_to", "0"),
+    ],
+    ids=["role", "self_review", "owner_manager", "missing_stage", "unknown_stage",
+         "no_probabilities", "commit_needs_stage", "commit_stage", "probability",
+         "every_days", "coaching_cap"],
+)
+def test_bad_reviews(change: Change, path: str, words: str) -> None:
+    line = problem_at(broken(change), path)
+    assert words in line, line
+
+
+def test_reviewed_reps_need_a_manager_to_review_them() -> None:
+    def two_manager_teams_and_none_of_the_reps(doc: dict[str, Any]) -> None:
+        _reviews(lambda r: None)(doc)
+        _second_manager_team(doc)
+
+    line = problem_at(broken(two_manager_teams_and_none_of_the_reps),
+                      "management.reviews.role")
+    assert "team 'everyone' has rep reps but no manager, and 2 teams have one" in line, line
