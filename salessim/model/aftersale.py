@@ -217,6 +217,18 @@ class AfterSaleModel:
         self.invoicing, self.collection = n, n + 1
         self.service, self.care = n + 2, n + 3
         assert len(activities) == n + 4
+        plan = sc.management
+        chaser = plan.chaser() if plan is not None else None
+        chase = plan.behaviour.chase_payments if plan is not None else None
+        collection = after.collection
+        self.chase: tuple[str, float, float] | None = (
+            (chaser, chase.first_chase_days, chase.every_days)
+            if chaser is not None and chase is not None else
+            (collection.role, collection.first_chase_days, collection.every_days)
+            if collection is not None else None)
+        """Who chases overdue invoices, days past due of the first reminder, days between
+        reminders: the reps paid on collection if the plan has them chase, else the
+        collection role; None without collection."""
         self.at_horizon: list[float] | None = None
         """Each customer's satisfaction at the horizon, once it has passed."""
         self.host.env.timeout(self.horizon).callbacks.append(self._snapshot)
@@ -374,11 +386,11 @@ class AfterSaleModel:
         invoice.due = env.now + spec.invoicing.terms_days
         pays = math.inf if order.bad_debt else env.now + layer.pay_days[row] * tune.payment
         write_off = invoice.due + spec.invoicing.write_off_days
-        collection = spec.collection
-        if collection is not None:
+        if self.chase is not None:
             # Each reminder is a task of its own: a customer pays on its day however
             # long the reminders wait for a rep, and a settled invoice is not chased.
-            chase_day = invoice.due + collection.first_chase_days
+            _, first, every = self.chase
+            chase_day = invoice.due + first
             chases = 0
             while chase_day < min(pays, write_off):
                 if chase_day > env.now:
@@ -387,7 +399,7 @@ class AfterSaleModel:
                     return
                 chases += 1
                 self._start(self._chase, order, invoice, milestone, chases)
-                chase_day += collection.every_days
+                chase_day += every
         end = min(pays, write_off)
         if end > env.now:
             yield end - env.now
@@ -398,13 +410,13 @@ class AfterSaleModel:
         """Reminder ``n`` of an overdue invoice: the rep's work, then maybe the payment."""
         host = self.host
         collection = self.spec.collection
-        assert collection is not None
+        assert collection is not None and self.chase is not None
         i = order.case
         keys, rows = host.source_of(i)
         row = host.leads.row[i]
         chase: ChaseLayer = self._layer(("chase", keys, milestone, n), chase_layer, host.sc,
                                         keys, rows, milestone, n, host.seed, host.replication)
-        yield from self._work(host.pool_for(collection.role, i), i, proc,
+        yield from self._work(host.pool_for(self.chase[0], i), i, proc,
                               chase.work_days[row], i, order.customer, self.collection, n)
         invoice.chases += 1
         if invoice.settled or order.bad_debt or chase.u_pay[row] >= collection.pay_prob:

@@ -35,6 +35,12 @@ the roles' salaries and counts in ``cost``.
 - ``value_first``: reps of a role paid commission on bookings or margin take the most
   valuable waiting deal first (``value`` dispatch) instead of their role's dispatch:
   effort goes where the plan pays.
+- ``chase_payments``: reps of a role paid commission on collected cash chase overdue
+  invoices themselves (needs the after-sale part's ``collection``): every reminder is
+  theirs instead of the collection role's (a rep of the deal's team; with owner
+  assignment the one with the fewest open deals), starting ``first_chase_days`` after
+  the due date and repeated every ``every_days``, with the collection's effort, chance
+  of getting paid and delay to payment.
 
 **Discounts**: at ``discounts.stage`` each deal gets a discount (``depth``, or the
 deepest of ``depth_by`` that applies to it); the price is the deal value times
@@ -190,6 +196,18 @@ class PeriodEndPush(Frozen):
     discount: Discount = 0.0
 
 
+class ChasePayments(Frozen):
+    """Reps paid on collected cash chase their overdue invoices, on their own schedule.
+
+    Attributes:
+        first_chase_days: Days past the due date of the first reminder.
+        every_days: Days between reminders of an invoice still unpaid.
+    """
+
+    first_chase_days: Annotated[float, Field(ge=0.0, le=250.0, allow_inf_nan=False)] = 0.0
+    every_days: Annotated[float, Field(ge=1.0, le=250.0, allow_inf_nan=False)]
+
+
 class Behaviour(Frozen):
     """How reps respond to the plan; each is an assumption, off unless written.
 
@@ -197,11 +215,13 @@ class Behaviour(Frozen):
         period_end_push: Closing faster near the end of a period when behind target.
         sandbagging: Holding deals to the next period once the commission is capped.
         value_first: Reps paid on bookings or margin serve the most valuable deal first.
+        chase_payments: Reps paid on collected cash chase overdue invoices themselves.
     """
 
     period_end_push: PeriodEndPush | None = None
     sandbagging: bool = False
     value_first: bool = False
+    chase_payments: ChasePayments | None = None
 
 
 class Discounts(Frozen):
@@ -355,6 +375,12 @@ class Management(Frozen):
         """The dispatch of ``role``'s reps under the plan (``dispatch``: the role's own)."""
         pays_value = any(c.role == role and c.on != "collected" for c in self.commission)
         return "value" if self.behaviour.value_first and pays_value else dispatch
+
+    def chaser(self) -> str | None:
+        """The role that chases overdue invoices under ``chase_payments``, if any."""
+        if self.behaviour.chase_payments is None:
+            return None
+        return next((c.role for c in self.commission if c.on == "collected"), None)
 
     def credited_roles(self) -> tuple[str, ...]:
         """Roles whose reps are credited with the deals they worked, in order of mention."""

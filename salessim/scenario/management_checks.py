@@ -102,6 +102,15 @@ def _behaviour_problems(sc: Scenario, plan: Management) -> Problems:
             problems.append((f"{path}.period_end_push.discount", (
                 "a discount to close needs management.discounts (its stage and what a "
                 "discount does to conversion); add it or set the push's discount to 0")))
+    if plan.behaviour.chase_payments is not None:
+        if plan.chaser() is None:
+            problems.append((f"{path}.chase_payments", (
+                "reps chase payments when they are paid on them: it needs a commission on "
+                "collected cash")))
+        if sc.after_sale is None or sc.after_sale.collection is None:
+            problems.append((f"{path}.chase_payments", (
+                "chasing overdue invoices needs after_sale.collection (the effort of a "
+                "reminder, its chance of getting paid and the delay to payment)")))
     if plan.behaviour.sandbagging and not any(
             c.cap_per_period is not None and c.on != "collected" for c in plan.commission):
         problems.append((f"{path}.sandbagging", (

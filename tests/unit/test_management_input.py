@@ -227,3 +227,13 @@ def test_reviewed_reps_need_a_manager_to_review_them() -> None:
     line = problem_at(broken(two_manager_teams_and_none_of_the_reps),
                       "management.reviews.role")
     assert "team 'everyone' has rep reps but no manager, and 2 teams have one" in line, line
+
+
+def test_chasing_payments_needs_pay_on_collection_and_a_collection_part() -> None:
+    text = broken(plan(lambda m: m["behaviour"].update(
+        chase_payments={"first_chase_days": 2, "every_days": 5})))
+    lines = [line for line in text.splitlines()
+             if line.split(": ", 2)[1:2] == ["management.behaviour.chase_payments"]]
+    assert len(lines) == 2, text
+    assert "it needs a commission on collected cash" in lines[0]
+    assert "needs after_sale.collection" in lines[1]

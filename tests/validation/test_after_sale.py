@@ -439,6 +439,31 @@ def test_a_certain_chase_at_the_due_date_gets_the_invoice_paid_when_done() -> No
         assert kpis["collected_within_terms_rate"] == 0.0
 
 
+@pytest.mark.parametrize("chase", [True, False], ids=["reps_chase", "finance_chases"])
+def test_reps_paid_on_collection_chase_overdue_invoices_on_their_own_schedule(
+        chase: bool) -> None:
+    """With ``chase_payments`` every reminder is a rep's, at the due date plus 2 days and
+    every 3 days after; without it finance chases, at the due date and every 5 days."""
+    doc = busy_after_sale(sales_doc())
+    doc["management"] = {"commission": [{"role": "rep", "on": "collected", "rate": 0.05}]}
+    if chase:
+        doc["management"]["behaviour"] = {"chase_payments": {"first_chase_days": 2.0,
+                                                             "every_days": 3.0}}
+    first, every, role = (2.0, 3.0, "rep") if chase else (0.0, 5.0, "finance")
+    sc = ss.load_scenario(doc)
+    raw = Replication(sc, seed(6), 0).run()
+    inv, work = after(raw, "invoices"), after(raw, "work")
+    chases = work["activity"] == activity(sc, "collection")
+    assert chases.sum() > 20
+    assert {raw.rep_role[r] for r in work["resource"][chases]} == {role}
+    for case, n, enable in zip(work["case"][chases], work["attempt"][chases],
+                               work["enable_time"][chases], strict=True):
+        # The n-th reminder of one of the case's invoices (the table does not say which).
+        due = inv["due"][inv["case"] == case]
+        assert np.isclose(due + first + (n - 1) * every, enable, rtol=0, atol=1e-9).any(), (
+            case, n, enable, due)
+
+
 def test_a_step_confirming_needs_removes_a_lost_promise_delay() -> None:
     """Every promise is lost in the handoff (probability 1). With a first step that
     confirms needs, each loss is caught: delivery days and satisfaction are exactly as
