@@ -25,7 +25,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
                          "salessim.store", "salessim.replications", "salessim.footprint",
                          "salessim.runner", "salessim.intervals")),
     ("experiments", ("salessim.compare", "salessim.sweep", "salessim.sandbox",
-                     "salessim.warmup", "salessim.territory")),
+                     "salessim.warmup", "salessim.territory", "salessim.optimise")),
     ("analysis", ("salessim.bottlenecks", "salessim.timeseries")),
     ("calibration", ("salessim.calibration",)),
     ("training", ("salessim.training",)),

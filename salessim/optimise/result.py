@@ -1,0 +1,254 @@
+"""What an optimisation found: the recommendation, the trials, the frontier, sensitivity."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from salessim.compare import Comparison
+from salessim.formatting import fmt, fmt_diff
+from salessim.kpis import Condition, direction_of
+from salessim.optimise.levers import Lever
+from salessim.optimise.selection import Selection
+from salessim.optimise.spec import Objective
+from salessim.scenario.errors import show, unknown
+from salessim.scenario.schema import Scenario
+
+BASELINE = "baseline"
+"""Name of the scenario as it is, in the recommendation's comparison."""
+RECOMMENDED = "recommended"
+"""Name of the recommended setting in the recommendation's comparison."""
+SHOWN_KPIS = ("profit", "revenue", "cost", "conversion_rate", "cycle_time_p90_days")
+"""KPIs a recommendation shows besides its objectives and constrained KPIs."""
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """The setting selected, with paired intervals of every KPI against the baseline.
+
+    Attributes:
+        settings: Lever path -> recommended value.
+        baseline_settings: Lever path -> the value in the scenario as it is (None
+            where the scenario leaves it unset).
+        scenario: The recommended scenario.
+        comparison: The baseline and the recommendation on common random numbers
+            (``comparison.table()`` holds every KPI with its paired interval).
+        objective: The objective the selection ranked by.
+        constraints: The constraints, checked on the final replications' means.
+        meets_constraints: Whether the recommendation meets them on those replications.
+        selection: How it was selected among the leading candidates (``Selection``).
+        candidates: The leading candidates' settings, in the selection's positions.
+    """
+
+    settings: Mapping[str, Any]
+    baseline_settings: Mapping[str, Any]
+    scenario: Scenario
+    comparison: Comparison
+    objective: Objective
+    constraints: tuple[Condition, ...]
+    meets_constraints: bool
+    selection: Selection
+    candidates: tuple[Mapping[str, Any], ...]
+
+    @property
+    def changes(self) -> dict[str, Any]:
+        """The levers the recommendation moves away from the scenario as it is."""
+        return {p: v for p, v in self.settings.items() if self.baseline_settings.get(p) != v}
+
+    def table(self, kpis: Sequence[str] | None = None) -> pd.DataFrame:
+        """Per KPI: the recommendation's mean, CI and paired difference to the baseline.
+
+        The columns are those of ``Comparison.table()``.
+        """
+        table = self.comparison.table(kpis)
+        return table[table.index.get_level_values("scenario") == RECOMMENDED].droplevel(
+            "scenario")
+
+    def shown_kpis(self) -> list[str]:
+        """The objective, the constrained KPIs and the headline KPIs, once each."""
+        known = self.comparison.kpi_names
+        names = [self.objective.kpi, *(c.kpi for c in self.constraints), *SHOWN_KPIS]
+        return [k for k in dict.fromkeys(names) if k in known]
+
+    def lines(self) -> list[str]:
+        """The recommendation in words, one line each."""
+        s = self.selection
+        level = f"{s.confidence:.0%}"
+        n = self.comparison.results[RECOMMENDED].replications
+        zone = _amount(self.objective.kpi, s.indifference)
+        how = (f"selected among {len(s.replications)} leading candidates with {level} "
+               f"confidence of being the best or within {zone} of it" if s.finished else
+               f"the best mean of {len(s.survivors)} candidates that {max(s.replications)} "
+               f"replications each could not tell apart within {zone} (no {level} guarantee)")
+        out = [f"Recommended for {self.scenario.name}: {self.objective}; {how}."]
+        width = max(len(p) for p in self.settings)
+        for path, value in self.settings.items():
+            before = self.baseline_settings.get(path)
+            moved = f"{show(before)} -> {show(value)}" if before != value else (
+                f"{show(value)} (as it is)")
+            out.append(f"  {path.ljust(width)}  {moved}")
+        if not self.meets_constraints:
+            out.append("  It misses a constraint on its final replications: no candidate "
+                       "met them all.")
+        out.append(f"Against the baseline, {n} replications on common random numbers, "
+                   f"paired {self.comparison.confidence:.0%} intervals:")
+        table = self.table(self.shown_kpis())
+        width = max(len(k) for k in table.index)
+        for kpi, row in table.iterrows():
+            k = str(kpi)
+            out.append(f"  {k.ljust(width)}  {fmt(k, row['mean']):>12}  "
+                       f"{fmt_diff(k, row['diff'])} ({fmt_diff(k, row['diff_ci_low'])} .. "
+                       f"{fmt_diff(k, row['diff_ci_high'])})")
+        return out
+
+    def __repr__(self) -> str:
+        return "\n".join(self.lines())
+
+    def _repr_html_(self) -> str:
+        return "<pre>" + html.escape(repr(self)) + "</pre>"
+
+
+def _amount(kpi: str, value: float) -> str:
+    return fmt_diff(kpi, value).lstrip("+")
+
+
+@dataclass(frozen=True)
+class Optimisation:
+    """The outcome of ``salessim.optimise``.
+
+    Attributes:
+        scenario: The scenario as it is (the baseline).
+        levers: The levers searched.
+        objectives: The objectives (the first ranks the recommendation).
+        constraints: Conditions on KPI means a setting must meet.
+        budget: Limits on what a setting costs (see ``salessim.optimise.spec.COSTS``).
+        seed: The root seed of every replication and of the search.
+        replications: Replications per trial during the search.
+        history: One row per trial, in order: the lever values, the KPI means, whether
+            the trial met the constraints (``feasible``) and what it costs
+            (``salary_per_year``, ``headcount``).
+        skipped: Settings proposed over the budget: not simulated, not counted as trials.
+        best: The recommendation, or None if no trial met the constraints.
+        moves: The one-step moves of the sensitivity analysis: one row per move, its
+            lever, value and whether it stays within the budget.
+        sensitivity_runs: The recommendation and each move on common random numbers
+            (None without a recommendation).
+        timings: Seconds spent: ``total``, ``simulating`` (running replications and
+            working out their KPIs) and ``search`` (everything else: proposing,
+            keeping the study, selecting).
+        study_name: The study's name in its storage.
+        note: Why the search stopped before the trials asked for, if it did.
+    """
+
+    scenario: Scenario
+    levers: tuple[Lever, ...]
+    objectives: tuple[Objective, ...]
+    constraints: tuple[Condition, ...]
+    budget: Mapping[str, float]
+    seed: int
+    replications: int
+    history: pd.DataFrame
+    skipped: int
+    best: Recommendation | None
+    moves: pd.DataFrame
+    sensitivity_runs: Comparison | None
+    timings: Mapping[str, float]
+    study_name: str
+    note: str | None = None
+
+    def frontier(self, x: str, y: str) -> pd.DataFrame:
+        """The feasible trials no other feasible trial beats on both KPIs (means).
+
+        "Beats" follows each KPI's better direction; repeated settings count once.
+
+        Args:
+            x: First KPI, e.g. ``"cost"``.
+            y: Second KPI, e.g. ``"cycle_time_p90_days"``.
+
+        Returns:
+            The trials of the Pareto set (lever values and the two KPIs), sorted by ``x``.
+
+        Raises:
+            ValueError: For the same KPI twice, or a KPI without a better direction.
+        """
+        if x == y:
+            raise ValueError(f"a frontier needs two different KPIs, got {x!r} twice")
+        known = [c for c in self.history.columns if c not in self._non_kpi_columns()]
+        signs = [1.0 if direction_of(k, known) == "higher" else -1.0 for k in (x, y)]
+        paths = [lv.path for lv in self.levers]
+        table = self.history[self.history["feasible"]].drop_duplicates(paths)
+        table = table[np.isfinite(table[[x, y]].to_numpy(dtype=float)).all(axis=1)]
+        scores = table[[x, y]].to_numpy(dtype=float) * signs
+        keep = [not ((scores >= s).all(axis=1) & (scores > s).any(axis=1)).any()
+                for s in scores]
+        front: pd.DataFrame = table.loc[keep, [*paths, x, y]]
+        return front.sort_values(x, kind="stable")
+
+    def _non_kpi_columns(self) -> set[str]:
+        return {lv.path for lv in self.levers} | {"feasible", "salary_per_year", "headcount"}
+
+    def sensitivity(self, kpi: str | None = None) -> pd.DataFrame:
+        """One-at-a-time effects around the recommendation, the largest first (a tornado).
+
+        Each lever is moved one step either side of its recommended value (a whole
+        number by its step, a continuous one by a tenth of its range, a choice to each
+        other value), the others held, and run on the recommendation's random numbers:
+        the effect is the paired difference to the recommendation, with intervals that
+        hold together for all moves (Bonferroni).
+
+        Args:
+            kpi: The KPI whose effects are shown (default: the first objective).
+
+        Returns:
+            One row per move, indexed by lever and value: ``diff``, ``diff_ci_low``,
+            ``diff_ci_high``, ``p_adjusted``, ``within_budget`` and the lever's
+            ``swing`` (its largest absolute effect), ordered by swing.
+        """
+        kpi = kpi or self.objectives[0].kpi
+        columns = ["diff", "diff_ci_low", "diff_ci_high", "p_adjusted", "within_budget",
+                   "swing"]
+        if self.sensitivity_runs is None or self.moves.empty:
+            return pd.DataFrame(columns=columns,
+                                index=pd.MultiIndex.from_arrays([[], []],
+                                                                names=["lever", "value"]))
+        known = self.sensitivity_runs.kpi_names
+        if kpi not in known:
+            raise ValueError(unknown("KPI", kpi, known, "KPIs are"))
+        table = self.sensitivity_runs.table([kpi]).xs(kpi, level="kpi")
+        rows = self.moves.join(table[["diff", "diff_ci_low", "diff_ci_high", "p_adjusted"]])
+        rows["swing"] = rows.groupby("lever", sort=False)["diff"].transform(
+            lambda d: d.abs().max())
+        order = {p: i for i, p in enumerate(lv.path for lv in self.levers)}
+        rows["_order"] = rows["lever"].map(order)
+        rows = rows.sort_values(["swing", "_order"], ascending=[False, True], kind="stable")
+        rows["value"] = rows["value"].map(show)
+        return rows.set_index(["lever", "value"])[columns]
+
+    def lines(self) -> list[str]:
+        """The study in a few lines: what was searched, how much, what was found."""
+        objectives = ", ".join(str(o) for o in self.objectives)
+        extra = [f"{len(self.constraints)} constraint{'s' if len(self.constraints) != 1 else ''}"]
+        if self.budget:
+            extra.append("budget " + ", ".join(f"{k} <= {v:,.0f}" for k, v in self.budget.items()))
+        out = [f"Optimisation of {self.scenario.name}: {objectives}; {len(self.levers)} levers, "
+               f"{'; '.join(extra)}; {len(self.history)} trials of {self.replications} "
+               f"replications, seed {self.seed}"
+               + (f", {self.skipped} settings over the budget skipped" if self.skipped else "")]
+        if self.note:
+            out.append(self.note)
+        if self.best is None:
+            out.append("No trial met the constraints: there is no recommendation.")
+        else:
+            out += self.best.lines()
+        return out
+
+    def __repr__(self) -> str:
+        return "\n".join(self.lines())
+
+    def _repr_html_(self) -> str:
+        return "<pre>" + html.escape(repr(self)) + "</pre>"
