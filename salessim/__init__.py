@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from salessim.calibration import Backtest, Calibration, backtest, calibrate, holdout
     from salessim.compare import Comparison, compare
     from salessim.eventlog import write_event_log
+    from salessim.optimise import Optimisation, optimise
     from salessim.results import Results
     from salessim.runner import DEFAULT_REPLICATIONS, ReplicationError, run, run_until
     from salessim.scenario import Scenario, ScenarioError, load_scenario
@@ -44,10 +45,10 @@ except PackageNotFoundError:  # running from a source tree that is not installed
 
 __all__ = [
     "DEFAULT_REPLICATIONS", "Backtest", "Bottlenecks", "Calibration", "Comparison",
-    "ReplicationError", "Results", "Scenario", "ScenarioError", "Store", "StoreError", "Sweep",
-    "__version__", "backtest", "bottlenecks", "calibrate", "compare", "funnel", "holdout",
-    "load_scenario", "run", "run_until", "suggest_warmup", "sweep", "timeseries",
-    "write_event_log",
+    "Optimisation", "ReplicationError", "Results", "Scenario", "ScenarioError", "Store",
+    "StoreError", "Sweep", "__version__", "backtest", "bottlenecks", "calibrate", "compare",
+    "funnel", "holdout", "load_scenario", "optimise", "run", "run_until", "suggest_warmup",
+    "sweep", "timeseries", "write_event_log",
 ]
 
 # The public names are imported on first use (PEP 562), not here: between them they load
@@ -61,6 +62,7 @@ _HOMES: dict[str, str] = {
     "holdout": "salessim.calibration",
     "Comparison": "salessim.compare", "compare": "salessim.compare",
     "write_event_log": "salessim.eventlog",
+    "Optimisation": "salessim.optimise", "optimise": "salessim.optimise",
     "Results": "salessim.results",
     "DEFAULT_REPLICATIONS": "salessim.runner", "ReplicationError": "salessim.runner",
     "run": "salessim.runner", "run_until": "salessim.runner",

@@ -12,13 +12,14 @@ ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"
 EXERCISES = SCENARIOS / "exercises"
 CRM = SCENARIOS / "crm"
+LEVERS = SCENARIOS / "levers"
 
 
 def scenario_files() -> list[Path]:
     """The shipped scenario files; training exercises are not scenarios (they name one),
-    nor is the example CRM export's calibration mapping."""
+    nor is the example CRM export's calibration mapping, nor a levers file."""
     return sorted(p for p in SCENARIOS.rglob("*.yaml")
-                  if EXERCISES not in p.parents and CRM not in p.parents)
+                  if not {EXERCISES, CRM, LEVERS} & set(p.parents))
 
 
 def short(sc: ss.Scenario, horizon_days: float = 60.0) -> ss.Scenario:

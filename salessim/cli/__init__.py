@@ -61,6 +61,9 @@ COMMANDS = (
                        "first", "salessim.cli.experiments:add_compare_arguments"),
     Command("sweep", "run variants of a scenario from a grid file and compare each with it",
             "salessim.cli.experiments:add_sweep_arguments"),
+    Command("optimise", "search the levers of a scenario for the best settings within a "
+                        "budget, and recommend one with a stated confidence",
+            "salessim.cli.optimise:add_arguments"),
     Command("report", "run scenarios and write one self-contained HTML report",
             "salessim.cli.report:add_arguments"),
     Command("calibrate", "calibrate a scenario from a CRM export and check it against the "

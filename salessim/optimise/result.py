@@ -89,8 +89,8 @@ class Recommendation:
         width = max(len(p) for p in self.settings)
         for path, value in self.settings.items():
             before = self.baseline_settings.get(path)
-            moved = f"{show(before)} -> {show(value)}" if before != value else (
-                f"{show(value)} (as it is)")
+            moved = f"{plain(before)} -> {plain(value)}" if before != value else (
+                f"{plain(value)} (as it is)")
             out.append(f"  {path.ljust(width)}  {moved}")
         if not self.meets_constraints:
             out.append("  It misses a constraint on its final replications: no candidate "
@@ -111,6 +111,15 @@ class Recommendation:
 
     def _repr_html_(self) -> str:
         return "<pre>" + html.escape(repr(self)) + "</pre>"
+
+
+def plain(value: Any) -> str:
+    """A lever value as a reader writes it: text without quotes, numbers to 4 digits."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return show(value)
 
 
 def _amount(kpi: str, value: float) -> str:
@@ -226,7 +235,7 @@ class Optimisation:
         order = {p: i for i, p in enumerate(lv.path for lv in self.levers)}
         rows["_order"] = rows["lever"].map(order)
         rows = rows.sort_values(["swing", "_order"], ascending=[False, True], kind="stable")
-        rows["value"] = rows["value"].map(show)
+        rows["value"] = rows["value"].map(plain)
         return rows.set_index(["lever", "value"])[columns]
 
     def lines(self) -> list[str]:

@@ -21,12 +21,11 @@ import pandas as pd
 from salessim.compare import Comparison
 from salessim.optimise.evaluate import Evaluator, means
 from salessim.optimise.levers import value_at
-from salessim.optimise.result import BASELINE, RECOMMENDED, Recommendation
+from salessim.optimise.result import BASELINE, RECOMMENDED, Recommendation, plain
 from salessim.optimise.search import Record, Space
 from salessim.optimise.selection import Selection, kn_select
 from salessim.optimise.spec import costs, over_budget
 from salessim.scenario import ScenarioError
-from salessim.scenario.errors import show
 from salessim.scenario.schema import Scenario
 
 if TYPE_CHECKING:
@@ -147,7 +146,7 @@ def sensitivity(sc: Scenario, space: Space, settings: Settings,
                 variant = best.scenario.with_changes({lv.path: value}, source="<sensitivity>")
             except ScenarioError:
                 continue  # a move the scenario does not allow with the other values
-            name = f"{lv.path} = {show(value)}"
+            name = f"{lv.path} = {plain(value)}"
             variants[name] = variant
             moves[name] = {"lever": lv.path, "value": value,
                            "within_budget": not over_budget(costs(variant), space.budget)}
