@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from salessim.executors import ExecutorSpec
+from salessim.formatting import HEADLINE_KPIS, fmt_interval, fmt_number, html_table, kpi_label
 from salessim.kpis import Condition, check_kpi, direction_of
 from salessim.replications import Replications
 from salessim.results import Results
@@ -135,6 +136,18 @@ class Comparison:
     seed: int
     confidence: float = DEFAULT_CONFIDENCE
 
+    def __repr__(self) -> str:
+        others = [n for n in self.results if n != self.baseline]
+        return (f"<Comparison of {len(self.results)} scenarios, seed {self.seed}, "
+                f"{self.results[self.baseline].replications} replications: baseline "
+                f"{_short(self.baseline)!r} against {_names(others)}>")
+
+    def _repr_html_(self) -> str:
+        """The headline KPIs of each scenario, and their differences to the baseline."""
+        return comparison_html(self, f"Against {_short(self.baseline)}: "
+                                     f"{self.results[self.baseline].replications} "
+                                     f"replications, seed {self.seed}")
+
     @property
     def kpi_names(self) -> list[str]:
         """KPIs of all scenarios, in table order (baseline's first)."""
@@ -228,3 +241,46 @@ class Comparison:
             raise ValueError(f"no scenario meeting the constraints has a value of {kpi}")
         pick = max if way == "higher" else min
         return pick(ranked, key=values.__getitem__)
+
+
+HTML_COLUMNS = 6
+"""Most scenarios a comparison's HTML table shows side by side (the baseline's included)."""
+
+
+def comparison_html(cmp: Comparison, caption: str) -> str:
+    """The headline KPIs of the first scenarios, with differences to the baseline, as HTML.
+
+    A cell reads ``878k, +166k (-530k .. +863k)``: the scenario's mean, then its paired
+    difference to the baseline with its interval.
+
+    Args:
+        cmp: The comparison.
+        caption: A line above the table (the scenarios left out are counted after it).
+    """
+    names = [cmp.baseline, *(n for n in cmp.results if n != cmp.baseline)]
+    shown = names[:HTML_COLUMNS]
+    table = cmp.table([k for k in HEADLINE_KPIS if k in cmp.kpi_names])
+    currency = cmp.results[cmp.baseline].scenario.money.currency
+    rows = []
+    for kpi in dict.fromkeys(table.index.get_level_values("kpi")):
+        cells = [kpi_label(str(kpi), currency)]
+        for name in shown:
+            r = table.loc[(kpi, name)]
+            mean = fmt_number(str(kpi), float(r["mean"]))
+            cells.append(mean if name == cmp.baseline else
+                         f"{mean}, {fmt_number(str(kpi), float(r['diff']), sign=True)} "
+                         f"({fmt_interval(str(kpi), r['diff_ci_low'], r['diff_ci_high'], True)})")
+        rows.append(tuple(cells))
+    left = len(names) - len(shown)
+    more = f" ({left} more not shown)" if left else ""
+    return html_table(("KPI", *(_short(n) for n in shown)), rows, caption + more)
+
+
+def _short(name: str, most: int = 40) -> str:
+    return name if len(name) <= most else name[:most - 3] + "..."
+
+
+def _names(names: Sequence[str], most: int = 5) -> str:
+    """The first few names, and how many more."""
+    shown = ", ".join(repr(_short(n)) for n in names[:most])
+    return shown + (f" and {len(names) - most} more" if len(names) > most else "")

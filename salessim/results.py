@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from salessim.after_kpis import AFTER_SALE_KPIS, after_sale_busy, after_sale_kpis, collected_by_lead
+from salessim.formatting import HEADLINE_KPIS, fmt_interval, fmt_number, html_table, kpi_label
 from salessim.kpis import check_kpi
 from salessim.model.leads import LOST, LOST_REASONS, MADE_BY, OPEN, WON
 from salessim.model.records import AFTER_SALE_TABLES, OUTCOMES, RawReplication
@@ -273,6 +274,12 @@ class Results:
         df = pd.DataFrame(rows, columns=kpi_names(self.scenario))
         df.index = pd.Index(raws.indices, name="replication")
         return df
+
+    def _repr_html_(self) -> str:
+        """The headline KPIs with their intervals, for a notebook."""
+        caption = (f"{self.scenario.name}: {self.replications} replications, seed "
+                   f"{self.seed}")
+        return kpi_html(self.kpis, self.scenario.money.currency, caption, self.confidence)
 
     def summary(self) -> pd.DataFrame:
         """KPI x (mean, std, ci_low, ci_high, n): t intervals across replications."""
@@ -709,6 +716,24 @@ def _touched(
             np.bincount(pairs[0], weights=value, minlength=n_groups),
             np.bincount(pairs[0][won], minlength=n_groups),
             np.bincount(pairs[0][won], weights=value[won], minlength=n_groups))
+
+
+def kpi_html(kpis: pd.DataFrame, currency: str, caption: str,
+             confidence: float = DEFAULT_CONFIDENCE) -> str:
+    """The headline KPIs of one KPI row per replication: mean and t interval, as HTML.
+
+    Args:
+        kpis: One row per replication, one column per KPI (``Results.kpis``).
+        currency: The currency of money KPIs.
+        caption: A line above the table.
+        confidence: Confidence level of the intervals.
+    """
+    rows = []
+    for kpi in (k for k in HEADLINE_KPIS if k in kpis.columns):
+        ci = mean_ci(kpis[kpi].to_numpy(dtype=float), confidence)
+        rows.append((kpi_label(kpi, currency), fmt_number(kpi, ci.mean),
+                     fmt_interval(kpi, ci.low, ci.high)))
+    return html_table(("KPI", "mean", f"{confidence:.0%} interval"), rows, caption)
 
 
 def _interval_row(values: pd.Series, confidence: float) -> dict[str, float]:

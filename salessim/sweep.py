@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from salessim.compare import Comparison, compare
+from salessim.compare import Comparison, compare, comparison_html
 from salessim.executors import ExecutorSpec
 from salessim.kpis import direction_of
 from salessim.runner import DEFAULT_REPLICATIONS, StoreSpec
@@ -290,6 +290,19 @@ class Sweep:
     comparison: Comparison
 
     points: pd.DataFrame
+
+    def __repr__(self) -> str:
+        cmp = self.comparison
+        return (f"<Sweep of {len(self.points) - 1} points over "
+                f"{', '.join(map(str, self.points.columns)) or 'named changes'}, seed "
+                f"{cmp.seed}, {cmp.results[cmp.baseline].replications} replications>")
+
+    def _repr_html_(self) -> str:
+        """The headline KPIs of the first points, with differences to the base."""
+        cmp = self.comparison
+        return comparison_html(cmp, f"Sweep of {len(self.points) - 1} points against the "
+                                    f"base: {cmp.results[cmp.baseline].replications} "
+                                    f"replications, seed {cmp.seed}")
 
     def table(self, kpis: Sequence[str] | None = None) -> pd.DataFrame:
         """Every point's KPIs with CIs and paired differences to the base.
