@@ -3,6 +3,7 @@ allowed, a game played in rounds scores exactly as its answer file, the CLI."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -11,9 +12,12 @@ import pytest
 import salessim as ss
 import salessim.training.scoring
 from salessim.cli import main
+from salessim.formatting import money
 from salessim.scenario import ScenarioError
 from salessim.scenario.loader import read_answer
-from salessim.training import Decision, Exercise, Session, baseline, check_answer, plan
+from salessim.training import Decision, Exercise, Score, Session, baseline, check_answer, plan
+from salessim.training.debrief import effect_lines, goal_lines, outcome
+from salessim.training.session import check_decisions, reference
 
 from ..conftest import EXERCISES
 from ..training_support import small_exercise
@@ -32,6 +36,7 @@ SENSIBLE: dict[str, list[dict[str, Any]]] = {
         {"day": 0, "lever": "ae_south", "value": 9}],
     "06-keep-customers-coming-back": [
         {"day": 0, "lever": "kickoff", "value": "confirm_needs"}],
+    "07-design-the-quarters-plan": [{"day": 0, "lever": "reviews", "value": "weekly"}],
 }
 """A sensible answer to each shipped exercise, as a trainer would write it."""
 
@@ -254,3 +259,99 @@ def test_cli_single_bad_answer_is_one_message_per_problem(
         "legal, se, dispatch, structure",
         f"{answer}: decisions[1].value: 20 is outside the bounds of se (Solution engineers): "
         "allowed 6 to 9"]
+
+
+# ---- what a trainee reads: the goal with its numbers, the points, what the decisions did
+
+@pytest.fixture(scope="module")
+def small_base(small: Exercise) -> ss.Results:
+    return baseline(small, executor="serial")
+
+
+@pytest.fixture(scope="module")
+def hired(small: Exercise, small_base: ss.Results) -> Score:
+    """A counsel more at the start: the goal is not met, profit moves within chance."""
+    return check_answer(small, [Decision(day=0, lever="legal", value=3)], "a", small_base,
+                        executor="serial")
+
+
+def test_the_untouched_game_is_the_baseline_and_the_state_before_each_round(
+        small: Exercise, small_base: ss.Results) -> None:
+    untouched = reference(small)
+    assert untouched.baseline.equals(small_base.kpis.mean())  # the goal's numbers
+    assert len(untouched.so_far) == 3  # one a round, before it is played
+    assert untouched.so_far[0].equals(Session(small).kpis())
+    assert untouched.so_far[1]["leads"] > untouched.so_far[0]["leads"]
+
+
+def test_the_goal_is_in_words_with_its_numbers(small: Exercise,
+                                               small_base: ss.Results) -> None:
+    p90 = small_base.kpis["cycle_time_p90_days"].mean()
+    profit = small_base.kpis["profit"].mean()
+    lines = goal_lines(small, small_base.kpis.mean())
+    assert lines[0] == ("- Cycle time, 90th percentile: at most 90% of the baseline's, i.e. "
+                        f"≤ {0.9 * p90:.1f} working days")
+    assert lines[1] == ("- Then: Profit as high as you can: full marks at 103% of the "
+                        f"baseline's, i.e. {money(1.03 * profit, 'EUR')} (the baseline: "
+                        f"{money(profit, 'EUR')})")
+    assert goal_lines(small)[0] == ("- Cycle time, 90th percentile: at most 90% of the "
+                                    "baseline's")  # before the baseline is known
+
+
+def test_the_points_are_the_goals_and_the_objectives(small: Exercise, hired: Score) -> None:
+    met = sum(c.met for c in hired.checks)
+    assert hired.goal_points == 50 * met / len(hired.checks)
+    assert hired.points == round(hired.goal_points + hired.objective_points)
+    assert hired.decisions == (Decision(day=0, lever="legal", value=3),)
+    said = outcome(small, hired)
+    assert said.startswith("Goal not met: 0 of 50 points. The conditions share them "
+                           "equally; 0 of 1 met:\n- not met: Cycle time, 90th percentile")
+    assert "Profit: 0 of 50 points: the objective counts only once every condition is met" \
+        in said
+    assert "You set Contract counsels from 2 to 3, at the start (12k EUR)." in said
+
+
+def _with_profit_difference(score: Score, low: float, high: float) -> Score:
+    table = score.table.copy()
+    table.loc["profit", ["diff", "diff_ci_low", "diff_ci_high"]] = [(low + high) / 2, low,
+                                                                    high]
+    return dataclasses.replace(score, table=table)
+
+
+def test_the_debrief_says_whether_the_decisions_helped_did_harm_or_nothing(
+        small: Exercise, hired: Score) -> None:
+    helped = effect_lines(small, _with_profit_difference(hired, 10_000, 30_000))
+    harm = effect_lines(small, _with_profit_difference(hired, -30_000, -10_000))
+    unclear = effect_lines(small, _with_profit_difference(hired, -30_000, 10_000))
+    nothing = effect_lines(small, dataclasses.replace(hired, decisions=()))
+    assert "Your decisions helped: profit is clearly better than the baseline's." in helped
+    assert "- Profit +20k EUR (+10k .. +30k): clearly better" in helped
+    assert "Your decisions did harm: profit is clearly worse than the baseline's." in harm
+    assert "- Profit -20k EUR (-30k .. -10k): clearly worse" in harm
+    assert unclear[3].startswith("Your decisions made no clear difference to profit")
+    assert "- Profit -10k EUR (-30k .. +10k): no clear change" in unclear
+    assert nothing[-1].startswith("You changed nothing")
+    assert len({tuple(helped), tuple(harm), tuple(unclear), tuple(nothing)}) == 4
+
+
+def test_the_page_checks_values_as_the_game_does(small: Exercise) -> None:
+    assert check_decisions(small, small.start, 0.0, 0.0, {"legal": 3.0, "se": 8.0}) == \
+        {"legal": 3}  # a whole number; se as it is is no decision
+    with pytest.raises(ScenarioError, match="legal: 9 is outside the bounds"):
+        check_decisions(small, small.start, 0.0, 0.0, {"legal": 9})
+    with pytest.raises(ScenarioError, match="with 24,000 EUR already spent"):
+        check_decisions(small, {**small.start, "legal": 4}, 24_000.0, 20.0, {"se": 7.0})
+
+
+def test_reprs_are_short_and_their_html_is_a_table_in_words(small: Exercise,
+                                                            hired: Score) -> None:
+    game = Session(small)
+    for shown in (hired, game):
+        assert len(repr(shown)) < 300
+    assert repr(hired).startswith("<Score 0/100: goal not met; profit ")
+    assert repr(game) == ("<Session of 'Small test exercise': round 1 of 3, day 0; "
+                          "0 decisions, budget left 30k EUR>")
+    score_html = hired._repr_html_()
+    assert "Cycle time, 90th percentile (working days)" in score_html
+    assert "cycle_time" not in score_html and len(score_html) < 10_000
+    assert "Leads counted" in game._repr_html_()
