@@ -11,10 +11,20 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from salessim.formatting import fmt, fmt_diff
+import pandas as pd
+
+from salessim.formatting import fmt, fmt_change, fmt_interval, fmt_value, kpi_words
+from salessim.kpis import better
 from salessim.scenario.exercise_spec import Decision, Lever
 from salessim.training.exercise import Exercise
-from salessim.training.scoring import Check, Score
+from salessim.training.levers import cost_of
+from salessim.training.scoring import (
+    CONDITION_POINTS,
+    OBJECTIVE_POINTS,
+    Check,
+    Score,
+    difference_cells,
+)
 
 
 def lever_terms(exercise: Exercise, lever: Lever) -> str:
@@ -41,12 +51,24 @@ def lever_line(exercise: Exercise, lever: Lever) -> str:
     return f"{lever.name}: {lever.label}; {lever_terms(exercise, lever)}"
 
 
-def goal_lines(exercise: Exercise) -> list[str]:
-    """The goal: each condition, then what is maximised or minimised."""
-    goal = exercise.spec.goal
-    verb = "maximise" if goal.maximise else "minimise"
-    return [*(f"- {t.text}" for t in exercise.targets),
-            f"- then {verb} {exercise.objective.kpi} (full marks at {goal.excellent})"]
+def goal_lines(exercise: Exercise, baseline: pd.Series | None = None) -> list[str]:
+    """The goal in words: each condition, what is scored beyond them, how points are shared.
+
+    Args:
+        exercise: The exercise.
+        baseline: The baseline's KPI means (by KPI), when known: the goal's numbers are
+            then worked out (``≤ 41.2 working days``).
+    """
+    def base(kpi: str) -> float | None:
+        return None if baseline is None else float(baseline[kpi])
+
+    money = exercise.currency
+    objective = exercise.objective
+    return [*(f"- {t.words(base(t.condition.kpi), money)}" for t in exercise.targets),
+            f"- Then: {objective.words(base(objective.kpi), money)}", "",
+            f"The baseline is this year left untouched, on the same leads. The conditions "
+            f"share {CONDITION_POINTS} points; the objective earns up to {OBJECTIVE_POINTS} "
+            "more once every condition is met."]
 
 
 def brief_text(exercise: Exercise) -> str:
@@ -61,51 +83,166 @@ def brief_text(exercise: Exercise) -> str:
     return "\n".join(lines)
 
 
-def outcome(exercise: Exercise, score: Score) -> str:
-    """``goal met; profit 9,012,345 EUR (baseline ..., excellent ...); lever costs ...``."""
-    kpi = score.objective.kpi
-    money = f" {exercise.currency}" if _money(kpi) else ""
+def summary(exercise: Exercise, score: Score) -> str:
+    """``goal met; profit 878k EUR (baseline 712k EUR, full marks 1.07M EUR); lever costs ...``."""
+    kpi, money = score.objective.kpi, exercise.currency
     met = "goal met" if score.met else "goal not met"
-    return (f"{met}; {kpi} {fmt(kpi, score.objective_value)}{money} "
-            f"(baseline {fmt(kpi, score.baseline_value)}, excellent "
-            f"{fmt(kpi, score.excellent_value)}); lever costs {fmt('cost', score.spent)} "
-            f"{exercise.currency}")
+    return (f"{met}; {kpi_words(kpi).lower()} {fmt_value(kpi, score.objective_value, money)} "
+            f"(baseline {fmt_value(kpi, score.baseline_value, money)}, full marks "
+            f"{fmt_value(kpi, score.excellent_value, money)}); lever costs "
+            f"{fmt_value('cost', score.spent, money)}")
 
 
 def verdict(exercise: Exercise, score: Score) -> str:
-    """``Score 78/100: `` and the outcome."""
-    return f"Score {score.points}/100: {outcome(exercise, score)}"
+    """``Score 78/100: `` and the summary."""
+    return f"Score {score.points}/100: {summary(exercise, score)}"
 
 
 def check_line(check: Check) -> str:
-    """``met  cycle_time_p90_days <= 85% of baseline: 47.3 (bound 48.1)``."""
-    kpi = check.target.condition.kpi
-    return (f"{'met    ' if check.met else 'not met'}  {check.target.text}: "
-            f"{fmt(kpi, check.value)} (bound {fmt(kpi, check.bound)})")
+    """``met: Cycle time, mean: at most 90% of the baseline's, i.e. ≤ 68.2 working days; ...``.
+
+    The condition in words with its number, then the answer's mean and the baseline's.
+    """
+    kpi, money = check.target.condition.kpi, check.currency
+    return (f"{'met' if check.met else 'not met'}: {check.target.words(check.baseline, money)}"
+            f"; yours {fmt_value(kpi, check.value, money)}, the baseline's "
+            f"{fmt_value(kpi, check.baseline, money)}")
+
+
+def points_lines(exercise: Exercise, score: Score) -> list[str]:
+    """How the points were worked out: the goal's conditions, the objective, lever costs."""
+    met = sum(c.met for c in score.checks)
+    kpi, money = score.objective.kpi, exercise.currency
+    value, base = (fmt_value(kpi, v, money) for v in (score.objective_value,
+                                                      score.baseline_value))
+    excellent = fmt_value(kpi, score.excellent_value, money)
+    points = f"{kpi_words(kpi)}: {score.objective_points:.3g} of {OBJECTIVE_POINTS} points"
+    if not score.met:
+        reading = (f"{points}: the objective counts only once every condition is met "
+                   f"(yours {value}, the baseline's {base}).")
+    elif score.objective_share <= 0:
+        reading = f"{points}: yours, {value}, is no better than the baseline's {base}."
+    elif score.objective_share >= 1:
+        reading = f"{points}: yours, {value}, reaches full marks ({excellent})."
+    else:
+        reading = (f"{points}: yours is {value}, against {base} for the baseline and "
+                   f"{excellent} for full marks: {score.objective_share:.0%} of the way.")
+    return [f"Goal {'met' if score.met else 'not met'}: {score.goal_points:.3g} of "
+            f"{CONDITION_POINTS} points. The conditions share them equally; {met} of "
+            f"{len(score.checks)} met:",
+            *(f"- {check_line(c)}" for c in score.checks), "", reading, "",
+            f"Lever costs: {fmt_value('cost', score.spent, money)} of the budget of "
+            f"{fmt_value('cost', exercise.spec.budget, money)}, counted in cost and profit."]
+
+
+def decision_words(exercise: Exercise, decisions: Sequence[Decision]) -> list[str]:
+    """Each decision as a trainee says it: ``Contract counsels from 1 to 2, at the start``.
+
+    Args:
+        exercise: The exercise.
+        decisions: The decisions, in order of day.
+    """
+    values = dict(exercise.start)
+    said = []
+    for d in decisions:
+        lever = exercise.lever(d.lever)
+        old, values[d.lever] = values[d.lever], d.value
+        starts = exercise.round_starts
+        when = ("at the start" if d.day == 0 else
+                f"before round {starts.index(d.day) + 1}" if d.day in starts else
+                f"on day {d.day:g}")
+        cost = cost_of(lever, old, d.value)
+        paid = f" ({fmt_value('cost', cost, exercise.currency)})" if cost else ""
+        said.append(f"{lever.label} from {_show(old)} to {_show(d.value)}, {when}{paid}")
+    return said
+
+
+def effect_lines(exercise: Exercise, score: Score) -> list[str]:
+    """What the decisions did, in words: the paired differences of the goal's KPIs.
+
+    The verdict follows the objective's difference and its interval: clearly better
+    (the decisions helped), clearly worse (they did harm), or within chance (no clear
+    difference); with no decision, nothing changed at all.
+    """
+    n = score.results.replications
+    head = ("What your decisions did, against the untouched year on the same leads (95% "
+            f"paired intervals over {n} replications):")
+    if not score.decisions:
+        return [head, "", "You changed nothing, so your game is the baseline's year on the "
+                          "same leads: every difference is zero."]
+    kpi = score.objective.kpi
+    verdicts = {"better": "Your decisions helped: {} is clearly better than the baseline's.",
+                "worse": "Your decisions did harm: {} is clearly worse than the baseline's.",
+                "": ("Your decisions made no clear difference to {}: what changed is within "
+                     f"what chance moves over {n} replications.")}
+    goal = dict.fromkeys([kpi, *(c.target.condition.kpi for c in score.checks)])
+    lines = [head, "", f"You set {'; '.join(decision_words(exercise, score.decisions))}.",
+             verdicts[_change(score, kpi)].format(kpi_words(kpi).lower()), "",
+             *(f"- {_difference_words(score, k)}" for k in goal)]
+    moved = [k for k in map(str, score.table.index) if k not in goal and _change(score, k)]
+    if moved:
+        lines.append("- Other KPIs that moved clearly: " + "; ".join(
+            _difference_words(score, k, interval=False) for k in moved))
+    return lines
+
+
+def _change(score: Score, kpi: str) -> str:
+    """How a KPI moved, if its interval leaves out zero; ``""`` if it does not.
+
+    ``better`` or ``worse``, or ``higher`` or ``lower`` for a KPI with no better
+    direction (utilisation).
+    """
+    row = score.row(kpi)
+    low, high = row["diff_ci_low"], row["diff_ci_high"]
+    if not (math.isfinite(low) and math.isfinite(high)) or low <= 0 <= high:
+        return ""
+    way = better(kpi)
+    if way is None:
+        return "higher" if low > 0 else "lower"
+    return "better" if (low > 0) == (way == "higher") else "worse"
+
+
+def _difference_words(score: Score, kpi: str, interval: bool = True) -> str:
+    """``Cycle time, mean -10.2 working days (-17.7 .. -2.72): clearly better``."""
+    row, change = score.row(kpi), _change(score, kpi)
+    text = f"{kpi_words(kpi)} {fmt_change(kpi, row['diff'], score.currency)}"
+    if not interval:
+        return f"{text} ({change})" if change in ("better", "worse") else text
+    text += f" ({fmt_interval(kpi, row['diff_ci_low'], row['diff_ci_high'], sign=True)})"
+    return text + (f": clearly {change}" if change else ": no clear change")
+
+
+def outcome(exercise: Exercise, score: Score) -> str:
+    """The reading of a score: how its points were worked out and what the decisions did.
+
+    Lines of plain text; lines that start with ``- `` are items of a list, and an empty
+    line ends a paragraph, so that a front may show it as Markdown.
+    """
+    return "\n".join([*points_lines(exercise, score), "", *effect_lines(exercise, score)])
 
 
 def kpi_rows(score: Score) -> list[tuple[str, str, str, str]]:
-    """Per KPI: name, baseline mean, answer mean, difference with its 95 % interval."""
+    """Per KPI: name, baseline mean, answer mean, difference with its 95 % interval.
+
+    Numbers without units (the KPI's label carries them): counts whole, money in k
+    and M, shares in % and their differences in points.
+    """
     rows = []
-    for kpi, row in score.table.iterrows():
+    for kpi in score.table.index:
         name = str(kpi)
-        diff = fmt_diff(name, row["diff"])
-        if math.isfinite(row["diff_ci_low"]) and row["diff_ci_low"] != row["diff_ci_high"]:
-            diff += (f" ({fmt_diff(name, row['diff_ci_low'])} .. "
-                     f"{fmt_diff(name, row['diff_ci_high'])})")
-        rows.append((name, fmt(name, row["baseline"]), fmt(name, row["answer"]), diff))
+        base, answer, diff, interval = difference_cells(score, name)
+        rows.append((name, base, answer, f"{diff} ({interval})" if interval != "-" else diff))
     return rows
 
 
 def decision_line(exercise: Exercise, decision: Decision) -> str:
     """``day 0: legal = 3 (Contract counsels)``."""
     lever = exercise.lever(decision.lever)
-    value = f"{decision.value:g}" if isinstance(decision.value, float) else decision.value
-    return f"day {decision.day:g}: {decision.lever} = {value} ({lever.label})"
+    return f"day {decision.day:g}: {decision.lever} = {_show(decision.value)} ({lever.label})"
 
 
-def _money(kpi: str) -> bool:
-    return kpi in ("revenue", "collected", "cost", "cost_per_won", "profit")
+def _show(value: object) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def debrief_text(exercise: Exercise, score: Score, decisions: Sequence[Decision],
@@ -120,10 +257,9 @@ def debrief_text(exercise: Exercise, score: Score, decisions: Sequence[Decision]
     """
     spec = exercise.spec
     lines = [f"{spec.title}: {spec.replications} replications, seed {spec.seed}, "
-             f"money in {exercise.currency}", "", verdict(exercise, score), "", "Goal:",
-             *(f"  {check_line(c)}" for c in score.checks), "", "Decisions:",
+             f"money in {exercise.currency}", "", f"Score {score.points}/100", "",
+             *points_lines(exercise, score), "", "Decisions:",
              *([f"  {decision_line(exercise, d)}" for d in decisions] or ["  none"]), "",
-             "What the decisions did, against the untouched scenario on the same seeds "
-             "(lever costs counted in cost and profit; 95% paired intervals):", "", *table,
-             "", "Debrief:", "", spec.debrief.strip()]
+             *effect_lines(exercise, score), "", "Every KPI (lever costs counted in cost "
+             "and profit):", "", *table, "", "Debrief:", "", spec.debrief.strip()]
     return "\n".join(lines)

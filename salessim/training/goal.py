@@ -12,9 +12,13 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from salessim.formatting import fmt_value, kpi_words
 from salessim.kpis import Condition, better
 
 _OF_BASELINE = re.compile(r"\s+of\s+(?:the\s+)?baseline\s*$", re.IGNORECASE)
+_OPERATOR_WORDS = {"<=": ("at most", "≤"), ">=": ("at least", "≥"), "<": ("below", "<"),
+                   ">": ("above", ">"), "==": ("exactly", "=")}
+"""Each operator as words, and as the sign before a worked-out number."""
 _NUMBER = re.compile(r"^\s*(?P<value>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(?P<pct>%)?\s*$")
 
 
@@ -51,6 +55,24 @@ class Target:
     def holds(self, value: float, baseline: float) -> bool:
         """Whether a KPI mean meets the bound (NaN never does)."""
         return Condition(self.condition.kpi, self.condition.op, self.bound(baseline)).holds(value)
+
+    def words(self, baseline: float | None = None, currency: str = "") -> str:
+        """The condition as a trainee reads it, with its number once the baseline is known.
+
+        ``Cycle time, 90th percentile: at most 85% of the baseline's, i.e. ≤ 41.2 working
+        days``; ``Conversion rate: at least 11.0%``.
+
+        Args:
+            baseline: The baseline's mean of the KPI, if known.
+            currency: The currency of money KPIs.
+        """
+        kpi, (said, sign) = self.condition.kpi, _OPERATOR_WORDS[self.condition.op]
+        if not self.relative:
+            return f"{kpi_words(kpi)}: {said} {fmt_value(kpi, self.condition.value, currency)}"
+        text = f"{kpi_words(kpi)}: {said} {self.condition.value * 100:g}% of the baseline's"
+        if baseline is None or not math.isfinite(baseline):
+            return text
+        return f"{text}, i.e. {sign} {fmt_value(kpi, self.bound(baseline), currency)}"
 
 
 @dataclass(frozen=True)
@@ -107,6 +129,26 @@ class Objective:
             raise ObjectiveError("excellent", f"{excellent!r} is not better than the "
                                               f"baseline; {kpi} is better {way}")
         return cls(kpi, way, value, relative)
+
+    def words(self, baseline: float | None = None, currency: str = "") -> str:
+        """What is scored beyond the conditions, with full marks' number once known.
+
+        ``Profit as high as you can: full marks at 150% of the baseline's, i.e. 1.07M EUR
+        (the baseline: 712k EUR)``.
+
+        Args:
+            baseline: The baseline's mean of the KPI, if known.
+            currency: The currency of money KPIs.
+        """
+        way = "as high" if self.direction == "higher" else "as low"
+        text = f"{kpi_words(self.kpi)} {way} as you can: full marks at "
+        if not self.relative:
+            return text + fmt_value(self.kpi, self.excellent, currency)
+        text += f"{self.excellent * 100:g}% of the baseline's"
+        if baseline is None or not math.isfinite(baseline):
+            return text
+        return (f"{text}, i.e. {fmt_value(self.kpi, self.excellent_value(baseline), currency)} "
+                f"(the baseline: {fmt_value(self.kpi, baseline, currency)})")
 
     def excellent_value(self, baseline: float) -> float:
         """The excellent value in the KPI's unit, given the baseline's mean."""

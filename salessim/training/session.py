@@ -13,11 +13,13 @@ the same outcome.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
-from salessim.results import Results
+from salessim.formatting import money
+from salessim.results import Results, kpi_html
 from salessim.sandbox import Sandbox
 from salessim.scenario.errors import Problem, ScenarioError
 from salessim.scenario.exercise_spec import Decision
@@ -118,32 +120,8 @@ class Session:
         """
         if self._round >= self.rounds:
             raise ValueError("every round is played; the game is over")
-        pending = dict(self._pending)
-        problems: list[Problem] = []
-        for name, raw in values.items():
-            try:
-                lever = self.exercise.lever(name)
-                value = check_value(self.exercise, lever, raw)
-                if value == self._in_force[name]:  # not a decision: the day does not matter
-                    pending.pop(name, None)
-                    continue
-                check_day(self.exercise, lever, self.day)
-            except ValueError as err:
-                problems.append(Problem(str(name), str(err)))
-                continue
-            pending[name] = value
-        source = f"day {self.day:g}"
-        if problems:
-            raise ScenarioError(source, problems)
-        spent = self.spent
-        for name, value in pending.items():
-            lever = self.exercise.lever(name)
-            cost = cost_of(lever, self._in_force[name], value)
-            if spent + cost > self.exercise.spec.budget + 1e-9:
-                raise ScenarioError(source, [Problem(name, over_budget(
-                    self.exercise, lever, value, cost, spent))])
-            spent += cost
-        self._pending = pending
+        self._pending = check_decisions(self.exercise, self._in_force, self.spent, self.day,
+                                        {**self._pending, **values})
 
     def play(self) -> None:
         """Apply the values decided and play one round; the last round runs to the end.
@@ -210,9 +188,101 @@ class Session:
         if self._final is None:
             raise ValueError(f"{self.rounds - self._round} rounds are left to play; the score "
                              "comes at the end")
-        return score_results(self.exercise, self._final, self.spent, base)
+        return score_results(self.exercise, self._final, self.spent, base, self._decisions)
+
+    def __repr__(self) -> str:
+        where = ("finished" if self.finished else
+                 f"round {self._round + 1} of {self.rounds}, day {self.day:g}")
+        decisions = len(self._decisions)
+        return (f"<Session of {self.exercise.title!r}: {where}; {decisions} "
+                f"decision{'' if decisions == 1 else 's'}, budget left "
+                f"{money(self.budget_left, self.exercise.currency)}>")
+
+    def _repr_html_(self) -> str:
+        """The headline KPIs so far with their intervals, for a notebook."""
+        where = ("every round played" if self.finished else
+                 f"before round {self._round + 1} of {self.rounds}")
+        return kpi_html(with_spend(self.results().kpis, self.spent), self.exercise.currency,
+                        f"{self.exercise.title}: {where}, lever costs counted")
 
     def answer(self, trainee: str = "") -> str:
         """The decisions made, as the YAML text of an answer file."""
         decisions = [{"day": d.day, "lever": d.lever, "value": d.value} for d in self._decisions]
         return dump_yaml({"trainee": trainee, "decisions": decisions})
+
+
+def check_decisions(exercise: Exercise, in_force: Mapping[str, LeverValue], spent: float,
+                    day: float, values: Mapping[str, Any]) -> dict[str, LeverValue]:
+    """Levers' values for a round, checked as ``Session.decide`` checks them.
+
+    The page checks a trainee's values with this as they are typed, before a round is
+    asked for.
+
+    Args:
+        exercise: The exercise.
+        in_force: Each lever's value in force.
+        spent: Lever costs paid so far (currency).
+        day: The round's first day (days since the takeover).
+        values: Lever name -> value (a number, or an option's name).
+
+    Returns:
+        The values that differ from those in force: the round's decisions.
+
+    Raises:
+        ScenarioError: One problem per refused value, naming the lever and what it
+            allows; or the budget, if the values together cost more than is left.
+    """
+    pending: dict[str, LeverValue] = {}
+    problems: list[Problem] = []
+    for name, raw in values.items():
+        try:
+            lever = exercise.lever(name)
+            value = check_value(exercise, lever, raw)
+            if value == in_force[name]:  # not a decision: the day does not matter
+                continue
+            check_day(exercise, lever, day)
+        except ValueError as err:
+            problems.append(Problem(str(name), str(err)))
+            continue
+        pending[name] = value
+    source = f"day {day:g}"
+    if problems:
+        raise ScenarioError(source, problems)
+    for name, value in pending.items():
+        lever = exercise.lever(name)
+        cost = cost_of(lever, in_force[name], value)
+        if spent + cost > exercise.spec.budget + 1e-9:
+            raise ScenarioError(source, [Problem(name, over_budget(
+                exercise, lever, value, cost, spent))])
+        spent += cost
+    return pending
+
+
+@dataclass(frozen=True)
+class Reference:
+    """The exercise left untouched, played as a game without a decision.
+
+    Attributes:
+        so_far: KPI means at the start of each round (``so_far[0]`` at the takeover),
+            as ``Session.kpis`` gives them: what a trainee's KPIs so far compare with.
+        baseline: KPI means of the whole run: the means of
+            ``salessim.training.baseline(exercise)``, which the goal's bounds are
+            worked out from.
+    """
+
+    so_far: tuple[pd.Series, ...]
+    baseline: pd.Series
+
+
+def reference(exercise: Exercise) -> Reference:
+    """Play the exercise round by round without a decision, to its end.
+
+    Args:
+        exercise: The exercise.
+    """
+    game = Session(exercise)
+    so_far = []
+    while not game.finished:
+        so_far.append(game.kpis())
+        game.play()
+    return Reference(tuple(so_far), game.kpis())
