@@ -6,19 +6,30 @@ worked out once per server (``GamePool.opening``). A trainee's game starts when 
 first press "Play a round", and lives in one of the server's worker processes
 (``salessim.training.games``); the page's callbacks only wait for the workers, so the
 server keeps answering other trainees while rounds are played, on as many cores as it
-has workers. Values the trainee types go through the same checks as an answer file,
-and a refused value is shown as a message on the page. Text from the exercise file
-(title, brief, debrief, labels) is shown as text: HTML in it is escaped.
+has workers. Values the trainee types go through the same checks as a round's, as they
+are typed, and a refused value is shown as a message on the page until it is fixed.
+Text from the exercise file (title, brief, debrief, labels) is shown as text: HTML in it
+is escaped.
+
+Beside the KPIs so far stand the baseline's at the same day, and the goal's bounds have
+their numbers: both come from the exercise left untouched, played once per exercise in
+a process of its own (``References``). Days are counted as the charts count them, from
+the start of the run.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import html
 import io
 import json
 import logging
+import math
+import os
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -27,26 +38,47 @@ import pandas as pd
 import panel as pn
 import tornado.web
 
-from salessim.formatting import fmt
+from salessim.executors import end_with_parent, pool_context
+from salessim.formatting import fmt_number, kpi_label, money, whole
 from salessim.scenario.errors import Problem, ScenarioError
 from salessim.scenario.exercise_spec import Lever
 from salessim.training.debrief import goal_lines, lever_terms
-from salessim.training.exercise import Exercise
+from salessim.training.exercise import Exercise, LeverValue
 from salessim.training.games import Game, GamePool, Refused, ScoreView, View
+from salessim.training.session import Reference, check_decisions, reference
 
 matplotlib.use("Agg")  # figures are drawn on the server, never in a window
 
 EXERCISE_SUFFIXES = (".yaml", ".yml")
 SIDE_WIDTH = 430
 """Width of the column with the brief and the levers (pixels)."""
+MAIN_MIN_WIDTH = 560
+"""Narrowest the column of the game may be beside the levers; below, it goes under them."""
 STYLE = """
-.salessim-score { font-size: 1.15em; }
-table.salessim { border-collapse: collapse; font-size: 0.9em; }
-table.salessim th, table.salessim td { padding: 2px 8px; border-bottom: 1px solid #ddd; }
-table.salessim td.num { text-align: right; font-variant-numeric: tabular-nums; }
+:host { max-width: 100%; }
+table.salessim { border-collapse: collapse; font-size: 0.9em; margin: 4px 0; }
+table.salessim th, table.salessim td { padding: 3px 8px; text-align: left;
+  vertical-align: top; border-bottom: 1px solid #ddd; }
+table.salessim th { border-bottom: 2px solid #aaa; }
+table.salessim .num { text-align: right; font-variant-numeric: tabular-nums;
+  white-space: nowrap; }
+.salessim-scroll { max-width: 100%; overflow-x: auto; }
+p.salessim-note { color: #555; font-size: 0.85em; margin: 4px 0 8px; max-width: 48em; }
+h2.salessim-points { margin: 8px 0; }
 """
+"""Styles of the page's own HTML; each pane holds them, since Panel draws every pane
+in a shadow root of its own that a stylesheet of the layout does not reach."""
+MESSAGE_STYLE = """
+:host { max-width: 100%; overflow-wrap: anywhere; }
+:host > div { width: auto !important; min-width: 0 !important; }
+"""
+"""A refusal wraps inside its box: Panel gives the text inside the alert's padding the
+box's whole width, so the text would run out of the box on the right."""
 TEXT_ONLY = {"html": False}
 """Markdown options that show raw HTML in the text as text."""
+IN_TRANSIT = ("In transit: between two steps of a stage: handed over to the next role, "
+              "set aside to be nurtured, or answered by the customer and not yet at the "
+              "next step. Leads not yet at their first stage count under it.")
 
 log = logging.getLogger(__name__)
 
@@ -66,39 +98,128 @@ def exercise_files(path: Path) -> list[Path]:
     return [path]
 
 
-def table_html(header: tuple[str, ...], rows: list[tuple[str, ...]], numeric_from: int = 1
+def table_html(header: tuple[str, ...], rows: Sequence[tuple[str, ...]], numeric_from: int = 1
                ) -> str:
-    """A small HTML table; columns from ``numeric_from`` on are right-aligned."""
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    body = "".join(
-        "<tr>" + "".join(
-            f"<td{' class=num' if i >= numeric_from else ''}>{html.escape(c)}</td>"
-            for i, c in enumerate(r)) + "</tr>" for r in rows)
-    return f"<table class='salessim'><tr>{head}</tr>{body}</table>"
+    """A small HTML table; columns from ``numeric_from`` on are right-aligned.
+
+    It scrolls inside its own box when it is wider than the column, never the page.
+    """
+    def cells(tag: str, row: tuple[str, ...]) -> str:
+        return "".join(f"<{tag}{' class=num' if i >= numeric_from else ''}>{html.escape(c)}"
+                       f"</{tag}>" for i, c in enumerate(row))
+
+    body = "".join(f"<tr>{cells('td', r)}</tr>" for r in rows)
+    return (f"<div class='salessim-scroll'><table class='salessim'><tr>{cells('th', header)}"
+            f"</tr>{body}</table></div>")
 
 
-def frame_html(df: pd.DataFrame, digits: int = 1) -> str:
-    """A DataFrame of counts as an HTML table, index levels first."""
+def note_html(text: str) -> str:
+    """A line of explanation under a table."""
+    return f"<p class='salessim-note'>{html.escape(text)}</p>"
+
+
+def counts_html(df: pd.DataFrame) -> str:
+    """A DataFrame of mean counts as an HTML table of whole numbers, index levels first.
+
+    Index values are names: their underscores are shown as spaces.
+    """
     flat = df.reset_index()
     index_columns = len(df.index.names)
-    rows = [tuple(str(v) if i < index_columns else f"{float(v):,.{digits}f}"
+    rows = [tuple(str(v).replace("_", " ") if i < index_columns else whole(float(v))
                   for i, v in enumerate(r)) for r in flat.itertuples(index=False)]
     return table_html(tuple(str(c) for c in flat.columns), rows, index_columns)
 
 
 def text_markdown(text: str = "", **kwargs: Any) -> pn.pane.Markdown:
     """A Markdown pane that shows any raw HTML in ``text`` as text."""
-    return pn.pane.Markdown(text, renderer="markdown-it", renderer_options=TEXT_ONLY, **kwargs)
+    return pn.pane.Markdown(text, renderer="markdown-it", renderer_options=TEXT_ONLY,
+                            stylesheets=[STYLE], **kwargs)
 
 
-def brief_markdown(exercise: Exercise) -> str:
-    """The brief as the page shows it: title, level, brief, goal, budget and rounds."""
+def html_pane(**kwargs: Any) -> pn.pane.HTML:
+    """An HTML pane for the page's own markup, with the page's styles."""
+    return pn.pane.HTML("", stylesheets=[STYLE], **kwargs)
+
+
+def brief_markdown(exercise: Exercise, reference: Reference | None = None) -> str:
+    """The brief as the page shows it: title, level, brief, goal, budget and rounds.
+
+    Args:
+        exercise: The exercise.
+        reference: The untouched game, once played: the goal then has its numbers.
+    """
     spec = exercise.spec
+    baseline = None if reference is None else reference.baseline
+    waiting = ([] if reference is not None else
+               ["", "*The goal's numbers come once the untouched year has been played on "
+                    "the server.*"])
     return "\n".join([
         f"### {spec.title}", f"*Level {spec.level} of 5*", "", spec.brief.strip(), "",
-        "**Goal**", "", *goal_lines(exercise), "",
-        f"**Budget for levers:** {fmt('cost', spec.budget)} {exercise.currency}. "
+        "**Goal**", "", *goal_lines(exercise, baseline), *waiting, "",
+        f"**Budget for levers:** {money(spec.budget, exercise.currency)}. "
         f"{len(exercise.round_starts)} rounds of {spec.round_days:g} working days."])
+
+
+def clock_markdown(exercise: Exercise, view: View) -> str:
+    """Where the game stands in time, on the charts' clock, and the budget left.
+
+    Days are counted as the charts count them: working days from the start of the run,
+    warm-up included.
+    """
+    cal = exercise.scenario.calendar
+    money_left = (f"Budget left: {money(view.budget_left, exercise.currency)} of "
+                  f"{money(exercise.spec.budget, exercise.currency)}.")
+    if view.finished:
+        return (f"**All {view.rounds} rounds played.** New leads stopped on day "
+                f"{cal.horizon_days:g} and open deals have run to their end. {money_left}")
+    return (f"**Round {view.round + 1} of {view.rounds}** starts on day "
+            f"{exercise.takeover_day + view.day:g}: set the levers, then play. {money_left}\n\n"
+            f"Days are working days from the start of the run, as on the charts: you took "
+            f"over on day {exercise.takeover_day:g}, at the end of the warm-up, and new leads "
+            f"stop on day {cal.horizon_days:g}.")
+
+
+def read_mean(text: str) -> float:
+    """A KPI mean read back from the text ``salessim.formatting.fmt`` made of it.
+
+    The games' workers send the KPIs so far as text (``games.View``); the page reads
+    them back to show counts whole and every number as the vocabulary writes it.
+    """
+    if text == "-":
+        return math.nan
+    number = float(text.rstrip("%").replace(",", ""))
+    return number / 100 if text.endswith("%") else number
+
+
+def so_far_html(exercise: Exercise, view: View, reference: Reference | None) -> str:
+    """The KPIs so far beside the baseline's at the same day, with what they are."""
+    base = (None if reference is None or view.round >= len(reference.so_far)
+            else reference.so_far[view.round])
+    money_in = exercise.currency
+    rows = []
+    for kpi, text in view.kpis:
+        theirs = "..." if base is None else fmt_number(kpi, float(base.get(kpi, math.nan)))
+        rows.append((kpi_label(kpi, money_in), fmt_number(kpi, read_mean(text)), theirs))
+    n = exercise.spec.replications
+    said = (f"Means over the {n} replications the exercise plays (the same year drawn {n} "
+            "times); counts rounded to whole deals and leads. The baseline is the year left "
+            "untouched, on the same leads, at the same day: before your first round the two "
+            "are the same.")
+    if base is None:
+        said += " The baseline is being played on the server and comes in a moment."
+    return table_html(("KPI", "yours so far", "baseline so far"), rows) + note_html(said)
+
+
+def figure_pane(png: bytes) -> pn.pane.PNG:
+    """A plot that shrinks to a narrow column and never grows past its own width."""
+    width = int.from_bytes(png[16:20], "big")  # the width field of the PNG's header
+    return pn.pane.PNG(png, sizing_mode="scale_width", max_width=width)
+
+
+def score_rows(exercise: Exercise, score: ScoreView) -> list[tuple[str, ...]]:
+    """The score's table: each KPI in words with its unit, the baseline, the game."""
+    return [(kpi_label(kpi, exercise.currency), base, answer, diff)
+            for kpi, base, answer, diff in score.kpi_rows]
 
 
 def limit_message(pool: GamePool) -> str:
@@ -108,33 +229,91 @@ def limit_message(pool: GamePool) -> str:
             "finished or closed their page.")
 
 
+class References:
+    """Each exercise left untouched, played once per server in a process of its own.
+
+    The untouched game gives the goal's numbers (its bounds are shares of the baseline's
+    means) and the baseline so far beside a trainee's KPIs. It is the same for every
+    trainee of an exercise, so it is played once, when a page first shows the exercise,
+    beside the games' workers (create this before the server starts its threads: the
+    process is forked now).
+
+    Args:
+        exercises: Exercises by title.
+    """
+
+    def __init__(self, exercises: dict[str, Exercise]) -> None:
+        self.exercises = exercises
+        self._executor = ProcessPoolExecutor(1, mp_context=pool_context(),
+                                             initializer=end_with_parent,
+                                             initargs=(os.getpid(),))
+        self._pid = self._executor.submit(os.getpid).result()
+        self._played: dict[str, Future[Reference]] = {}
+
+    def _future(self, title: str) -> Future[Reference]:
+        if title not in self._played:
+            self._played[title] = self._executor.submit(reference, self.exercises[title])
+        return self._played[title]
+
+    def ready(self, title: str) -> Reference | None:
+        """The exercise's untouched game, if already played."""
+        future = self._future(title)
+        if not future.done() or future.cancelled() or future.exception() is not None:
+            return None
+        return future.result()
+
+    async def get(self, title: str) -> Reference | None:
+        """The exercise's untouched game; None if it could not be played (logged)."""
+        try:
+            return await asyncio.wrap_future(self._future(title))
+        except Exception:
+            log.exception("the untouched game of %r was not played", title)
+            return None
+
+    def close(self) -> None:
+        """End the process now, a game under way included: the server is ending."""
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self._pid, signal.SIGTERM)
+
+
 class TrainingPage:
     """One browser tab: the exercise picker, the game and its state.
 
     Args:
         exercises: Exercises by title.
         pool: The server's games.
+        references: The server's untouched games.
     """
 
-    def __init__(self, exercises: dict[str, Exercise], pool: GamePool) -> None:
+    def __init__(self, exercises: dict[str, Exercise], pool: GamePool,
+                 references: References) -> None:
         self.exercises = exercises
         self.pool = pool
+        self.references = references
         self.game: Game | None = None
         """The tab's game, from its first round to its last."""
         self.answer_text = ""
+        self.view: View | None = None
+        """What the tab shows of the game (or of the exercise before its first round)."""
+        self.reference: Reference | None = None
+        """The exercise's untouched game, once played."""
+        self.in_force: dict[str, LeverValue] = {}
+        """Each lever's value in force in the game, as the last round played left it."""
         self._awaiting: str | None = None
         """The exercise whose opening the tab waits for, to show it when it comes."""
         self._playing = False
         self.inputs: dict[str, pn.widgets.Widget] = {}
         self._widgets()
-        self.layout = pn.Row(
-            pn.Column(pn.pane.Markdown("## salessim training"), self.picker, self.brief,
-                      pn.pane.Markdown("### Levers"), self.levers, self.message,
-                      pn.Row(self.play_button, self.restart_button), self.answer,
-                      width=SIDE_WIDTH),
-            pn.Column(self.status, self.score, self.debrief, self.state, self.figures,
-                      sizing_mode="stretch_width"),
-            stylesheets=[STYLE], sizing_mode="stretch_width")
+        side = pn.Column(pn.pane.Markdown("## salessim training"), self.picker, self.brief,
+                         pn.pane.Markdown("### Levers"), self.levers, self.message,
+                         pn.Row(self.play_button, self.restart_button), self.answer,
+                         width=SIDE_WIDTH)
+        main = pn.Column(self.status, self.score, self.reading, self.kpi_table, self.debrief,
+                         self.state, self.figures, sizing_mode="stretch_width",
+                         styles={"flex": f"1 1 {MAIN_MIN_WIDTH}px", "min-width": "0"})
+        # The game's column goes under the levers when both do not fit side by side.
+        self.layout = pn.FlexBox(side, main, flex_wrap="wrap", sizing_mode="stretch_width")
         self.picker.param.watch(lambda _: self.start(), "value")
         self.play_button.on_click(self.play)
         self.restart_button.on_click(lambda _: self.start())
@@ -147,21 +326,25 @@ class TrainingPage:
         self.levers = pn.Column(width=SIDE_WIDTH - 20)
         self.message = pn.pane.Alert("", alert_type="danger", visible=False,
                                      width=SIDE_WIDTH - 20, css_classes=["salessim-message"],
-                                     renderer="markdown-it", renderer_options=TEXT_ONLY)
+                                     renderer="markdown-it", renderer_options=TEXT_ONLY,
+                                     stylesheets=[MESSAGE_STYLE])
         self.play_button = pn.widgets.Button(name="Play a round", button_type="primary")
         self.restart_button = pn.widgets.Button(name="Start again", button_type="default")
         self.status = text_markdown(css_classes=["salessim-status"], sizing_mode="stretch_width")
-        self.score = pn.pane.HTML("", css_classes=["salessim-score"], sizing_mode="stretch_width")
+        self.score = html_pane(css_classes=["salessim-score"], sizing_mode="stretch_width")
+        self.reading = text_markdown(sizing_mode="stretch_width")
+        self.kpi_table = html_pane(sizing_mode="stretch_width")
         self.debrief = text_markdown(sizing_mode="stretch_width")
-        self.kpis = pn.pane.HTML("", sizing_mode="stretch_width")
-        self.pipeline = pn.pane.HTML("")
-        self.pools = pn.pane.HTML("")
+        self.kpis = html_pane(sizing_mode="stretch_width")
+        self._score_panes = (self.score, self.reading, self.kpi_table, self.debrief)
+        self.pipeline = html_pane()
+        self.pools = html_pane()
         # Figures side by side while they fit, one under the other on a narrow screen.
         self.figures = pn.FlexBox(sizing_mode="stretch_width")
         self.state = pn.Column(
             pn.pane.Markdown("### KPIs so far"), self.kpis,
-            pn.Row(pn.Column(pn.pane.Markdown("### Open deals by stage"), self.pipeline),
-                   pn.Column(pn.pane.Markdown("### Reps and queues now"), self.pools)),
+            pn.FlexBox(pn.Column(pn.pane.Markdown("### Open deals by stage"), self.pipeline),
+                       pn.Column(pn.pane.Markdown("### Reps and queues now"), self.pools)),
             sizing_mode="stretch_width")
         self.answer = pn.widgets.FileDownload(label="Download my answer", filename="answer.yaml",
                                               callback=self._answer_file, button_type="light",
@@ -179,18 +362,23 @@ class TrainingPage:
         """
         self.close()
         exercise = self.exercise
-        self.brief.object = brief_markdown(exercise)
+        self.reference = self.references.ready(exercise.title)
+        self.brief.object = brief_markdown(exercise, self.reference)
+        self.in_force = dict(exercise.start)
         self.inputs = {lever.name: self._input(exercise, lever) for lever in exercise.levers}
         self.levers.objects = [
             pn.Column(widget, pn.pane.HTML(
                 f"<small>{html.escape(lever_terms(exercise, lever))}."
                 f"{' ' + html.escape(lever.help) if lever.help else ''}</small>", margin=(0, 10)))
             for lever, widget in zip(exercise.levers, self.inputs.values(), strict=True)]
-        self.score.object = ""
-        self.debrief.object = ""
+        for text in self._score_panes:
+            text.object = ""
+            text.visible = False  # an empty pane would still take its margins
         self.answer.visible = False
         self.answer_text = ""
         self._say("")
+        if self.reference is None:
+            pn.state.onload(self._show_reference)
         opening = self.pool.ready_opening(exercise.title)
         self._awaiting = None if opening is not None else exercise.title
         if opening is not None:
@@ -208,17 +396,57 @@ class TrainingPage:
             self._awaiting = None
             self.show(opening)
 
+    async def _show_reference(self) -> None:
+        title = self.exercise.title
+        found = await self.references.get(title)
+        if found is None or self.exercise.title != title:  # another exercise picked since
+            return
+        self.reference = found
+        self.brief.object = brief_markdown(self.exercise, found)
+        if self.view is not None and not self.view.finished:
+            self.kpis.object = so_far_html(self.exercise, self.view, found)
+
     def _input(self, exercise: Exercise, lever: Lever) -> pn.widgets.Widget:
         # Number inputs carry no bounds: a value out of bounds reaches the same check as
         # an answer file, and the trainee reads why it is refused.
         start = exercise.start[lever.name]
         if lever.options is None:
-            return pn.widgets.FloatInput(name=lever.label, value=float(start),
-                                         step=lever.step or 1.0, width=SIDE_WIDTH - 40,
-                                         css_classes=[f"lever-{lever.name}"])
-        labels = {(o.label or name): name for name, o in lever.options.items()}
-        return pn.widgets.Select(name=lever.label, options=labels, value=start,
-                                 width=SIDE_WIDTH - 40, css_classes=[f"lever-{lever.name}"])
+            widget: pn.widgets.Widget = pn.widgets.FloatInput(
+                name=lever.label, value=float(start), step=lever.step or 1.0,
+                width=SIDE_WIDTH - 40, css_classes=[f"lever-{lever.name}"])
+        else:
+            labels = {(o.label or name): name for name, o in lever.options.items()}
+            widget = pn.widgets.Select(name=lever.label, options=labels, value=start,
+                                       width=SIDE_WIDTH - 40, css_classes=[f"lever-{lever.name}"])
+        widget.param.watch(lambda _: self._check(), "value")
+        return widget
+
+    def _values(self) -> dict[str, Any]:
+        return {name: w.value for name, w in self.inputs.items()}
+
+    def _decided(self) -> tuple[dict[str, LeverValue], list[str]]:
+        """The round's decisions from the levers' values, checked as the game checks them.
+
+        Returns:
+            The values that differ from those in force, and why the values are refused
+            (nothing, when they are not).
+        """
+        view = self.view
+        if view is None or view.finished:
+            return {}, []
+        spent = self.exercise.spec.budget - view.budget_left
+        try:
+            return check_decisions(self.exercise, self.in_force, spent, view.day,
+                                   self._values()), []
+        except ScenarioError as err:
+            return {}, [p.message for p in err.problems]
+
+    def _check(self) -> None:
+        """Say at once what is wrong with the values typed, and nothing once it is fixed."""
+        if self._playing:
+            return
+        problems = self._decided()[1]
+        self._say("Not allowed: " + "; ".join(problems) if problems else "")
 
     def _say(self, text: str) -> None:
         self.message.object = text
@@ -228,13 +456,17 @@ class TrainingPage:
         """Take the levers' values as decisions and play one round in the game's worker."""
         if self._playing:  # a click that reached the server before the button's wait did
             return
+        decided, problems = self._decided()
+        if problems:  # refused here as the worker would refuse it, without asking it
+            self._say("Not played: " + "; ".join(problems))
+            return
         if self.game is None:
             self.game = self.pool.new_game(self.exercise.title)
             if self.game is None:
                 self._say(limit_message(self.pool))
                 return
         game = self.game
-        values = {name: w.value for name, w in self.inputs.items()}
+        values = self._values()
         self._busy(True)
         try:
             result = await self.pool.play(game, values)
@@ -252,6 +484,7 @@ class TrainingPage:
             return
         self._say("")
         self._awaiting = None
+        self.in_force.update(decided)
         if result.finished:
             self.game = None  # over: the server has let it go
         self.show(result)
@@ -267,36 +500,38 @@ class TrainingPage:
     def show(self, view: View) -> None:
         """Show where the game stands: status, KPIs, pipeline, queues, plots, the score."""
         exercise = self.exercise
-        money = exercise.currency
+        self.view = view
         for lever in exercise.levers:
             self.inputs[lever.name].disabled = view.finished or (
                 lever.only_at_start and view.round > 0)
         self.play_button.visible = not view.finished
-        if view.finished:
-            state = f"**All {view.rounds} rounds played**; open deals have run to their end."
-        else:
-            state = (f"**Round {view.round + 1} of {view.rounds}**: day "
-                     f"{view.day:g} of {exercise.year_days:g}. Set the levers, then play.")
-        self.status.object = (f"{state} Budget left: {fmt('cost', view.budget_left)} {money} "
-                              f"of {fmt('cost', exercise.spec.budget)} {money}.")
+        self.status.object = clock_markdown(exercise, view)
         self.state.visible = not view.finished
         if not view.finished:
-            self.kpis.object = table_html(("kpi", "mean so far"), list(view.kpis))
-            self.pipeline.object = frame_html(view.pipeline)
-            self.pools.object = frame_html(view.pools)
-        self.figures.objects = [pn.pane.PNG(png) for png in view.figures]
+            n = exercise.spec.replications
+            self.kpis.object = so_far_html(exercise, view, self.reference)
+            self.pipeline.object = counts_html(view.pipeline) + note_html(
+                f"{IN_TRANSIT} Means over {n} replications, rounded.")
+            self.pools.object = counts_html(view.pools) + note_html(
+                f"Reps, those busy now and tasks waiting for them: means over {n} "
+                "replications, rounded.")
+        self.figures.objects = [figure_pane(png) for png in view.figures]
         if view.score is not None:
             self._show_score(view.score, view.answer)
 
     def _show_score(self, score: ScoreView, answer: str) -> None:
-        checks = "".join(f"<li>{html.escape(line)}</li>" for line in score.checks)
-        rows = table_html(("kpi", "baseline", "your game", "difference (95% CI)"),
-                          [tuple(r) for r in score.kpi_rows])
-        self.score.object = (
-            f"<h2 class='salessim-points'>Score: {score.points}/100</h2>"
-            f"<p>{html.escape(score.outcome)}.</p><ul>{checks}</ul>"
-            f"<h3>What your decisions did</h3>{rows}")
+        self.score.object = f"<h2 class='salessim-points'>Score: {score.points}/100</h2>"
+        self.reading.object = score.outcome
+        self.kpi_table.object = (
+            "<h3>Every KPI against the baseline</h3>"
+            + table_html(("KPI", "baseline", "your game", "difference (95% interval)"),
+                         score_rows(self.exercise, score))
+            + note_html("Means over the replications; lever costs are counted in cost, "
+                        "cost per deal won and profit. Shares' differences are in "
+                        "percentage points (pts)."))
         self.debrief.object = f"### Debrief\n\n{self.exercise.spec.debrief}"
+        for text in self._score_panes:
+            text.visible = True
         self.answer_text = answer
         self.answer.visible = True
 
@@ -343,16 +578,19 @@ class App:
     Args:
         exercises: Exercises by title.
         pool: The server's games.
+        references: The server's untouched games.
     """
 
-    def __init__(self, exercises: dict[str, Exercise], pool: GamePool) -> None:
+    def __init__(self, exercises: dict[str, Exercise], pool: GamePool,
+                 references: References) -> None:
         self.exercises = exercises
         self.pool = pool
+        self.references = references
         self.tabs = 0
 
     def page(self) -> pn.viewable.Viewable:
         """A new tab's page; its game is dropped when the tab closes."""
-        tab = TrainingPage(self.exercises, self.pool)
+        tab = TrainingPage(self.exercises, self.pool, self.references)
         self.tabs += 1
         pn.state.on_session_destroyed(lambda _context: self._closed(tab))
         return tab.layout
@@ -389,7 +627,8 @@ def serve(path: Path, port: int, address: str = "127.0.0.1", show: bool = False,
     exercises = load_exercises(path)
     pool = GamePool(exercises, workers=workers, games_per_worker=games_per_worker,
                     max_games=max_trainees)
-    app = App(exercises, pool)
+    references = References(exercises)
+    app = App(exercises, pool, references)
     forget_ms = max(1, round(forget_after_s * 1000))
     server = pn.serve({"/": app.page}, port=port, address=address, show=show,
                       title="salessim training", threaded=False, start=False,
@@ -402,6 +641,7 @@ def serve(path: Path, port: int, address: str = "127.0.0.1", show: bool = False,
         _run_until_stopped(server)
     finally:
         pool.close()
+        references.close()
 
 
 def _run_until_stopped(server: Any) -> None:

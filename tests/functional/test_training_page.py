@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import shutil
@@ -19,8 +20,10 @@ from typing import Any
 
 import pytest
 
+from salessim.formatting import kpi_words
+from salessim.results import Results
 from salessim.scenario.loader import read_answer
-from salessim.training import Exercise, baseline, check_answer
+from salessim.training import Exercise, Score, baseline, check_answer
 
 from ..conftest import ROOT
 from ..training_support import SMALL_EXERCISE, small_exercise
@@ -35,10 +38,14 @@ STEP_MS = 60_000
 CHANGE_S = 20
 """Longest wait for the server's counts to change (seconds)."""
 HOSTILE_TITLE = "<img src=x onerror=alert(1)>"
+HOSTILE_SCRIPT = "<script>window.injected = 1; alert(2)</script>"
+WIDTHS = (1280, 1024, 768)
+"""Widths the page must fit without scrolling sideways (pixels): a laptop, a small laptop or
+a tablet on its side, a tablet upright."""
 HOSTILE = (SMALL_EXERCISE
            .replace("title: Small test exercise", f'title: "{HOSTILE_TITLE}"')
            .replace("brief: Contracts queue at legal.",
-                    'brief: "<script>alert(2)</script> **Queues** <img src=y onerror=alert(3)>"')
+                    f'brief: "{HOSTILE_SCRIPT} **Queues** <img src=y onerror=alert(3)>"')
            .replace("label: Contract counsels", 'label: "<b>Counsels</b>"'))
 """The small exercise with markup in its title, brief and a lever's label."""
 Scorer = Callable[[Path], tuple[str, list[Any]]]
@@ -111,18 +118,27 @@ def exercise_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def scored_as_cli(exercise_file: Path) -> Scorer:
-    """What ``salessim exercise check`` says of an answer: the points line, the decisions."""
+def small_base(exercise_file: Path) -> tuple[Exercise, Results]:
+    """The small exercise and its baseline, run once as the command does for many answers."""
     exercise = Exercise.load(exercise_file)
-    base = baseline(exercise)  # once, as the command does for many answers
+    return exercise, baseline(exercise)
 
+
+@pytest.fixture(scope="module")
+def scored_as_cli(small_base: tuple[Exercise, Results]) -> Scorer:
+    """What ``salessim exercise check`` says of an answer: the points line, the decisions."""
     def scored(answer_file: Path) -> tuple[str, list[Any]]:
         answer = read_answer(answer_file)
-        expected = check_answer(exercise, answer.decisions, str(answer_file), base)
+        expected = _check(small_base, answer_file)
         return (f"Score: {expected.points}/100",
                 [(d.day, d.lever, d.value) for d in answer.decisions])
 
     return scored
+
+
+def _check(small_base: tuple[Exercise, Results], answer_file: Path) -> Score:
+    exercise, base = small_base
+    return check_answer(exercise, read_answer(answer_file).decisions, str(answer_file), base)
 
 
 @pytest.fixture(scope="module")
@@ -210,19 +226,25 @@ def test_trainee_plays_a_game_to_its_score(servers: dict[str, Server], browser: 
     page = tab.page
     page.get_by_text("Contracts queue at legal.").wait_for(timeout=STEP_MS)
 
-    # A value out of bounds is refused on the page, and nothing is played.
+    # A value out of bounds is refused on the page as it is typed, and nothing is played.
+    message = page.locator(".salessim-message")
     tab.set("legal", "9")
+    message.get_by_text("Not allowed: 9 is outside the bounds").wait_for(timeout=STEP_MS)
     tab.play()
-    refused = page.locator(".salessim-message").get_by_text("Not played")
+    refused = message.get_by_text("Not played")
     refused.wait_for(timeout=STEP_MS)
     assert "9 is outside the bounds of legal (Contract counsels): allowed 2 to 4" \
         in refused.inner_text()
     assert page.locator(".salessim-status").get_by_text("Round 1 of 3").is_visible()
+    box, text = message.bounding_box(), message.locator("p").bounding_box()
+    assert box is not None and text is not None
+    assert box["x"] < text["x"] and text["x"] + text["width"] < box["x"] + box["width"]
 
-    tab.set("legal", "3")
+    tab.set("legal", "3")  # fixed: the refusal goes at once, before any round is played
+    message.wait_for(state="hidden", timeout=STEP_MS)
     tab.play()
     tab.wait_round(2)
-    assert not page.locator(".salessim-message").is_visible()
+    assert not message.is_visible()
     page.screenshot(path=str(tmp_path / "training-page-round.png"), full_page=True)
     tab.play()
     tab.wait_round(3)
@@ -278,6 +300,85 @@ def test_two_tabs_play_at_once_and_outlive_a_worker(
     assert status["games"] == 0  # finished games are let go
 
 
+def _fits(page: Any, shots: Path, name: str) -> list[tuple[int, int, int]]:
+    """Lay the page out at each width: (width, page's width, window's), a PNG of each."""
+    sizes = []
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 900})
+        page.wait_for_timeout(300)  # Panel lays the page out again after a resize
+        scroll, client = page.evaluate("[document.documentElement.scrollWidth, "
+                                       "document.documentElement.clientWidth]")
+        page.screenshot(path=str(shots / f"training-page-{name}-{width}.png"), full_page=True)
+        sizes.append((width, scroll, client))
+    page.set_viewport_size({"width": WIDTHS[0], "height": 900})
+    return sizes
+
+
+def _rows(page: Any, heading: str) -> dict[str, list[str]]:
+    """The rows of the page's table under a heading: first cell -> the others."""
+    table = page.locator("table.salessim", has_text=heading).first
+    rows = [r.split("\t") for r in table.locator("tr").all_inner_texts()]
+    return {r[0]: r[1:] for r in rows}
+
+
+def _baseline_shown(page: Any) -> None:
+    """Wait for the untouched game: the goal's numbers and the baseline so far come with it."""
+    deadline = time.monotonic() + STEP_MS / 1000
+    while page.get_by_text("comes in a moment").count():
+        assert time.monotonic() < deadline, "the baseline so far never came"
+        page.wait_for_timeout(200)
+
+
+def test_the_page_fits_every_width_with_the_baseline_the_clock_and_the_breakdown(
+        servers: dict[str, Server], browser: Any, small_base: tuple[Exercise, Results],
+        tmp_path: Path) -> None:
+    base = small_base[1]
+    shots = Path(os.environ.get("SALESSIM_SCREENSHOT_DIR", tmp_path))
+    [tab] = _open(browser, servers["games"])
+    page = tab.page
+    _baseline_shown(page)
+    p90 = 0.9 * base.kpis["cycle_time_p90_days"].mean()
+    page.get_by_text(f"at most 90% of the baseline's, i.e. ≤ {p90:.1f} working days").first \
+        .wait_for(timeout=STEP_MS)
+    opening = _rows(page, "baseline so far")
+    assert opening.pop("KPI") == ["yours so far", "baseline so far"]
+    assert opening and all(yours == theirs for yours, theirs in opening.values())  # no round yet
+    sizes = _fits(page, shots, "opening")
+
+    tab.set("legal", "3")
+    tab.play()
+    tab.wait_round(2)
+    # One clock: the status counts days as the charts do, from the start of the run.
+    page.get_by_text("Round 2 of 3 starts on day 40").wait_for(timeout=STEP_MS)
+    _baseline_shown(page)
+    so_far = _rows(page, "baseline so far")
+    assert so_far["Cost (EUR)"][0] != so_far["Cost (EUR)"][1]  # a counsel more is paid
+    for counted in ("Leads counted", "Deals won", "Deals still open"):
+        assert all(re.fullmatch(r"-?[\d,]+", v) for v in so_far[counted])  # whole numbers
+    assert "in transit" in _rows(page, "in transit")["stage"]
+    page.get_by_text("In transit: between two steps of a stage").wait_for(timeout=STEP_MS)
+    sizes += _fits(page, shots, "round")
+
+    tab.play()
+    tab.wait_round(3)
+    tab.play()
+    shown = tab.points()
+    score = _check(small_base, tab.download(tmp_path / "answer.yaml"))
+    assert shown == f"Score: {score.points}/100"
+    met = "met" if score.met else "not met"
+    page.get_by_text(f"Goal {met}: {score.goal_points:.3g} of 50 points").wait_for(
+        timeout=STEP_MS)
+    page.get_by_text(f"{kpi_words(score.objective.kpi)}: {score.objective_points:.3g} of 50 "
+                     "points").wait_for(timeout=STEP_MS)
+    page.get_by_text("You set Contract counsels from 2 to 3, at the start").wait_for(
+        timeout=STEP_MS)
+    every = _rows(page, "your game")
+    assert every["Deals won"][0] == str(math.floor(score.table.at["won", "baseline"] + 0.5))
+    sizes += _fits(page, shots, "score")
+    assert all(scroll <= client for _, scroll, client in sizes), sizes
+    assert not tab.errors
+
+
 def _pick(tab: Tab, title: str) -> None:
     tab.page.locator("select").first.select_option(label=title)
 
@@ -309,7 +410,8 @@ def test_exercise_text_is_shown_as_text(servers: dict[str, Server], browser: Any
     heading = page.locator("h3", has_text=HOSTILE_TITLE)
     heading.wait_for(timeout=STEP_MS)
     assert heading.inner_text() == HOSTILE_TITLE
-    page.get_by_text("<script>alert(2)</script>").wait_for(timeout=STEP_MS)
+    page.get_by_text(HOSTILE_SCRIPT).wait_for(timeout=STEP_MS)
+    assert page.evaluate("window.injected") is None  # the script did not run
     page.get_by_text("<b>Counsels</b>").wait_for(timeout=STEP_MS)
     assert page.locator("strong", has_text="Queues").count() == 1  # Markdown still works
     assert page.locator("img[src='x'], img[src='y']").count() == 0
