@@ -13,7 +13,7 @@ import io
 from collections.abc import Callable, Mapping
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -31,6 +31,9 @@ from salessim.results import Results
 from salessim.scenario.diff import differences
 from salessim.timeseries import timeseries
 
+if TYPE_CHECKING:
+    from salessim.optimise import Optimisation
+
 SIGNIFICANCE = 0.05
 """Differences with an adjusted p-value below this are shown in bold."""
 DPI = 100
@@ -42,6 +45,7 @@ def write_report(
     runs: Results | Comparison,
     *,
     command: str | None = None,
+    optimisation: Optimisation | None = None,
 ) -> Path:
     """Write the report as one HTML file, atomically.
 
@@ -52,6 +56,9 @@ def write_report(
             to the baseline.
         command: The command that re-runs the report, shown in it (default: the
             ``salessim report`` call that would, from the resolved scenarios).
+        optimisation: An optimisation (``salessim.optimise``) whose recommendation,
+            search and sensitivity the report shows in a section of its own; ``runs``
+            is then usually its ``best.comparison``.
 
     Returns:
         The path written.
@@ -59,14 +66,15 @@ def write_report(
     Raises:
         OSError: If the file cannot be written (one line naming the path and why).
     """
-    html = render_report(runs, command=command)
+    html = render_report(runs, command=command, optimisation=optimisation)
     try:
         return write_text_atomic(path, html)
     except OSError as err:
         raise OSError(f"cannot write the report to {path}: {err.strerror or err}") from err
 
 
-def render_report(runs: Results | Comparison, *, command: str | None = None) -> str:
+def render_report(runs: Results | Comparison, *, command: str | None = None,
+                  optimisation: Optimisation | None = None) -> str:
     """The report's HTML text (see ``write_report`` for the arguments)."""
     if isinstance(runs, Comparison):
         results = dict(runs.results)
@@ -95,6 +103,7 @@ def render_report(runs: Results | Comparison, *, command: str | None = None) -> 
         "kpi_rows": _kpi_rows(table, names),
         "comparison_figure": _png(plots.forest(table)) if len(names) > 1 else None,
         "command": command or _rerun_command({n: results[n] for n in names}),
+        "optimisation": None if optimisation is None else _optimisation_context(optimisation),
     }
     env = Environment(loader=PackageLoader("salessim", "templates"), autoescape=True,
                       trim_blocks=True, lstrip_blocks=True)
@@ -184,3 +193,33 @@ def _file_name(name: str) -> str:
     """A scenario name as a plain file name (``Pre-review 2`` -> ``pre-review_2.yaml``)."""
     stem = "".join(c if c.isalnum() or c in "-_" else "_" for c in name.lower()).strip("_")
     return f"{stem or 'scenario'}.yaml"
+
+
+def _optimisation_context(plan: Optimisation) -> dict[str, Any]:
+    """The recommendation, how it was found, and the plots of the search, in words."""
+    # Imported here: the optimiser needs Optuna (an extra), a report without one does not.
+    from salessim.optimise import plots as optimise_plots
+    from salessim.optimise.result import plain
+
+    figures = {"sensitivity": optimise_plots.tornado, "progress": optimise_plots.progress}
+    shown = {k: f for k, f in figures.items() if k != "sensitivity" or not plan.moves.empty}
+    pngs = [{"png": _png(f(plan), optimise_plots.DPI), "alt": f"{k} of the search"}
+            for k, f in shown.items() if plan.best is not None or k == "progress"]
+    if len(plan.objectives) > 1:
+        x, y = (o.kpi for o in plan.objectives[:2])
+        pngs.append({"png": _png(optimise_plots.frontier(plan, x, y), optimise_plots.DPI),
+                     "alt": f"frontier of {x} and {y}"})
+    context: dict[str, Any] = {"summary": plan.lines()[0], "note": plan.note,
+                               "figures": pngs, "best": None}
+    best = plan.best
+    if best is not None:
+        table = best.comparison.table(best.shown_kpis())
+        context["best"] = {
+            "how": best.lines()[0],
+            "levers": [{"path": p, "now": plain(best.baseline_settings.get(p)),
+                        "then": plain(v), "moved": best.baseline_settings.get(p) != v}
+                       for p, v in best.settings.items()],
+            "kpi_rows": _kpi_rows(table, ["baseline", "recommended"]),
+            "meets": best.meets_constraints}
+    return context
+

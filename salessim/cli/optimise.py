@@ -23,7 +23,13 @@ import pandas as pd
 
 import salessim
 from salessim.cli.common import EXIT_OK, add_executor_option, replications, seed, whole_number
-from salessim.files import output_folder, write_atomic, write_binary_atomic, write_text_atomic
+from salessim.files import (
+    check_writable,
+    output_folder,
+    write_atomic,
+    write_binary_atomic,
+    write_text_atomic,
+)
 from salessim.optimise import Optimisation, optimise
 from salessim.optimise import plots as optimise_plots
 from salessim.optimise.core import DEFAULT_SEARCH_REPLICATIONS, DEFAULT_TRIALS
@@ -67,6 +73,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "it again to DIR, a new folder (written whole at the end)")
     p.add_argument("--replace", action="store_true",
                    help="replace the results of an earlier optimisation in --out")
+    p.add_argument("--report", type=Path, default=None, metavar="FILE",
+                   help="also write an HTML report of the recommendation against the "
+                        "baseline, with the search and its sensitivity")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_optimise)
 
@@ -111,6 +120,8 @@ def _budget(text: str) -> tuple[str, float]:
 
 
 def _optimise(args: argparse.Namespace) -> int:
+    if args.report is not None:
+        check_writable(args.report)
     with contextlib.ExitStack() as stack:
         out = None if args.out is None else stack.enter_context(
             output_folder(args.out, replace=args.replace, marks=(RECORD,)))
@@ -129,8 +140,16 @@ def _optimise(args: argparse.Namespace) -> int:
         sys.stdout.flush()
         if out is not None:
             _write(plan, out, args)
-    if args.out is not None:
-        print(f"wrote the study to {args.out}", file=sys.stderr)
+    if args.report is not None and plan.best is not None:
+        from salessim.report import write_report  # jinja2 and the report's plots
+
+        write_report(args.report, plan.best.comparison, optimisation=plan,
+                     command=_record(plan, args)["rerun"] + f" --report {args.report}")
+    for what, where in (("the study", args.out), ("the report", args.report)):
+        if where is not None and (where is args.out or plan.best is not None):
+            print(f"wrote {what} to {where}", file=sys.stderr)
+    if args.report is not None and plan.best is None:
+        print("no report written: there is no recommendation", file=sys.stderr)
     return EXIT_OK
 
 

@@ -7,6 +7,11 @@ with the baseline (``Optimisation``). Needs the ``optimise`` extra:
 ``pip install 'salessim[optimise]'``.
 """
 
+import importlib.util
+
+if importlib.util.find_spec("optuna") is None:  # pragma: no cover - depends on the install
+    raise ImportError("the optimiser needs Optuna: pip install 'salessim[optimise]'")
+
 from salessim.optimise.core import optimise
 from salessim.optimise.result import Optimisation, Recommendation
 

@@ -30,13 +30,17 @@ def test_optimise_prints_the_recommendation_and_writes_the_study(
         small_file: Path, levers: Path, tmp_path: Path,
         capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "plan"
+    report = tmp_path / "plan.html"
     args = ["optimise", str(small_file), "--levers", str(levers), "--objective", "profit",
             "--constraint", "cycle_time_p90_days <= 400",
             "--budget", "salary_per_year=4300000", *FAST, "--out", str(out)]
-    assert main(args) == 0
+    assert main([*args, "--report", str(report)]) == 0
     printed = capsys.readouterr()
     assert "Optimisation of" in printed.out and "Recommended for" in printed.out
     assert "paired 95% intervals" in printed.out
+    page = report.read_text(encoding="utf-8")
+    assert '<h2 id="optimisation">Recommended plan</h2>' in page
+    assert page.count("data:image/png;base64,") >= 2 and "--report" in page
     assert sorted(p.name for p in out.iterdir()) == [
         "history.csv", "optimise.json", "progress.png", "recommendation.csv",
         "recommended.yaml", "sensitivity.csv", "sensitivity.png"]
