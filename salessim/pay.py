@@ -69,6 +69,7 @@ def review_kpi_names(plan: Management) -> tuple[str, ...]:
     return ((FORECAST_KPIS if reviews.forecast is not None else ())
             + (("cleared_deals",) if reviews.stale_after_days is not None else ()))
 
+
 FloatArray = NDArray[np.float64]
 
 
@@ -83,6 +84,9 @@ class Credited:
         price: Its price after any discount (currency).
         never_paid: Whether it was written off (bad debt).
         payments: (credited row, day paid, amount) of each payment received.
+        delivered: Day its order was delivered (NaN: not delivered, or no after-sale
+            part).
+        satisfaction: Its customer's satisfaction just after the delivery (0 to 10).
     """
 
     rep: NDArray[np.int64]
@@ -91,6 +95,8 @@ class Credited:
     price: FloatArray
     never_paid: NDArray[np.bool_]
     payments: tuple[NDArray[np.int64], FloatArray, FloatArray]
+    delivered: FloatArray
+    satisfaction: FloatArray
 
 
 def credited(raw: RawReplication) -> Credited:
@@ -102,12 +108,20 @@ def credited(raw: RawReplication) -> Credited:
     case = table["case"][won]
     price = L["deal_value"][case]
     closed = L["close_time"][case]
+    delivered = np.full(len(case), np.nan)
+    score = np.full(len(case), np.nan)
     if raw.after_sale is None:
         delay = L["payment_days"][case]
         never = np.isnan(delay)
         rows = np.flatnonzero(~never)
         payments = (rows, (closed + delay)[rows], price[rows])
     else:
+        orders = raw.after_sale["orders"]
+        at = np.full(len(L["case"]), -1, dtype=np.int64)
+        at[orders["case"]] = np.arange(len(orders["case"]))
+        has = at[case] >= 0
+        delivered[has] = orders["delivered"][at[case][has]]
+        score[has] = orders["satisfaction"][at[case][has]]
         inv = raw.after_sale["invoices"]
         lost = np.zeros(len(L["case"]), dtype=np.bool_)
         lost[inv["case"][np.isfinite(inv["written_off"])]] = True
@@ -119,7 +133,8 @@ def credited(raw: RawReplication) -> Credited:
         k = np.array([k for _, k in pairs], dtype=np.int64)
         payments = (rows, inv["paid"][k] if len(k) else np.zeros(0),
                     inv["amount"][k] if len(k) else np.zeros(0))
-    return Credited(table["rep"][won], table["role"][won], closed, price, never, payments)
+    return Credited(table["rep"][won], table["role"][won], closed, price, never, payments,
+                    delivered, score)
 
 
 def _amounts(deals: Credited, keep: NDArray[np.bool_], measure: str, margin: float,
@@ -129,6 +144,10 @@ def _amounts(deals: Credited, keep: NDArray[np.bool_], measure: str, margin: flo
         rows, days, values = deals.payments
         chosen = keep[rows]
         reps, days, values = deals.rep[rows][chosen], days[chosen], values[chosen]
+    elif measure == "satisfaction":
+        chosen = keep & np.isfinite(deals.delivered)
+        reps, days = deals.rep[chosen], deals.delivered[chosen]
+        values = deals.price[chosen] * deals.satisfaction[chosen] / 10.0
     else:
         reps, days = deals.rep[keep], deals.closed[keep]
         values = {"bookings": deals.price, "margin": margin * deals.price,

@@ -87,6 +87,9 @@ class Host(Protocol):
     def paid(self, lead: int, amount: float) -> None:
         """An invoice of lead ``lead`` of ``amount`` was paid now."""
 
+    def delivered(self, lead: int, score: float) -> None:
+        """Lead ``lead``'s order was delivered now, to a customer at ``score`` (0 to 10)."""
+
 
 @dataclass(slots=True)
 class Customer:
@@ -138,6 +141,7 @@ class Order:
         promise_lost: Whether what sales promised was lost in the handoff.
         caught: Whether a step confirming needs found the lost promise in time.
         complaints: Complaints while this was the customer's latest order.
+        satisfaction: The customer's satisfaction just after delivery (NaN before).
         open_invoices: Invoices neither paid nor written off yet (or not yet made).
         invoices: Its invoices made so far.
     """
@@ -153,6 +157,7 @@ class Order:
     promise_lost: bool = False
     caught: bool = False
     complaints: int = 0
+    satisfaction: float = math.nan
     invoices: list[Invoice] = field(default_factory=list)
 
 
@@ -334,6 +339,8 @@ class AfterSaleModel:
         late = env.now - order.due
         if late > 0:
             self._feel(customer, -sat.late_per_day * late, i)
+        order.satisfaction = self.satisfaction(customer, env.now)
+        self.host.delivered(i, order.satisfaction)
         self._bill(order, WARRANTY_END, spec.invoicing.warranty_days)
         self._delivered(customer, order, od, row)
 
@@ -652,7 +659,8 @@ def after_sale_tables(model: AfterSaleModel, end_day: float
                       **_attributes(c, {"complaints": i8, "referrals": i8})},
         "orders": _attributes(list(model.orders.values()), {
             "case": i8, "customer": i8, "signed": f8, "due": f8, "delivered": f8,
-            "failed": i8, "promise_lost": b1, "caught": b1, "complaints": i8, "bad_debt": b1}),
+            "failed": i8, "promise_lost": b1, "caught": b1, "complaints": i8, "bad_debt": b1,
+            "satisfaction": f8}),
         "invoices": _attributes(model.invoices, {
             "case": i8, "milestone": i8, "amount": f8, "issued": f8, "due": f8, "paid": f8,
             "written_off": f8, "chases": i8}),

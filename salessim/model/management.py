@@ -21,7 +21,7 @@ from salessim.scenario.adjustments import FACETS, Facet
 from salessim.scenario.management import Management
 from salessim.scenario.schema import Scenario
 
-MEASURES: tuple[str, ...] = ("bookings", "margin", "won_deals", "collected")
+MEASURES: tuple[str, ...] = ("bookings", "margin", "won_deals", "collected", "satisfaction")
 """The amounts kept per rep and period, in this order."""
 
 
@@ -180,6 +180,14 @@ class ManagementModel:
                 amounts[2] += 1.0
                 if paid is not None:
                     self.amounts[r, paid][3] += price
+
+    def delivered(self, i: int, score: float, day: float) -> None:
+        """Lead ``i``'s order was delivered on ``day``; its customer's score is ``score``."""
+        k = period_of(day, self.start, self.length)
+        weighted = self.deal_value[i] * score / 10.0
+        for r in self.credit.get(i, ()):
+            if r >= 0:
+                self.amounts[r, k][4] += weighted
 
     def paid(self, i: int, amount: float, day: float) -> None:
         """An invoice of lead ``i`` of ``amount`` was paid on ``day`` (after-sale part)."""

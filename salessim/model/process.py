@@ -946,6 +946,11 @@ class Replication:
         if self.management is not None:
             self.management.paid(i, amount, self.env.now)
 
+    def delivered(self, i: int, score: float) -> None:
+        """Lead ``i``'s order was delivered now to a customer at ``score`` (0 to 10)."""
+        if self.management is not None:
+            self.management.delivered(i, score, self.env.now)
+
     def _close(self, i: int, status: int, when: float, stage: int, reason: int) -> None:
         leads = self.leads
         if self.management is not None:

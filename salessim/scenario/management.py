@@ -10,7 +10,11 @@ the deals credited to the rep:
 - ``bookings``: the price of the deals won in the period (after any discount);
 - ``margin``: ``money.gross_margin`` times those prices;
 - ``won_deals``: how many deals were won in the period;
-- ``collected``: the payments of credited deals received in the period.
+- ``collected``: the payments of credited deals received in the period;
+- ``satisfaction`` (needs the after-sale part): the price of the credited deals whose
+  order was delivered in the period, each times its customer's satisfaction just after
+  the delivery (late or missing what was promised lowers it) over 10: a deal delivered
+  to a customer at 8 counts for 80 % of its price.
 
 **Attainment** is the amount over the target; the target is pro-rated by the share of
 the period the rep was employed (and, for a last period cut short by the horizon, by
@@ -92,8 +96,8 @@ Period = Literal["month", "quarter", "year"]
 PERIOD_DAYS: dict[str, float] = {"month": 250.0 / 12, "quarter": 62.5, "year": 250.0}
 """Working days in each kind of period (250 working days a year)."""
 
-Measure = Literal["bookings", "collected", "margin", "won_deals"]
-PaidOn = Literal["bookings", "collected", "margin"]
+Measure = Literal["bookings", "collected", "margin", "won_deals", "satisfaction"]
+PaidOn = Literal["bookings", "collected", "margin", "satisfaction"]
 Discount = Annotated[float, Field(ge=0.0, lt=1.0, allow_inf_nan=False)]
 """A discount off the deal value: 0 (none) up to, not including, 1 (free)."""
 
@@ -133,12 +137,14 @@ class Commission(Frozen):
 
     Attributes:
         role: The role paid.
-        on: What it is paid on: ``bookings``, ``collected`` cash or ``margin``.
+        on: What it is paid on: ``bookings``, ``collected`` cash, ``margin`` or
+            ``satisfaction`` (delivered bookings weighted by the customer's score).
         rate: Share of the amount paid as commission (below any accelerator).
         accelerator: Optional higher rate above a share of the target on the same
             measure (the role needs one).
         cap_per_period: Most commission a rep earns in a period (currency).
-        clawback: Commission on deals never paid is taken back (bookings or margin).
+        clawback: Commission on deals never paid is taken back (not for ``collected``,
+            which pays only what was paid).
     """
 
     role: Name
@@ -157,8 +163,8 @@ class Commission(Frozen):
                 f"rate {self.rate:g}; got {self.accelerator.rate:g}")))
         if self.clawback and self.on == "collected":
             problems.append(("clawback", (
-                "only applies to commission on bookings or margin: commission on collected "
-                "cash is paid only on what was paid")))
+                "only applies to commission on bookings, margin or satisfaction: "
+                "commission on collected cash is paid only on what was paid")))
         if problems:
             raise KeyPathError(problems)
         return self

@@ -19,6 +19,8 @@ if TYPE_CHECKING:  # the schema runs these checks: no import of it at run time
 Problems = list[tuple[str, str]]
 
 _PATH = "management"
+_NEEDS_AFTER_SALE = ("satisfaction is measured after delivery: it needs the after-sale "
+                     "part (after_sale:); use bookings, margin, collected or won_deals")
 
 
 def management_problems(sc: Scenario) -> Problems:
@@ -46,6 +48,8 @@ def _target_problems(sc: Scenario, plan: Management) -> Problems:
             if target.team not in staffed:
                 problems.append((f"{path}.team", unknown(
                     "team", target.team, staffed, f"teams with {target.role} reps are")))
+        if target.measure == "satisfaction" and sc.after_sale is None:
+            problems.append((f"{path}.measure", _NEEDS_AFTER_SALE))
         key = (target.role, target.team, target.measure)
         if key in seen:
             problems.append((path, f"repeats the target of targets[{seen[key]}] (role "
@@ -65,6 +69,8 @@ def _commission_problems(sc: Scenario, plan: Management) -> Problems:
         if pay.role not in roles:
             problems.append((f"{path}.role", unknown("role", pay.role, roles, "roles are")))
             continue
+        if pay.on == "satisfaction" and sc.after_sale is None:
+            problems.append((f"{path}.on", _NEEDS_AFTER_SALE))
         if pay.role in seen:
             problems.append((f"{path}.role", f"{pay.role!r} already has a commission plan "
                                              f"(commission[{seen[pay.role]}]); one per role"))

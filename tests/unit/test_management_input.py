@@ -102,6 +102,10 @@ def test_the_valid_document_loads() -> None:
          "management.behaviour.period_end_push.stages[0]", "unknown stage 'wrk'"),
         (plan(lambda m: m["commission"][0].update(on="collected", clawback=True)),
          "management.commission[0].clawback", "only applies to commission on bookings"),
+        (plan(lambda m: m["commission"][0].update(on="satisfaction")),
+         "management.commission[0].on", "it needs the after-sale part"),
+        (plan(lambda m: m["targets"][0].update(measure="satisfaction")),
+         "management.targets[0].measure", "it needs the after-sale part"),
         (plan(lambda m: m["targets"].append(dict(m["targets"][0]))),
          "management.targets[1]", "repeats the target of targets[0]"),
         (plan(lambda m: m.update(period="week")), "management.period", "week"),
@@ -114,7 +118,8 @@ def test_the_valid_document_loads() -> None:
          "discount_one", "discount_negative", "rate", "accelerator_needs_target",
          "push_needs_targets", "sandbagging_needs_cap", "push_discount_needs_policy",
          "approval_needs_policy", "approval_before_discount", "discount_stage",
-         "push_stage", "clawback_on_cash", "repeated_target", "period", "tier_order",
+         "push_stage", "clawback_on_cash", "satisfaction_pay_needs_after_sale",
+         "satisfaction_target_needs_after_sale", "repeated_target", "period", "tier_order",
          "push_past_the_price"],
 )
 def test_bad_plan(change: Change, path: str, words: str) -> None:

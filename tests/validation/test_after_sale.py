@@ -411,6 +411,33 @@ def test_satisfaction_is_level_minus_lateness_and_complaints_follow() -> None:
 
 
 
+def test_commission_on_satisfaction_is_the_rate_times_delivered_bookings_times_the_score(
+        ) -> None:
+    """Lateness the only event, never forgotten: each order's score just after delivery is
+    ``clip(level - late_per_day x days late, 0, 10)``, and commission on satisfaction is
+    the rate times the price of every deal delivered in the window times that over 10."""
+    rate = 0.04
+    doc = short_orders_doc()
+    never_forgets(doc, late_per_day=LATE_PER_DAY)
+    doc["after_sale"]["delivery"].update(promised_days=fixed(10.0))
+    doc["after_sale"]["delivery"]["steps"][0].update(
+        lead_time_days={"dist": "exponential", "mean": 8.0})
+    doc["management"] = {"commission": [{"role": "rep", "on": "satisfaction", "rate": rate}]}
+    res = ss.run(ss.load_scenario(doc), replications=3, seed=seed(7), progress=False)
+    cal = res.scenario.calendar
+    for raw, pay in zip(res.raw, res.kpis["variable_pay"], strict=True):
+        orders = after(raw, "orders")
+        late = np.maximum(0.0, orders["delivered"] - orders["due"])
+        assert (late > 0).any() and (late == 0).any()
+        score = np.clip(LEVEL - LATE_PER_DAY * late, 0.0, 10.0)
+        assert np.allclose(orders["satisfaction"], score, rtol=0, atol=1e-5)
+        inside = (orders["delivered"] >= cal.warmup_days) & (
+            orders["delivered"] < cal.horizon_days)
+        price = raw.leads["deal_value"][orders["case"]]
+        expected = rate * float((price * orders["satisfaction"] / 10.0)[inside].sum())
+        assert expected > 0 and pay == pytest.approx(expected, rel=1e-12)
+
+
 def test_a_certain_chase_at_the_due_date_gets_the_invoice_paid_when_done() -> None:
     """Customers would pay 200 days after the invoice; a chase on the due date that
     always succeeds, paid at once, gets each invoice paid when the chase's work ends:
