@@ -362,6 +362,7 @@ class TrainingPage:
         """
         self.close()
         exercise = self.exercise
+        self.view = None
         self.reference = self.references.ready(exercise.title)
         self.brief.object = brief_markdown(exercise, self.reference)
         self.in_force = dict(exercise.start)
@@ -431,12 +432,13 @@ class TrainingPage:
             The values that differ from those in force, and why the values are refused
             (nothing, when they are not).
         """
-        view = self.view
-        if view is None or view.finished:
+        view, budget = self.view, self.exercise.spec.budget
+        if view is not None and view.finished:
             return {}, []
-        spent = self.exercise.spec.budget - view.budget_left
+        # Before the opening is shown the game stands at its takeover: day 0, nothing spent.
+        day, spent = (0.0, 0.0) if view is None else (view.day, budget - view.budget_left)
         try:
-            return check_decisions(self.exercise, self.in_force, spent, view.day,
+            return check_decisions(self.exercise, self.in_force, spent, day,
                                    self._values()), []
         except ScenarioError as err:
             return {}, [p.message for p in err.problems]
