@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from salessim.compare import Comparison
-from salessim.formatting import fmt, fmt_diff
+from salessim.formatting import fmt, fmt_diff, is_share
 from salessim.kpis import Condition, direction_of
 from salessim.optimise.levers import Lever
 from salessim.optimise.selection import Selection
@@ -80,8 +80,10 @@ class Recommendation:
         s = self.selection
         level = f"{s.confidence:.0%}"
         n = self.comparison.results[RECOMMENDED].replications
-        zone = _amount(self.objective.kpi, s.indifference)
-        how = (f"selected among {len(s.replications)} leading candidates with {level} "
+        zone = _amount(self.objective.kpi, s.indifference, self.scenario.money.currency)
+        many = len(s.replications)
+        how = ("the only leading candidate, so nothing to select among" if many == 1 else
+               f"selected among {many} leading candidates with {level} "
                f"confidence of being the best or within {zone} of it" if s.finished else
                f"the best mean of {len(s.survivors)} candidates that {max(s.replications)} "
                f"replications each could not tell apart within {zone} (no {level} guarantee)")
@@ -122,8 +124,14 @@ def plain(value: Any) -> str:
     return show(value)
 
 
-def _amount(kpi: str, value: float) -> str:
-    return fmt_diff(kpi, value).lstrip("+")
+def _amount(kpi: str, value: float, currency: str) -> str:
+    """An amount of a KPI with its unit: ``25,000 EUR``, ``1.50 days``, ``0.5 pts``."""
+    text = fmt_diff(kpi, value).lstrip("+")
+    if is_share(kpi):
+        return text
+    if kpi.endswith("_days"):
+        return f"{text} working days"
+    return text if kpi in ("leads", "won", "lost", "open") else f"{text} {currency}"
 
 
 @dataclass(frozen=True)
