@@ -136,7 +136,7 @@ def _optimise(args: argparse.Namespace) -> int:
             max_replications=args.max_replications, progress=False if args.quiet else None)
         if args.seed is None:
             print(f"seed: {plan.seed}", file=sys.stderr)
-        sys.stdout.write(repr(plan) + "\n")
+        sys.stdout.write("\n".join(plan.lines()) + "\n")
         sys.stdout.flush()
         if out is not None:
             _write(plan, out, args)

@@ -265,7 +265,21 @@ class Optimisation:
         return out
 
     def __repr__(self) -> str:
-        return "\n".join(self.lines())
+        """The study's line, the levers moved and the objective's paired difference."""
+        out = self.lines()[:1 + bool(self.note)]
+        best = self.best
+        if best is None:
+            return "\n".join([*out, "No trial met the constraints: there is no recommendation."])
+        moved = ", ".join(f"{p} {plain(best.baseline_settings.get(p))} -> {plain(v)}"
+                          for p, v in best.changes.items()) or "the scenario as it is"
+        kpi = best.objective.kpi
+        row = best.table([kpi]).iloc[0]
+        out += [f"Recommended: {moved}.",
+                f"{kpi}: {fmt(kpi, row['mean'])}, {fmt_diff(kpi, row['diff'])} against the "
+                f"baseline (paired {best.comparison.confidence:.0%} interval "
+                f"{fmt_diff(kpi, row['diff_ci_low'])} .. {fmt_diff(kpi, row['diff_ci_high'])}); "
+                "plan.best for every KPI and how it was selected."]
+        return "\n".join(out)
 
     def _repr_html_(self) -> str:
         return "<pre>" + html.escape(repr(self)) + "</pre>"
