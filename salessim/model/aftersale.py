@@ -588,12 +588,14 @@ class AfterSaleModel:
         """Wait for a rep of ``pool``, work ``days`` (at the rep's pace), record it.
 
         ``key`` is the lead the task is asked for (in owner assignment, its owner
-        does it, chosen as for a new lead if it has none, and forgotten after).
+        does it, chosen as for a new lead if it has none but without waiting for room
+        in a capped book, and forgotten after).
         """
         env = self.host.env
         leads = self.host.leads
         enable = env.now
-        rep = pool.request(key, leads.grade[case], leads.deal_value[case], math.inf, proc)
+        rep = pool.request(key, leads.grade[case], leads.deal_value[case], math.inf, proc,
+                           book=False)
         if rep is None:
             rep = yield None
             assert rep is not None  # after-sale work never goes cold

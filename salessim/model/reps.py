@@ -190,7 +190,7 @@ class RepPool:
     # ---- tasks --------------------------------------------------------------------
 
     def request(self, lead: int, grade: int, deal_value: float, deadline: float,
-                waiter: Waiter) -> Rep | None:
+                waiter: Waiter, book: bool = True) -> Rep | None:
         """Ask for a rep for the next task of lead ``lead``.
 
         Args:
@@ -199,6 +199,9 @@ class RepPool:
             deal_value: Deal value (currency).
             deadline: When the task's wait-for-a-rep SLA runs out (days; ``inf`` without).
             waiter: The lead's process, resumed when a rep takes the task.
+            book: Whether the task needs room in a capped book (``max_open_deals``), as
+                an open deal does; work for a customer after the sale does not: a rep
+                with a full book takes it.
 
         Returns:
             The rep at once if one is free; otherwise None, and the task is queued:
@@ -206,7 +209,7 @@ class RepPool:
             lead went cold waiting.
         """
         if self.owner:
-            found = self._owner_of(lead)
+            found = self._owner_of(lead, book)
             if found is None:
                 self.book_waiters.add(lead)
                 queue = self._for_book

@@ -438,6 +438,24 @@ def test_commission_on_satisfaction_is_the_rate_times_delivered_bookings_times_t
         assert expected > 0 and pay == pytest.approx(expected, rel=1e-12)
 
 
+def test_account_care_by_a_capped_owner_role_waits_for_no_book() -> None:
+    """Account executives with a book of one, who work no sales stage and visit every
+    customer every 5 days (an hour each): many visits fall due together, but a visit is
+    work for a customer, not an open deal, so no lead ever waits for room in a book."""
+    doc = short_orders_doc()
+    doc["roles"].append({"name": "ae", "salary_per_day": 0.0, "assignment": "owner",
+                         "max_open_deals": 1})
+    doc["teams"].append({"name": "accounts", "reps": {"ae": {"headcount": 2}}})
+    doc["after_sale"]["account_care"] = {"role": "ae", "every_days": 5.0,
+                                         "effort_hours": fixed(1.0)}
+    sc = ss.load_scenario(doc)
+    raw = Replication(sc, seed(8), 0).run()
+    visits = after(raw, "work")["activity"] == activity(sc, "account_care")
+    assert visits.sum() > 100
+    assert not raw.leads["waited_for_book"].any()
+    assert kpi_row(sc, raw)["full_book_share"] == 0.0
+
+
 def test_a_certain_chase_at_the_due_date_gets_the_invoice_paid_when_done() -> None:
     """Customers would pay 200 days after the invoice; a chase on the due date that
     always succeeds, paid at once, gets each invoice paid when the chase's work ends:
