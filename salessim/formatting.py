@@ -253,3 +253,19 @@ def html_table(header: Sequence[str], rows: Sequence[Sequence[str]], caption: st
            f"{html.escape(caption)}</caption>" if caption else "")
     return (f"<table style='border-collapse:collapse;font-variant-numeric:tabular-nums'>{top}"
             f"{row(header, 'th')}{''.join(row(r, 'td') for r in rows)}</table>")
+
+
+def readable(name: str) -> str:
+    """A code name as words, for a stage, team or role without a label of its own.
+
+    ``first_contact`` -> ``First contact``, ``trade-show`` -> ``Trade show``.
+    """
+    words = " ".join(name.replace("_", " ").replace("-", " ").split())
+    return words[:1].upper() + words[1:]
+
+
+def join_words(items: Sequence[str], last: str = "and") -> str:
+    """Items as a sentence lists them: ``a``, ``a and b``, ``a, b and c``."""
+    if len(items) <= 1:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} {last} {items[-1]}"

@@ -1,25 +1,41 @@
 """Plots of results: pure functions from results or tables to a matplotlib ``Figure``.
 
 No pyplot state and no files: each function builds a ``matplotlib.figure.Figure`` and
-returns it, to show in a notebook or to save (the CLI and the report do that). Each is
-titled, with axes labelled in their units, sized to read at notebook width.
+returns it, to show in a notebook or to save (the CLI and the report do that, at
+``DPI``: twice a screen's, sharp on a slide). Each is titled, with axes in words and
+their units; stages, roles and teams are named as a reader says them (``Labels``), every
+text is 9 points or more, and each colour means one thing in every figure: the phases of
+a lead's time (``PHASE_COLOURS``), counted and won leads, roles, scenarios, and the
+bottleneck (the colour of waiting for a rep).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+import textwrap
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
-from salessim.bottlenecks import bottlenecks
+from salessim.bottlenecks import Bottlenecks, bottlenecks
 from salessim.bottlenecks import funnel as funnel_table
-from salessim.formatting import fmt, is_share
+from salessim.formatting import (
+    COUNTED,
+    RATIOS,
+    fmt_number,
+    is_share,
+    kpi_unit,
+    kpi_words,
+    readable,
+)
 from salessim.intervals import PHASES
 from salessim.kpis import better
 from salessim.model.leads import WON
@@ -28,9 +44,14 @@ from salessim.timeseries import timeseries
 
 if TYPE_CHECKING:
     from salessim.results import Results
+    from salessim.scenario import Scenario
 
 WIDTH_IN = 8.0
-"""Figure width (inches): about a notebook cell's width at 100 dpi."""
+"""Figure width (inches): a notebook cell's width at 100 dpi, a slide's at ``DPI``."""
+DPI = 200
+"""Dots per inch to save figures at: ``WIDTH_IN`` inches make 1,600 pixels."""
+SMALL_PT = 9.0
+"""The smallest text in a figure (points): legends, notes and dense tick labels."""
 PHASE_LABELS = {
     "handoff": "handoff between roles",
     "nurture": "nurture (parked)",
@@ -39,7 +60,22 @@ PHASE_LABELS = {
     "customer": "waiting on the customer",
 }
 PHASE_COLOURS = {"handoff": "#9e9ac8", "nurture": "#d9d9d9", "wait": "#e6550d",
-                 "work": "#3182bd", "customer": "#9ecae1"}
+                 "work": "#3182bd", "customer": "#dfc27d"}
+"""One colour per phase; waiting for a rep is the bottleneck's colour everywhere."""
+BOTTLENECK_COLOUR = PHASE_COLOURS["wait"]
+LEADS_COLOUR = "#7b8ca3"
+"""Counted leads (funnel bars, histograms of deals)."""
+WON_COLOUR = "#31a354"
+MEAN_COLOUR = "#252525"
+"""Lines marking a mean."""
+ROLE_COLOURS = ("#66c2a5", "#8da0cb", "#e78ac3", "#a6d854", "#ffd92f", "#e5c494", "#b3b3b3",
+                "#1f78b4")
+"""Roles, in the scenario's order (repeated for more roles)."""
+SCENARIO_COLOURS = ("#404040", "#2166ac", "#762a83", "#01665e", "#8c510a", "#c51b7d",
+                    "#5e3c99", "#35978f")
+"""Scenarios in a comparison: the baseline first (dark grey), then the others."""
+BETTER_SHADE = "#edf8e9"
+"""The side of a difference that is better."""
 HEADLINE_KPIS: tuple[str, ...] = (
     "conversion_rate", "cycle_time_mean_days", "cycle_time_p90_days", "revenue",
     "collected", "cost", "cost_per_won", "profit", "on_time_delivery_rate",
@@ -50,7 +86,72 @@ HEADLINE_KPIS: tuple[str, ...] = (
 the after-sale ones where the scenarios have an after-sale part."""
 UTILISATION_BY = ("role", "team", "rep")
 TRADEOFF_VALUES = ("mean", "diff")
-COUNT_KPIS = ("leads", "won", "lost", "open")
+PANELS_PER_ROW = 3
+"""Scenarios side by side in one row of a comparison figure."""
+TAIL = 0.99
+"""A histogram's axis ends at this quantile: a few very long deals squeeze the rest."""
+
+
+@dataclass(frozen=True)
+class Labels:
+    """Stage, role and team names as a reader says them.
+
+    A scenario item's ``label`` (or a role's ``title``) where it has one, otherwise its
+    name as words (``first_contact``: "First contact"). Built from a scenario by
+    ``Labels.of``; an empty one turns every name into words.
+
+    Attributes:
+        stages: Stage name -> label.
+        roles: Role name -> label, singular ("Account executive").
+        teams: Team name -> label.
+    """
+
+    stages: Mapping[str, str] = field(default_factory=dict)
+    roles: Mapping[str, str] = field(default_factory=dict)
+    teams: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, sc: Scenario) -> Labels:
+        """The labels of a scenario's stages, roles and teams."""
+        return cls(stages={s.name: _item_label(s) for s in sc.stages},
+                   roles={r.name: _item_label(r) for r in sc.roles},
+                   teams={t.name: _item_label(t) for t in sc.teams})
+
+    def stage(self, name: str) -> str:
+        """A stage's label."""
+        return self.stages.get(name) or readable(name)
+
+    def role(self, name: str, plural: bool = False) -> str:
+        """A role's label; ``plural``: "Account executives"."""
+        text = self.roles.get(name) or readable(name)
+        return text + ("" if not plural or text.endswith("s") else "s")
+
+    def team(self, name: str) -> str:
+        """A team's label."""
+        return self.teams.get(name) or readable(name)
+
+    def kpi(self, kpi: str) -> str:
+        """A KPI in words, utilisation named by its role: "Utilisation of legal counsels"."""
+        role = kpi.removeprefix("utilisation_")
+        if role != kpi:
+            return f"Utilisation of {_lower_first(self.role(role, plural=True))}"
+        return kpi_words(kpi)
+
+    def team_role(self, team: str, role: str) -> str:
+        """A team's reps of one role: "North: account executives"."""
+        return f"{self.team(team)}: {_lower_first(self.role(role, plural=True))}"
+
+
+def _item_label(item: object) -> str:
+    """An item's own label (``label``, or a role's ``title``), or its name as words."""
+    own = getattr(item, "label", "") or getattr(item, "title", "")
+    return str(own) if own else readable(str(getattr(item, "name", "")))
+
+
+def _lower_first(text: str) -> str:
+    """Lower-case the first letter, unless the first word is an acronym ("SDRs")."""
+    first = text.split(" ", 1)[0]
+    return text if first[1:2].isupper() else text[:1].lower() + text[1:]
 
 
 def _figure(height_in: float, rows: int = 1, **kwargs: Any) -> tuple[Figure, Any]:
@@ -58,60 +159,150 @@ def _figure(height_in: float, rows: int = 1, **kwargs: Any) -> tuple[Figure, Any
     return fig, fig.subplots(rows, 1, squeeze=True, **kwargs)
 
 
+def _side_by_side(count: int, panel_height_in: float, sharey: bool
+                  ) -> tuple[Figure, list[Axes]]:
+    """Panels for ``count`` scenarios, ``PANELS_PER_ROW`` a row, on one horizontal scale.
+
+    ``sharey``: the scenarios have the same rows (stages), named once at the left.
+    """
+    cols = min(count, PANELS_PER_ROW)
+    rows = math.ceil(count / cols)
+    fig = Figure(figsize=(WIDTH_IN, panel_height_in * rows + 0.6), layout="constrained")
+    grid = fig.subplots(rows, cols, sharex=True, sharey=sharey, squeeze=False)
+    axes = list(grid.flat)
+    for ax in axes[count:]:
+        ax.set_visible(False)
+    return fig, axes[:count]
+
+
+def _room_for_notes(fig: Figure, axes: Sequence[Axes]) -> None:
+    """Widen each axis to the right until the notes written beside its bars fit inside.
+
+    A note is offset from its bar in points, so how much data it covers depends on the
+    layout: lay out, measure, widen, a few times.
+    """
+    for _ in range(4):
+        fig.draw_without_rendering()
+        over = 0.0
+        for ax in axes:
+            box = ax.get_window_extent()
+            right = max((t.get_window_extent().x1 for t in ax.texts), default=box.x1)
+            x0, x1 = ax.get_xlim()
+            over = max(over, (right - box.x1 + 4) * (x1 - x0) / box.width)
+        if over <= 0:
+            return
+        limits = [ax.get_xlim() for ax in axes]  # read first: shared axes move together
+        for ax, (x0, x1) in zip(axes, limits, strict=True):
+            ax.set_xlim(x0, x1 + 1.1 * over)
+
+
+def _wrapped(title: str) -> str:
+    """A title over a whole figure, on two lines when it is too long for one."""
+    return "\n".join(textwrap.wrap(title, 72))
+
+
+def _panel_title(name: str) -> str:
+    """A scenario's name over a panel a third of the figure wide: two lines at most."""
+    lines = textwrap.wrap(name, 30)
+    return "\n".join([*lines[:1], _short(" ".join(lines[1:]), 30)] if len(lines) > 1 else lines)
+
+
+def _short(name: str, most: int = 34) -> str:
+    return name if len(name) <= most else name[:most - 1].rstrip() + "…"
+
+
 def funnel(res: Results) -> Figure:
     """The funnel: counted leads reaching each stage, and the share that passes on.
 
     Bars are leads per replication (mean); the label on each bar gives the share of
     all leads that reached the stage and the share of them that reached the next
-    stage (or, at the last stage, were won).
+    stage (or, at the last stage, were won); the stage fewest pass is marked.
     """
-    f = funnel_table(res)
-    won = float(res.kpis["won"].mean())
-    leads = float(res.kpis["leads"].mean())
-    names = [*f.index.astype(str), "won"]
-    values = np.append(f["reached"].to_numpy(dtype=float), won)
-    fig, ax = _figure(0.55 * len(names) + 1.2)
-    colours = ["#3182bd"] * len(f) + ["#31a354"]
-    y = np.arange(len(names))
-    ax.barh(y, values, color=colours)
-    ax.set_yticks(y, names)
-    ax.invert_yaxis()
-    notes = [f"{r:,.0f}  ({s:.0%} of leads; {p:.0%} pass)"
-             for r, s, p in zip(f["reached"], f["reached_share"], f["passed_share"],
-                                strict=True)]
-    notes.append(f"{won:,.0f}  ({won / leads:.0%} of leads)" if leads else f"{won:,.0f}")
-    for yi, v, note in zip(y, values, notes, strict=True):
-        ax.annotate(note, (v, yi), xytext=(4, 0), textcoords="offset points", va="center",
-                    fontsize=9)
-    ax.set_xlim(0, max(values.max(), 1.0) * 1.55)
+    fig, ax = _figure(0.42 * (len(res.scenario.stages) + 1) + 1.3)
+    _draw_funnel(ax, res, Labels.of(res.scenario), notes=True)
     ax.set_xlabel("counted leads per replication (mean)")
-    ax.set_title(f"Funnel: {res.scenario.name}")
+    ax.set_title(_wrapped(f"Funnel: {res.scenario.name}"))
+    _room_for_notes(fig, [ax])
     return fig
 
 
+def funnels(results: Mapping[str, Results]) -> Figure:
+    """The funnels of several scenarios side by side, on one scale.
+
+    Args:
+        results: Results by scenario name, the baseline first.
+    """
+    stage_lists = {tuple(s.name for s in r.scenario.stages) for r in results.values()}
+    most = max(len(s) for s in stage_lists)
+    fig, axes = _side_by_side(len(results), 0.34 * (most + 1) + 0.9,
+                              sharey=len(stage_lists) == 1)
+    for ax, (name, res) in zip(axes, results.items(), strict=True):
+        _draw_funnel(ax, res, Labels.of(res.scenario), notes=False)
+        ax.set_title(_panel_title(name), fontsize=10)
+        ax.set_xlabel("leads per replication (mean)")
+    fig.suptitle("Funnels side by side: counted leads reaching each stage, and won")
+    _room_for_notes(fig, axes)
+    return fig
+
+
+def _draw_funnel(ax: Axes, res: Results, lab: Labels, notes: bool) -> None:
+    """One funnel's bars; ``notes``: each with its shares, else its count alone."""
+    f = funnel_table(res)
+    won = float(res.kpis["won"].mean())
+    leads = float(res.kpis["leads"].mean())
+    names = [*(lab.stage(s) for s in f.index.astype(str)), "Won"]
+    values = np.append(f["reached"].to_numpy(dtype=float), won)
+    y = np.arange(len(names))
+    ax.barh(y, values, color=[LEADS_COLOUR] * len(f) + [WON_COLOUR])
+    ax.set_yticks(y, names)
+    ax.set_ylim(len(names) - 0.5, -0.5)
+    passed = f["passed_share"].to_numpy(dtype=float)
+    weakest = int(np.nanargmin(passed)) if np.isfinite(passed).any() else -1
+    texts = [f"{r:,.0f}" + (f"  ({s:.0%} of leads; {p:.0%} pass)" if notes else "")
+             + ("  ◀ fewest pass" if notes and i == weakest else "")
+             for i, (r, s, p) in enumerate(zip(f["reached"], f["reached_share"], passed,
+                                                strict=True))]
+    texts.append(f"{won:,.0f}" + (f"  ({won / leads:.1%} of leads)" if leads else ""))
+    for yi, v, text in zip(y, values, texts, strict=True):
+        ax.annotate(text, (v, yi), xytext=(4, 0), textcoords="offset points", va="center",
+                    fontsize=SMALL_PT)
+    ax.set_xlim(0, max(float(values.max()), 1.0) * 1.05)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
+
+
 def cycle_time(res: Results, bins: int = 40) -> Figure:
-    """Distribution of won leads' cycle time (arrival to signature), p50 and p90 marked.
+    """Distribution of won leads' cycle time (arrival to signature): mean, p50, p90 marked.
 
     The histogram pools all replications' won counted leads, scaled to one
-    replication; the marked percentiles are the KPIs (means over replications).
+    replication; the axis ends at the 99th percentile (how many deals take longer is
+    said); the marked mean and percentiles are the KPIs (means over replications).
     """
     days = np.concatenate([
         (r.leads["close_time"] - r.leads["arrival_time"])[
             (r.leads["status"] == WON) & r.leads["cohort"]]
         for r in res.raw])
     fig, ax = _figure(4.2)
-    ax.hist(days, bins=bins, weights=np.full(len(days), 1 / res.replications),
-            color="#9ecae1", edgecolor="white")
-    for kpi, label, colour in (("cycle_time_p50_days", "p50 (median)", "#08519c"),
-                               ("cycle_time_p90_days", "p90", "#e6550d")):
+    top = float(np.quantile(days, TAIL)) if len(days) else 1.0
+    ax.hist(days[days <= top], bins=bins, range=(0.0, top),
+            weights=np.full(int((days <= top).sum()), 1 / res.replications),
+            color=LEADS_COLOUR, edgecolor="white")
+    for kpi, label, style in (("cycle_time_mean_days", "mean", "--"),
+                              ("cycle_time_p50_days", "median", "-"),
+                              ("cycle_time_p90_days", "90th percentile", ":")):
         value = float(res.kpis[kpi].mean())
         if np.isfinite(value):
-            ax.axvline(value, color=colour, linewidth=2, label=f"{label}: {value:.1f} days")
+            ax.axvline(value, color=MEAN_COLOUR, linestyle=style, linewidth=2,
+                       label=f"{label}: {value:.1f} days")
     if len(days):
-        ax.legend(frameon=False)
+        ax.legend(frameon=False, fontsize=SMALL_PT + 1)
+        longer = float((days > top).mean())
+        ax.text(1, 1.01, f"{longer:.1%} of won deals take longer than {top:.0f} days "
+                f"(not shown)", transform=ax.transAxes, ha="right", va="bottom",
+                fontsize=SMALL_PT, color="0.35")
+    ax.set_xlim(0, top)
     ax.set_xlabel("cycle time, arrival to signature (working days)")
-    ax.set_ylabel("won leads per replication")
-    ax.set_title(f"Cycle time of won leads: {res.scenario.name}")
+    ax.set_ylabel("won deals per replication")
+    ax.set_title(_wrapped(f"Cycle time of won deals: {res.scenario.name}"), pad=16)
     return fig
 
 
@@ -120,7 +311,8 @@ def wip_over_time(res: Results, ts: pd.DataFrame | None = None, step_days: float
     """Leads at each stage (WIP) and waiting for a rep there (queue), over time.
 
     Means over replications at each sample time. The warm-up is shaded and the end of
-    arrivals (the horizon) marked.
+    arrivals (the horizon) marked; the stage with the longest queue on average is
+    drawn thicker and named so in the legend.
 
     Args:
         res: Results of a run.
@@ -140,93 +332,226 @@ def wip_over_time(res: Results, ts: pd.DataFrame | None = None, step_days: float
         ts = timeseries(res, step_days)
     mean = (ts[ts["measure"].isin(["wip", "wait"]) & ts["stage"].isin(chosen)]
             .groupby(["measure", "stage", "time_days"], observed=True)["value"].mean())
+    queues = {s: float(mean.loc[("wait", s)].mean()) for s in chosen}
+    longest = max(queues, key=queues.__getitem__)
+    lab = Labels.of(res.scenario)
     fig, axes = _figure(6.4, rows=2, sharex=True)
     cal = res.scenario.calendar
     for ax, measure, label in ((axes[0], "wip", "leads at the stage (WIP)"),
                                (axes[1], "wait", "leads waiting for a rep")):
         for stage in chosen:
             line = mean.loc[(measure, stage)]
-            ax.plot(line.index, line.to_numpy(), label=stage, color=f"C{names.index(stage)}",
-                    linewidth=1.2)
-        ax.axvspan(0, cal.warmup_days, color="0.9", zorder=0)
+            ax.plot(line.index, line.to_numpy(), color=_stage_colour(names.index(stage)),
+                    linewidth=2.6 if stage == longest else 1.2,
+                    label=lab.stage(stage) + (" (longest queue)" if stage == longest else ""))
+        ax.axvspan(0, cal.warmup_days, color="0.92", zorder=0)
         ax.axvline(cal.horizon_days, color="0.4", linestyle="--", linewidth=1)
         ax.set_ylabel(label)
         ax.set_ylim(bottom=0)
-    axes[0].text(cal.warmup_days / 2, 1, "warm-up", transform=axes[0].get_xaxis_transform(),
-                 ha="center", va="bottom", fontsize=8, color="0.4")
-    axes[0].text(cal.horizon_days, 1, "arrivals stop", transform=axes[0].get_xaxis_transform(),
-                 ha="center", va="bottom", fontsize=8, color="0.4")
-    fig.legend(*axes[0].get_legend_handles_labels(), ncols=min(len(chosen), 6), fontsize=8,
-               frameon=False, loc="outside lower center")
+    for x, text in ((cal.warmup_days / 2, "warm-up"), (cal.horizon_days, "arrivals stop")):
+        axes[0].text(x, 1.01, text, transform=axes[0].get_xaxis_transform(), ha="center",
+                     va="bottom", fontsize=SMALL_PT, color="0.35")
+    fig.legend(*axes[0].get_legend_handles_labels(), ncols=min(len(chosen), 3),
+               fontsize=SMALL_PT, frameon=False, loc="outside lower center")
     axes[1].set_xlabel("time (working days from the start)")
-    axes[1].set_xlim(left=0)
-    fig.suptitle(f"Work in progress and queues over time: {res.scenario.name}")
+    axes[1].set_xlim(0, float(ts["time_days"].max()) if len(ts) else cal.horizon_days)
+    fig.suptitle(_wrapped(f"Work in progress and queues over time: {res.scenario.name}"))
     return fig
+
+
+STAGE_COLOURS = ("#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#1b9e77", "#666666",
+                 "#17becf")
+"""Stages in the lines over time, in process order (repeated for more stages)."""
+
+
+def _stage_colour(index: int) -> str:
+    return STAGE_COLOURS[index % len(STAGE_COLOURS)]
+
+
+def _role_colour(index: int) -> str:
+    return ROLE_COLOURS[index % len(ROLE_COLOURS)]
+
+
+def scenario_colour(index: int) -> str:
+    """The colour of the ``index``-th scenario of a comparison (0: the baseline)."""
+    return SCENARIO_COLOURS[index % len(SCENARIO_COLOURS)]
 
 
 def utilisation(res: Results, by: str = "role") -> Figure:
     """Share of working time the reps spend working, per role, team or rep.
 
-    Per role the bars carry the KPI's confidence interval; per team and per rep they
-    are means over replications, coloured by role.
+    Per role the bars carry the KPI's confidence interval; per team they are means over
+    replications, coloured by role. Per rep, each rep is a dot on the row of its team
+    and role, the row's mean marked, so the chart reads the same for 10 reps or 500.
+    A dashed line marks the mean over all reps (weighted by headcount).
 
     Raises:
         ValueError: If ``by`` is not one of ``UTILISATION_BY``.
     """
     if by not in UTILISATION_BY:
         raise ValueError(unknown("grouping", by, UTILISATION_BY, "utilisation is by"))
-    roles = [r.name for r in res.scenario.roles]
+    if by == "rep":
+        return _rep_utilisation(res)
+    sc = res.scenario
+    lab = Labels.of(sc)
+    roles = [r.name for r in sc.roles]
     if by == "role":
         s = res.summary().loc[[f"utilisation_{r}" for r in roles]]
-        labels, values, role_of = roles, s["mean"].to_numpy(dtype=float), roles
+        labels = [lab.role(r, plural=True) for r in roles]
+        values, role_of = s["mean"].to_numpy(dtype=float), roles
         err = np.abs(s[["ci_low", "ci_high"]].to_numpy(dtype=float).T - values)
     else:
-        table = res.teams().reset_index() if by == "team" else res.reps().reset_index()
-        labels = ([f"{t} / {r}" for t, r in zip(table["team"], table["role"], strict=True)]
-                  if by == "team" else list(table["rep"]))
-        values, role_of, err = table["utilisation"].to_numpy(dtype=float), list(table["role"]), None
-    fig, ax = _figure(max(2.6, 0.18 * len(labels) + 1.3))
+        table = res.teams().reset_index()
+        labels = [lab.team_role(t, r) for t, r in zip(table["team"], table["role"], strict=True)]
+        values, role_of = table["utilisation"].to_numpy(dtype=float), list(table["role"])
+        err = None
+    fig, ax = _figure(max(2.6, 0.3 * len(labels) + 1.5))
     y = np.arange(len(labels))
-    colours = [f"C{roles.index(r)}" for r in role_of]
-    ax.barh(y, values, xerr=err, color=colours, capsize=3)
-    ax.set_yticks(y, labels, fontsize=9 if len(labels) < 25 else 7)
-    ax.invert_yaxis()
-    ax.set_xlim(0, 1)
+    ax.barh(y, values, xerr=err, color=[_role_colour(roles.index(r)) for r in role_of],
+            capsize=3)
+    ends = values if err is None else values + np.nan_to_num(err[1])
+    for yi, v, end in zip(y, values, ends, strict=True):
+        ax.annotate(f"{v:.0%}", (end, yi), xytext=(5, 0), textcoords="offset points",
+                    va="center", fontsize=SMALL_PT)
+    ax.set_yticks(y, labels)
+    ax.set_ylim(len(labels) - 0.5, -0.5)
+    _mark_mean_utilisation(ax, res)
+    _utilisation_axis(ax)
+    if by == "team":
+        _role_legend(fig, sc, lab)
+    else:
+        fig.legend(fontsize=SMALL_PT, frameon=False, loc="outside lower center")
+    ax.set_title(_wrapped(f"Utilisation per {by}: {sc.name}"))
+    return fig
+
+
+def _rep_utilisation(res: Results) -> Figure:
+    """Each rep a dot on its team and role's row; the row's mean a bar across it."""
+    sc = res.scenario
+    lab = Labels.of(sc)
+    roles = [r.name for r in sc.roles]
+    reps = res.reps().reset_index()
+    groups = list(dict.fromkeys(zip(reps["team"], reps["role"], strict=True)))
+    fig, ax = _figure(max(2.6, 0.34 * len(groups) + 1.7))
+    rng = np.random.default_rng(0)  # a fixed spread, so the same run draws the same dots
+    names = []
+    for i, (team, role) in enumerate(groups):
+        u = reps.loc[(reps["team"] == team) & (reps["role"] == role), "utilisation"]
+        values = u.to_numpy(dtype=float)
+        ax.scatter(values, i + rng.uniform(-0.18, 0.18, len(values)), s=22,
+                   color=_role_colour(roles.index(role)), edgecolor="0.3", linewidth=0.4,
+                   zorder=3)
+        ax.plot([values.mean()] * 2, [i - 0.34, i + 0.34], color=MEAN_COLOUR, linewidth=2)
+        names.append(f"{lab.team_role(team, role)} ({len(values)})")
+    ax.set_yticks(np.arange(len(groups)), names)
+    ax.set_ylim(len(groups) - 0.5, -0.5)
+    _mark_mean_utilisation(ax, res)
+    every = reps["utilisation"].to_numpy(dtype=float)
+    _utilisation_axis(ax, max(0.0, math.floor(np.nanmin(every) * 10 - 0.5) / 10),
+                      min(1.05, math.ceil(np.nanmax(every) * 10 + 0.5) / 10))
+    _role_legend(fig, sc, lab, extra=[Line2D([], [], color=MEAN_COLOUR, linewidth=2,
+                                             label="mean of the row")])
+    ax.set_title(_wrapped(f"Utilisation per rep ({len(reps)} reps, a dot each): {sc.name}"))
+    return fig
+
+
+def _mark_mean_utilisation(ax: Axes, res: Results) -> None:
+    """A dashed line at the mean utilisation of all reps, weighted by headcount."""
+    heads: dict[str, int] = {}
+    for team in res.scenario.teams:
+        for role, group in team.reps.items():
+            heads[role] = heads.get(role, 0) + group.headcount
+    total = sum(heads.values())
+    if not total:
+        return
+    mean = sum(float(res.kpis[f"utilisation_{r}"].mean()) * h for r, h in heads.items()) / total
+    ax.axvline(mean, color=MEAN_COLOUR, linestyle="--", linewidth=1.2,
+               label=f"mean of all reps: {mean:.0%}")
+
+
+def _utilisation_axis(ax: Axes, low: float = 0.0, high: float = 1.08) -> None:
+    ax.set_xlim(low, high)
     ax.xaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_xlabel("utilisation (share of working time spent working)")
-    if by != "role":
-        fig.legend(handles=[Patch(color=f"C{k}", label=r) for k, r in enumerate(roles)],
-                   title="role", fontsize=8, frameon=False, loc="outside lower center",
-                   ncols=len(roles))
-    ax.set_title(f"Utilisation per {by}: {res.scenario.name}")
-    return fig
+
+
+def _role_legend(fig: Figure, sc: Scenario, lab: Labels, extra: Sequence[Line2D] = ()) -> None:
+    """Roles by colour, then what the lines mean (the mean of all reps, ``extra``)."""
+    handles: list[Any] = [Patch(color=_role_colour(k), label=lab.role(r.name, plural=True))
+                          for k, r in enumerate(sc.roles)]
+    handles += [line for line in fig.axes[0].lines if not str(line.get_label()).startswith("_")]
+    handles += list(extra)
+    fig.legend(handles=handles, fontsize=SMALL_PT, frameon=False, loc="outside lower center",
+               ncols=min(len(handles), 3))
 
 
 def time_breakdown(res: Results) -> Figure:
     """Where won leads' time goes: days per stage in each phase, stacked.
 
-    The bars of all stages add up to the mean cycle time of won leads.
+    The bars of all stages add up to the mean cycle time of won leads; the bottleneck
+    (the stage where won leads wait longest for a rep) is marked.
     """
     bn = bottlenecks(res)
+    fig, ax = _figure(0.5 * len(bn.stages) + 1.9)
+    _draw_time(ax, bn, Labels.of(res.scenario), notes=True)
+    ax.set_xlabel(f"days per won deal (mean); all stages add up to the cycle time, "
+                  f"{bn.cycle_time_days:.1f} days")
+    _phase_legend(fig)
+    ax.set_title(_wrapped(f"Where won deals' time goes: {res.scenario.name}"))
+    _room_for_notes(fig, [ax])
+    return fig
+
+
+def time_breakdowns(results: Mapping[str, Results],
+                    analyses: Mapping[str, Bottlenecks] | None = None) -> Figure:
+    """Where won leads' time goes in several scenarios, side by side on one scale.
+
+    Args:
+        results: Results by scenario name, the baseline first.
+        analyses: ``bottlenecks(res)`` by name, where already worked out.
+    """
+    bns = {n: (analyses or {}).get(n) or bottlenecks(r) for n, r in results.items()}
+    stage_lists = {tuple(b.stages.index) for b in bns.values()}
+    most = max(len(s) for s in stage_lists)
+    fig, axes = _side_by_side(len(results), 0.36 * most + 1.0, sharey=len(stage_lists) == 1)
+    for ax, (name, res) in zip(axes, results.items(), strict=True):
+        _draw_time(ax, bns[name], Labels.of(res.scenario), notes=False)
+        ax.set_title(f"{_panel_title(name)}\ncycle time {bns[name].cycle_time_days:.1f} days",
+                     fontsize=10)
+        ax.set_xlabel("days per won deal (mean)")
+    _phase_legend(fig)
+    fig.suptitle("Where won deals' time goes, side by side (◀: the bottleneck)")
+    _room_for_notes(fig, axes)
+    return fig
+
+
+def _draw_time(ax: Axes, bn: Bottlenecks, lab: Labels, notes: bool) -> None:
+    """Stacked phase days per stage; ``notes``: each total with its share of the cycle."""
     t = bn.stages
-    fig, ax = _figure(0.5 * len(t) + 1.8)
     y = np.arange(len(t))
     left = np.zeros(len(t))
     for p in PHASES:
-        v = t[f"{p}_days"].to_numpy(dtype=float)
+        v = np.nan_to_num(t[f"{p}_days"].to_numpy(dtype=float))
         ax.barh(y, v, left=left, color=PHASE_COLOURS[p], label=PHASE_LABELS[p])
         left += v
-    for yi, total, share in zip(y, t["days"], t["share"], strict=True):
-        ax.annotate(f"{total:.1f} d ({share:.0%})", (total, yi), xytext=(4, 0),
-                    textcoords="offset points", va="center", fontsize=9)
-    ax.set_yticks(y, list(t.index.astype(str)))
-    ax.invert_yaxis()
-    ax.set_xlim(0, np.nanmax(np.append(left, 1.0)) * 1.25)
-    ax.set_xlabel(f"days per won lead (mean); all stages add up to the cycle time, "
-                  f"{bn.cycle_time_days:.1f} days")
-    fig.legend(fontsize=8, frameon=False, loc="outside lower center", ncols=3)
-    ax.set_title(f"Where won leads' time goes: {res.scenario.name}")
-    return fig
+    stages = list(t.index.astype(str))
+    for yi, stage, total, share in zip(y, stages, t["days"], t["share"], strict=True):
+        text = f"{total:.1f} d" + (f" ({share:.0%})" if notes else "")
+        mark = stage == bn.bottleneck
+        ax.annotate(text + (("  ◀ bottleneck" if notes else " ◀") if mark else ""), (total, yi),
+                    xytext=(4, 0),
+                    textcoords="offset points", va="center", fontsize=SMALL_PT,
+                    color=BOTTLENECK_COLOUR if mark else "black",
+                    fontweight="bold" if mark else "normal")
+    ax.set_yticks(y, [lab.stage(s) for s in stages])
+    ax.set_ylim(len(t) - 0.5, -0.5)
+    ax.set_xlim(0, max(float(np.nanmax(np.append(left, 1.0))), 1.0) * 1.05)
+
+
+def _phase_legend(fig: Figure) -> None:
+    handles = [Patch(color=PHASE_COLOURS[p], label=PHASE_LABELS[p]) for p in PHASES]
+    fig.legend(handles=handles, fontsize=SMALL_PT, frameon=False, loc="outside lower center",
+               ncols=3)
 
 
 def breakdown(table: pd.DataFrame, kpi: str = "conversion_rate",
@@ -255,99 +580,174 @@ def breakdown(table: pd.DataFrame, kpi: str = "conversion_rate",
     if kpi not in known:
         raise ValueError(unknown("KPI", kpi, known, "KPIs are"))
     rows = table.xs(kpi, level="kpi")
-    labels = [str(v) for v in rows.index]
+    # Teams are named in the scenario's code; other values are the scenario's own words.
+    labels = [readable(str(v)) if by == "team" else str(v) for v in rows.index]
     mean = rows["mean"].to_numpy(dtype=float)
     low, high = (rows[c].to_numpy(dtype=float) for c in ("ci_low", "ci_high"))
     err = np.nan_to_num(np.abs(np.stack([low, high]) - mean))
     fig, ax = _figure(max(2.6, 0.38 * len(labels) + 1.5))
     y = np.arange(len(labels))
-    ax.barh(y, np.nan_to_num(mean), xerr=err, color="#3182bd", capsize=3,
+    ax.barh(y, np.nan_to_num(mean), xerr=err, color=LEADS_COLOUR, capsize=3,
             error_kw={"ecolor": "0.25", "linewidth": 1.2})
     ends = np.fmax(mean, high)
     for yi, m, end in zip(y, mean, ends, strict=True):
-        ax.annotate(fmt(kpi, m) if np.isfinite(m) else "undefined: no lead to measure",
+        ax.annotate(fmt_number(kpi, m) if np.isfinite(m) else "undefined: no lead to measure",
                     (end if np.isfinite(end) else 0.0, yi), xytext=(5, 0),
-                    textcoords="offset points", va="center", fontsize=9)
-    ax.set_yticks(y, labels, fontsize=9 if len(labels) < 25 else 7)
+                    textcoords="offset points", va="center", fontsize=SMALL_PT)
+    ax.set_yticks(y, labels)
     ax.set_ylim(len(labels) - 0.5, -0.5)
     right = float(np.nanmax(np.append(ends, 0.0)))
     ax.set_xlim(0, right * 1.25 if right > 0 else 1.0)
     ax.xaxis.set_major_formatter(_tick_formatter(kpi, "mean"))
     ax.set_xlabel(_axis_label(kpi, "mean", "", currency))
-    ax.set_ylabel(by)
-    words = _kpi_words(kpi)
-    ax.set_title(f"{words[:1].upper()}{words[1:]} by {by}: means with confidence intervals")
+    ax.set_ylabel(readable(by))
+    ax.set_title(f"{kpi_words(kpi)} by {by}: means with confidence intervals")
     return fig
 
 
 def forest(table: pd.DataFrame, kpis: Sequence[str] | None = None,
-           baseline: str | None = None) -> Figure:
+           baseline: str | None = None, currency: str = "EUR",
+           labels: Labels | None = None) -> Figure:
     """KPI differences to the baseline with their paired confidence intervals.
 
-    Differences are shown relative to the baseline's mean (%), so KPIs in days,
-    currency and shares share one axis; the label on each row gives the difference in
-    the KPI's own unit. A filled marker means the adjusted p-value is below 0.05.
+    One panel per unit and direction (money where more is better, money where less
+    is, working days, percentage points...), each on an axis in its own unit with the
+    better side shaded, so a difference reads as it is: "+120k EUR profit". Each
+    scenario has its colour; a filled marker is an interval that excludes zero (a
+    clear difference), an open one a difference within chance.
 
     Args:
         table: A comparison table (``Comparison.table()``): index ``(kpi, scenario)``,
-            columns ``mean``, ``diff``, ``diff_ci_low``, ``diff_ci_high`` and
-            ``p_adjusted``.
-        kpis: KPIs to show (default ``HEADLINE_KPIS`` and utilisations, where the
-            baseline mean is not zero).
+            columns ``diff``, ``diff_ci_low`` and ``diff_ci_high``.
+        kpis: KPIs to show (default ``HEADLINE_KPIS`` and utilisations).
         baseline: The baseline scenario (default: the first in the table).
+        currency: Unit of money KPIs.
+        labels: Names of roles for the utilisations (``Labels.of(scenario)``).
 
     Raises:
-        ValueError: If a KPI or the baseline is not in the table, or a requested KPI's
-            baseline mean is zero (no relative difference).
+        ValueError: If a KPI or the baseline is not in the table.
     """
-    names = list(dict.fromkeys(table.index.get_level_values("scenario").astype(str)))
-    known = list(dict.fromkeys(table.index.get_level_values("kpi").astype(str)))
-    base = baseline if baseline is not None else names[0]
-    if base not in names:
-        raise ValueError(unknown("baseline scenario", base, names, "scenarios are"))
+    names, known, base = _comparison_names(table, baseline)
     others = [n for n in names if n != base]
-    base_mean = {k: float(table.loc[(k, base), "mean"]) for k in known}
     if kpis is None:
-        chosen = [k for k in known if (k in HEADLINE_KPIS or k.startswith("utilisation_"))
-                  and base_mean[k] not in (0.0,) and np.isfinite(base_mean[k])]
+        chosen = [k for k in known if k in HEADLINE_KPIS or k.startswith("utilisation_")]
     else:
         chosen = list(kpis)
         for k in chosen:
             if k not in known:
                 raise ValueError(unknown("KPI", k, known, "KPIs are"))
-            if base_mean[k] == 0 or not np.isfinite(base_mean[k]):
-                raise ValueError(f"KPI {k!r} has a baseline mean of {base_mean[k]}: "
-                                 f"no relative difference to show")
-    rows = [(k, s) for k in chosen for s in others]
-    fig, ax = _figure(max(2.5, 0.34 * len(rows) + 1.4))
-    y = np.arange(len(rows))
-    for i, (k, s) in enumerate(rows):
-        r = table.loc[(k, s)]
-        scale = 100 / abs(base_mean[k])
-        lo, mid, hi = (float(r[c]) * scale for c in ("diff_ci_low", "diff", "diff_ci_high"))
-        colour = f"C{others.index(s)}"
-        p = float(r["p_adjusted"]) if "p_adjusted" in r else np.nan
-        if np.isfinite(lo) and np.isfinite(hi):
-            ax.plot([lo, hi], [i, i], color=colour, linewidth=2)
-        ax.plot([mid], [i], "o", color=colour, markersize=7,
-                markerfacecolor=colour if p < 0.05 else "white")
-        ax.annotate(_signed(k, float(r["diff"])), (1, i), xycoords=("axes fraction", "data"),
-                    xytext=(6, 0), textcoords="offset points", va="center", fontsize=8)
-    ax.axvline(0, color="0.3", linewidth=1)
-    labels = [k if len(others) == 1 else f"{k}  ({s})" for k, s in rows]
-    ax.set_yticks(y, labels, fontsize=9)
-    ax.set_ylim(len(rows) - 0.5, -0.5)
-    ax.set_xlabel(f"difference to {base!r} (% of its mean)")
-    handles = [Line2D([], [], color=f"C{k}", marker="o", linewidth=2, label=s)
-               for k, s in enumerate(others) if len(others) > 1]
-    handles += [Line2D([], [], color="0.3", marker="o", linewidth=2,
-                       label="paired confidence interval; filled: adjusted p < 0.05")]
-    fig.legend(handles=handles, fontsize=8, frameon=False, loc="outside lower center",
-               ncols=len(handles))
-    ax.set_title("KPI differences to the baseline" if len(others) > 1
-                 else f"KPI differences: {others[0]} vs {base}" if others
-                 else "KPI differences (no other scenario)")
+    groups: dict[tuple[str, str], list[str]] = {}
+    for k in chosen:
+        unit = _difference_unit(k, currency) + PER.get(k, "")
+        groups.setdefault((unit, better(k) or ""), []).append(k)
+    per_kpi = max(1, len(others))
+    sizes = [len(ks) * (0.22 * per_kpi + 0.12) + 0.6 for ks in groups.values()]
+    fig = Figure(figsize=(WIDTH_IN, sum(sizes) + 1.1), layout="constrained")
+    axes = fig.subplots(len(groups), 1, squeeze=False,
+                        gridspec_kw={"height_ratios": sizes})[:, 0]
+    for ax, ((unit, way), ks) in zip(axes, groups.items(), strict=True):
+        _forest_panel(ax, table, ks, others, labels or Labels())
+        _better_side(ax, way)
+        ax.set_title(f"{unit[:1].upper()}{unit[1:]}: "
+                     + (f"{way} is better" if way else "no better direction"),
+                     loc="left", fontsize=10)
+    _forest_legend(fig, others)
+    fig.suptitle(f"Differences to {_short(base, 50)}, with paired 95% intervals"
+                 if others else "KPI differences (no other scenario)")
     return fig
+
+
+PER = {"cost_per_won": " per deal won", "customer_lifetime_value": " per customer"}
+"""Money KPIs per deal or customer: a panel of their own, apart from the totals."""
+
+
+def _comparison_names(table: pd.DataFrame, baseline: str | None
+                      ) -> tuple[list[str], list[str], str]:
+    """A comparison table's scenarios, its KPIs and the baseline, checked."""
+    names = list(dict.fromkeys(table.index.get_level_values("scenario").astype(str)))
+    known = list(dict.fromkeys(table.index.get_level_values("kpi").astype(str)))
+    base = baseline if baseline is not None else names[0]
+    if base not in names:
+        raise ValueError(unknown("baseline scenario", base, names, "scenarios are"))
+    return names, known, base
+
+
+def _cell(table: pd.DataFrame, kpi: str, name: str, column: str) -> float:
+    """One number of a comparison table: a KPI's ``column`` for one scenario."""
+    value: Any = table.loc[(kpi, name), column]
+    return float(value)
+
+
+def _forest_panel(ax: Axes, table: pd.DataFrame, kpis: Sequence[str], others: Sequence[str],
+                  lab: Labels) -> None:
+    """One unit's rows: per KPI, each scenario's difference with its interval.
+
+    Differences of shares are drawn in percentage points (100 times the share).
+    """
+    n = max(1, len(others))
+    points = _difference_unit(kpis[0], "") == "percentage points"
+    scale = 100.0 if points else 1.0
+    ends: list[float] = [0.0]
+    for i, k in enumerate(kpis):
+        for j, s in enumerate(others):
+            yy = i + (j - (n - 1) / 2) * (0.8 / n)
+            lo, mid, hi = (_cell(table, k, s, c) * scale
+                           for c in ("diff_ci_low", "diff", "diff_ci_high"))
+            colour = scenario_colour(j + 1)
+            ranged = math.isfinite(lo) and math.isfinite(hi)
+            if ranged:
+                ax.plot([lo, hi], [yy, yy], color=colour, linewidth=2.2)
+                ends += [lo, hi]
+            clear = ranged and (lo > 0 or hi < 0)
+            ax.plot([mid], [yy], "o", color=colour, markersize=6.5,
+                    markerfacecolor=colour if clear else "white")
+            if math.isfinite(mid):
+                ends.append(mid)
+                ax.annotate(fmt_number(k, mid / scale, sign=True), (hi if ranged else mid, yy),
+                            xytext=(5, 0), textcoords="offset points", va="center",
+                            fontsize=SMALL_PT, color=colour)
+    ax.axvline(0, color="0.3", linewidth=1)
+    ax.set_yticks(range(len(kpis)), [lab.kpi(k) for k in kpis])
+    ax.set_ylim(len(kpis) - 0.5, -0.5)
+    low, high = min(ends), max(ends)
+    span = (high - low) or max(abs(high), 1e-9)
+    ax.set_xlim(low - 0.12 * span, high + 0.3 * span)  # room for the values on the right
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: "0" if v == 0 else f"{v:+g}")
+                                 if points else _tick_formatter(kpis[0], "diff"))
+
+
+def _better_side(ax: Axes, way: str) -> None:
+    """Shade the better side of zero and say so; nothing for KPIs without a direction."""
+    if not way:
+        return
+    left, right = ax.get_xlim()
+    if way == "higher":
+        ax.axvspan(0, right, color=BETTER_SHADE, zorder=0)
+    else:
+        ax.axvspan(left, 0, color=BETTER_SHADE, zorder=0)
+    ax.set_xlim(left, right)
+    ax.set_title("better →" if way == "higher" else "← better", loc="right",
+                 fontsize=SMALL_PT, color=WON_COLOUR)
+
+
+def _forest_legend(fig: Figure, others: Sequence[str]) -> None:
+    handles = [Line2D([], [], color=scenario_colour(j + 1), marker="o", linewidth=2.2,
+                      label=_short(s)) for j, s in enumerate(others) if len(others) > 1]
+    handles += [Line2D([], [], color="0.3", marker="o", linewidth=0, label="clear difference "
+                       "(the interval excludes 0)"),
+                Line2D([], [], color="0.3", marker="o", markerfacecolor="white", linewidth=0,
+                       label="within chance")]
+    fig.legend(handles=handles, fontsize=SMALL_PT, frameon=False, loc="outside lower center",
+               ncols=min(len(handles), 3))
+
+
+def _difference_unit(kpi: str, currency: str) -> str:
+    """The unit a difference of a KPI is in: percentage points, the currency, days..."""
+    if is_share(kpi) or kpi in RATIOS:
+        return "percentage points"
+    if kpi.endswith("_pct"):
+        return "points of per cent"
+    return kpi_unit(kpi, currency) or "value"
 
 
 def tradeoff(table: pd.DataFrame, x: str, y: str, values: str = "mean",
@@ -374,35 +774,27 @@ def tradeoff(table: pd.DataFrame, x: str, y: str, values: str = "mean",
     """
     if values not in TRADEOFF_VALUES:
         raise ValueError(unknown("values", values, TRADEOFF_VALUES, "values are"))
-    names = list(dict.fromkeys(table.index.get_level_values("scenario").astype(str)))
-    known = list(dict.fromkeys(table.index.get_level_values("kpi").astype(str)))
+    names, known, base = _comparison_names(table, baseline)
     for k in (x, y):
         if k not in known:
             raise ValueError(unknown("KPI", k, known, "KPIs are"))
-    base = baseline if baseline is not None else names[0]
-    if base not in names:
-        raise ValueError(unknown("baseline scenario", base, names, "scenarios are"))
-    others = [n for n in names if n != base]
+    order = [base, *(n for n in names if n != base)]
     mid, low, high = (("mean", "ci_low", "ci_high") if values == "mean"
                       else ("diff", "diff_ci_low", "diff_ci_high"))
     fig, ax = _figure(5.6)
     points: list[tuple[float, float]] = []
-    colours: list[str] = []
-    for name in [base, *others]:
-        colour = "0.2" if name == base else f"C{others.index(name)}"
+    for i, name in enumerate(order):
         at_origin = values == "diff" and name == base
         centre, bars = [], []
         for k in (x, y):
-            r = table.loc[(k, name)]
-            c = 0.0 if at_origin else float(r[mid])
-            lo, hi = float(r[low]), float(r[high])
+            c = 0.0 if at_origin else _cell(table, k, name, mid)
+            lo, hi = _cell(table, k, name, low), _cell(table, k, name, high)
             centre.append(c)
             bars.append(np.array([[c - lo], [hi - c]]) if np.isfinite(lo + hi) else None)
         ax.errorbar([centre[0]], [centre[1]], xerr=bars[0], yerr=bars[1], fmt="o",
-                    color=colour, markersize=7, capsize=3, linewidth=1.5,
-                    markerfacecolor="white" if name == base else colour)
+                    color=scenario_colour(i), markersize=7, capsize=3, linewidth=1.5,
+                    markerfacecolor="white" if name == base else scenario_colour(i))
         points.append((centre[0], centre[1]))
-        colours.append(colour)
     if values == "diff":
         ax.axhline(0, color="0.5", linewidth=0.8)
         ax.axvline(0, color="0.5", linewidth=0.8)
@@ -410,11 +802,11 @@ def tradeoff(table: pd.DataFrame, x: str, y: str, values: str = "mean",
         axis.set_major_formatter(_tick_formatter(k, values))
         set_label(_axis_label(k, values, base, currency))
     ax.margins(0.18)
-    what = (f"difference to {base!r} with paired 95% intervals" if values == "diff"
+    what = (f"difference to {_short(base)} with paired 95% intervals" if values == "diff"
             else "means with 95% intervals")
-    ax.set_title(f"{_kpi_words(y)[:1].upper()}{_kpi_words(y)[1:]} against "
-                 f"{_kpi_words(x)}: {what}")
-    _place_labels(fig, ax, points, [base, *others], colours)
+    ax.set_title(f"{kpi_words(y)} against {_lower_first(kpi_words(x))}: {what}")
+    _place_labels(fig, ax, points, [_short(n, 44) for n in order],
+                  [scenario_colour(i) for i in range(len(order))])
     return fig
 
 
@@ -433,7 +825,7 @@ def _place_labels(fig: Figure, ax: Any, points: Sequence[tuple[float, float]],
     placed: list[tuple[float, float, float, float]] = []
     for i, name in enumerate(names):
         text = ax.annotate(name, points[i], xytext=(0, 0), textcoords="offset points",
-                           fontsize=9, color=colours[i])
+                           fontsize=SMALL_PT, color=colours[i])
         box = text.get_window_extent()
         w, h = box.width / scale, box.height / scale
         candidates = [(7, 5), (7, -5 - h), (-7 - w, 5), (-7 - w, -5 - h), (7, -h / 2),
@@ -457,34 +849,21 @@ def _overlap_area(box: tuple[float, float, float, float],
                      * max(0.0, min(y1, b[3]) - max(y0, b[1])) for b in others))
 
 
-KPI_WORDS = {
-    "leads": "counted leads",
-    "conversion_rate": "conversion rate", "cycle_time_mean_days": "mean cycle time",
-    "cycle_time_p50_days": "median cycle time", "cycle_time_p90_days": "90th-percentile cycle time",
-    "response_time_mean_days": "mean response time", "cost_per_won": "cost per won deal",
-    "collection_rate": "collection rate",
-    "full_book_share": "leads that waited for room in a rep's book",
-}
-"""KPI names as words, where the name alone reads badly."""
-
-
 def _kpi_words(kpi: str) -> str:
-    """A KPI name as words: ``cycle_time_mean_days`` -> ``mean cycle time``."""
-    return KPI_WORDS.get(kpi, kpi.removesuffix("_days").replace("_", " "))
+    """A KPI as words inside a sentence: ``cycle_time_p90_days`` -> ``cycle time, 90th...``."""
+    return _lower_first(kpi_words(kpi))
 
 
 def _axis_label(kpi: str, values: str, base: str, currency: str) -> str:
     """An axis label naming the KPI, its unit and which way is better."""
-    if is_share(kpi):
-        unit = "percentage points" if values == "diff" else "%"
-    elif kpi.endswith("_days"):
-        unit = "working days"
-    elif kpi in COUNT_KPIS:
-        unit = "leads per replication"
+    if values == "diff":
+        unit = _difference_unit(kpi, currency)
+        text = f"{kpi_words(kpi)}, difference to {_short(base)}"
     else:
-        unit = currency
+        unit = kpi_unit(kpi, currency) or "value"
+        unit += " per replication" if kpi in COUNTED else ""
+        text = kpi_words(kpi)
     way = better(kpi)
-    text = f"{_kpi_words(kpi)}, difference to {base}" if values == "diff" else _kpi_words(kpi)
     return f"{text} ({unit}" + (f"; {way} is better)" if way else ")")
 
 
@@ -502,6 +881,7 @@ def _tick_formatter(kpi: str, values: str) -> FuncFormatter | PercentFormatter:
 
     return FuncFormatter(number)
 
+
 def figures(res: Results, ts: pd.DataFrame | None = None) -> dict[str, Figure]:
     """The standard plots of one run, by file-friendly name.
 
@@ -518,17 +898,3 @@ def figures(res: Results, ts: pd.DataFrame | None = None) -> dict[str, Figure]:
         "utilisation_team": utilisation(res, "team"),
         "utilisation_rep": utilisation(res, "rep"),
     }
-
-
-def _signed(kpi: str, value: float) -> str:
-    """A difference in the KPI's unit: percentage points, days or plain numbers."""
-    if not np.isfinite(value):
-        return "-"
-    if is_share(kpi):
-        return f"{value * 100:+.1f} pp"
-    if kpi.endswith("_days"):
-        return f"{value:+.2f} d"
-    for size, suffix in ((1e6, "M"), (1e3, "k")):
-        if abs(value) >= size:
-            return f"{value / size:+,.1f}{suffix}"
-    return f"{value:+,.1f}"

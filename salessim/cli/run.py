@@ -215,4 +215,4 @@ def _write_plots(res: Results, folder: Path, file_format: str) -> None:
 
     for name, fig in plots.figures(res).items():
         write_binary_atomic(folder / f"{name}.{file_format}",
-                            partial(fig.savefig, format=file_format))
+                            partial(fig.savefig, format=file_format, dpi=plots.DPI))

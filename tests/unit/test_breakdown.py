@@ -218,8 +218,8 @@ def test_plot_draws_each_values_mean_with_its_interval(res: ss.Results) -> None:
     widths = [p.get_width() for p in ax.patches]
     assert widths == pytest.approx(list(table.loc["conversion_rate", "mean"]))
     assert [t.get_text() for t in ax.get_yticklabels()] == list(res.scenario.segments)
-    assert ax.get_xlabel() == "conversion rate (%; higher is better)"
-    assert ax.get_ylabel() == "segment"
+    assert ax.get_xlabel() == "Conversion rate (%; higher is better)"
+    assert ax.get_ylabel() == "Segment"
     assert ax.get_title().startswith("Conversion rate by segment")
 
 

@@ -29,8 +29,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("analysis", ("salessim.bottlenecks", "salessim.timeseries")),
     ("calibration", ("salessim.calibration",)),
     ("training", ("salessim.training",)),
-    ("fronts", ("salessim.plots", "salessim.optimise.plots", "salessim.report", "salessim.eventlog", "salessim.files",
-                "salessim.fitplots", "salessim.fitreport",
+    ("fronts", ("salessim.plots", "salessim.optimise.plots", "salessim.report",
+                "salessim.eventlog", "salessim.files", "salessim.fitplots", "salessim.fitreport",
                 "salessim.cli", "salessim.training.page", "salessim.training.games", "salessim")),
 )
 """Layers from the bottom up, each a set of module prefixes (the longest prefix wins)."""

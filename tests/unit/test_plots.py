@@ -9,6 +9,7 @@ from matplotlib.figure import Figure
 
 import salessim as ss
 from salessim import plots
+from salessim.model.leads import WON
 
 from ..conftest import short
 
@@ -47,19 +48,26 @@ def test_funnel_has_a_bar_per_stage_and_won(res: ss.Results) -> None:
     assert len(widths) == len(res.scenario.stages) + 1
     assert widths[0] == pytest.approx(res.kpis["leads"].mean())
     assert widths[-1] == pytest.approx(res.kpis["won"].mean())
-    assert [t.get_text() for t in ax.get_yticklabels()][-1] == "won"
+    assert [t.get_text() for t in ax.get_yticklabels()][-1] == "Won"
     assert "leads" in ax.get_xlabel()
     _labelled(fig)
 
 
-def test_cycle_time_marks_p50_and_p90(res: ss.Results) -> None:
+def test_cycle_time_marks_mean_p50_and_p90_on_an_axis_fitted_to_the_deals(
+        res: ss.Results) -> None:
     fig = plots.cycle_time(res)
     ax = fig.axes[0]
     xs = sorted(line.get_xdata()[0] for line in ax.lines)
-    assert xs == pytest.approx(sorted([res.kpis["cycle_time_p50_days"].mean(),
-                                       res.kpis["cycle_time_p90_days"].mean()]))
+    assert xs == pytest.approx(sorted(res.kpis[k].mean() for k in (
+        "cycle_time_mean_days", "cycle_time_p50_days", "cycle_time_p90_days")))
     assert "days" in ax.get_xlabel()
-    assert sum(p.get_height() for p in ax.patches) == pytest.approx(res.kpis["won"].mean())
+    days = np.concatenate([(r.leads["close_time"] - r.leads["arrival_time"])[
+        (r.leads["status"] == WON) & r.leads["cohort"]] for r in res.raw])
+    top = np.quantile(days, plots.TAIL)
+    assert ax.get_xlim() == pytest.approx((0.0, top))  # not out to the longest deal
+    shown = sum(p.get_height() for p in ax.patches)
+    assert shown == pytest.approx(res.kpis["won"].mean() * (days <= top).mean())
+    assert any("take longer than" in t.get_text() for t in ax.texts)
 
 
 def test_wip_over_time_draws_a_line_per_stage_in_each_panel(res: ss.Results) -> None:
@@ -79,7 +87,7 @@ def test_unknown_stage_is_a_clear_error(res: ss.Results) -> None:
         plots.wip_over_time(res, stages=["solutoin"])
 
 
-@pytest.mark.parametrize("by, n", [("role", 4), ("team", 8), ("rep", 37)])
+@pytest.mark.parametrize("by, n", [("role", 4), ("team", 8)])
 def test_utilisation_bars(res: ss.Results, by: str, n: int) -> None:
     fig = plots.utilisation(res, by)
     ax = fig.axes[0]
@@ -89,6 +97,35 @@ def test_utilisation_bars(res: ss.Results, by: str, n: int) -> None:
         widths = [p.get_width() for p in ax.patches]
         assert widths == pytest.approx(
             [res.kpis[f"utilisation_{r.name}"].mean() for r in res.scenario.roles])
+        assert [t.get_text() for t in ax.get_yticklabels()] == [
+            "Sales development reps", "Account executives", "Solution engineers",
+            "Contract counsels"]
+    mean = [line for line in ax.lines if line.get_label().startswith("mean of all reps")]
+    assert len(mean) == 1
+
+
+def test_utilisation_per_rep_is_a_dot_per_rep_on_a_row_per_team_and_role(
+        res: ss.Results) -> None:
+    fig = plots.utilisation(res, "rep")
+    ax = fig.axes[0]
+    reps = res.reps()
+    dots = np.concatenate([c.get_offsets()[:, 0] for c in ax.collections])
+    assert sorted(dots) == pytest.approx(sorted(reps["utilisation"]))
+    rows = [t.get_text() for t in ax.get_yticklabels()]
+    assert len(rows) == 8 and rows[1] == "North: account executives (7)"
+    low, high = ax.get_xlim()
+    assert low <= reps["utilisation"].min() and high >= reps["utilisation"].max()
+    assert low > 0  # fitted to the reps, not from zero
+
+
+def test_utilisation_per_rep_stays_readable_at_fifty_reps(regional: ss.Scenario) -> None:
+    big = short(regional, 10.0).with_changes({"teams.north.reps.ae.headcount": 20})
+    res = ss.run(big, replications=1, seed=1, executor="serial", progress=False)
+    assert len(res.reps()) == 50
+    fig = plots.utilisation(res, "rep")
+    assert len(fig.axes[0].get_yticklabels()) == 8  # rows per team and role, not per rep
+    assert fig.get_figheight() < 5
+    assert min(t.get_fontsize() for t in fig.axes[0].get_yticklabels()) >= plots.SMALL_PT
 
 
 def test_utilisation_by_unknown_grouping(res: ss.Results) -> None:
@@ -108,32 +145,54 @@ def test_time_breakdown_stacks_phases_to_the_stage_total(res: ss.Results) -> Non
         ends[y] = max(ends.get(y, 0.0), p.get_x() + p.get_width())
     assert [ends[i] for i in range(n)] == pytest.approx(list(bn.stages["days"]))
     assert "days" in ax.get_xlabel()
+    marked = [t.get_text() for t in ax.texts if "bottleneck" in t.get_text()]
+    assert len(marked) == 1
+    row = list(bn.stages.index).index(bn.bottleneck)
+    assert marked[0].startswith(f"{bn.stages['days'].iloc[row]:.1f} d")
+    fig.draw_without_rendering()  # every note inside the axes: the axis made room
+    right = ax.get_window_extent().x1
+    assert all(t.get_window_extent().x1 <= right for t in ax.texts)
 
 
-def test_forest_has_a_row_per_kpi_and_other_scenario() -> None:
-    table = comparison_table(["profit", "cost", "conversion_rate"], ["base", "b", "c"])
+def test_forest_splits_by_unit_and_direction_in_native_units() -> None:
+    table = comparison_table(["profit", "cost", "conversion_rate", "revenue"],
+                             ["base", "b", "c"])
     fig = plots.forest(table)
-    ax = fig.axes[0]
-    labels = [t.get_text() for t in ax.get_yticklabels()]
-    assert labels == ["profit  (b)", "profit  (c)", "cost  (b)", "cost  (c)",
-                      "conversion_rate  (b)", "conversion_rate  (c)"]
-    markers = [line for line in ax.lines if line.get_marker() == "o"]
-    assert len(markers) == 6
-    # profit vs b: diff 1 on a baseline mean of 100 -> 1 %.
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    titles = [ax.get_title(loc="left") for ax in panels]
+    assert titles == ["EUR: higher is better", "EUR: lower is better",
+                      "Percentage points: higher is better"]
+    money_up, money_down, points = panels
+    assert [t.get_text() for t in money_up.get_yticklabels()] == ["Profit", "Revenue"]
+    assert money_up.get_title(loc="right") == "better →"
+    assert money_down.get_title(loc="right") == "← better"
+    markers = [line for line in money_up.lines if line.get_marker() == "o"]
+    # profit vs b: a difference of 1 EUR drawn at 1, not as a share of the mean.
     assert markers[0].get_xdata()[0] == pytest.approx(1.0)
-    # cost vs c: diff -4, p_adjusted 0.02 -> filled; profit's p_adjusted 0 -> filled too.
-    assert markers[3].get_xdata()[0] == pytest.approx(-4.0)
-    assert markers[3].get_markerfacecolor() != "white"
-    assert "%" in ax.get_xlabel()
-    assert "baseline" in ax.get_title()
+    assert markers[0].get_markerfacecolor() == "white"  # 1 +- 1.5 holds 0: within chance
+    # conversion vs b: diff 3 (a share) is 300 percentage points on its axis.
+    conv = [line for line in points.lines if line.get_marker() == "o"]
+    assert conv[0].get_xdata()[0] == pytest.approx(300.0)
+    assert conv[0].get_markerfacecolor() != "white"  # 3 +- 1.5 excludes 0: filled
+    shade = money_down.patches[0]
+    assert shade.get_x() < 0  # lower is better: the side left of zero is shaded
+    assert shade.get_x() + shade.get_width() == pytest.approx(0.0)
+
+
+def test_forest_marks_differences_within_chance_open() -> None:
+    table = comparison_table(["profit"], ["base", "b"])  # diff 1, interval -0.5 .. 2.5
+    fig = plots.forest(table)
+    marker = next(line for line in fig.axes[0].lines if line.get_marker() == "o")
+    assert marker.get_markerfacecolor() == "white"
+    assert [t.get_text() for t in fig.axes[0].texts] == ["+1"]
 
 
 def test_forest_with_two_scenarios_and_chosen_kpis() -> None:
     table = comparison_table(["profit", "cost", "open"], ["base", "b"])
     fig = plots.forest(table, kpis=["cost"])
-    ax = fig.axes[0]
-    assert [t.get_text() for t in ax.get_yticklabels()] == ["cost"]
-    assert ax.get_title() == "KPI differences: b vs base"
+    assert len(fig.axes) == 1
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["Cost"]
+    assert fig.get_suptitle() == "Differences to base, with paired 95% intervals"
 
 
 def test_forest_bad_input_names_what_exists() -> None:
@@ -153,6 +212,7 @@ def test_figures_are_built_without_pyplot(res: ss.Results) -> None:
     assert set(figs) == {"funnel", "time_breakdown", "cycle_time", "wip_over_time",
                          "utilisation_role", "utilisation_team", "utilisation_rep"}
     assert all(isinstance(f, Figure) for f in figs.values())
+    assert all(f.get_figwidth() * plots.DPI == 1600 for f in figs.values())
     assert plt.get_fignums() == before
 
 
@@ -172,9 +232,9 @@ def test_tradeoff_draws_each_scenario_at_its_means_with_intervals() -> None:
     labels = {t.get_text(): t.xy for t in ax.texts}
     assert labels == {"base": (100.0, 100.0), "b": (98.0, 101.0), "c": (96.0, 102.0)}
     assert ax.containers[0].lines[0].get_markerfacecolor() == "white"  # the baseline
-    assert ax.get_xlabel() == "mean cycle time (working days; lower is better)"
-    assert ax.get_ylabel() == "profit (EUR; higher is better)"
-    assert ax.get_title() == "Profit against mean cycle time: means with 95% intervals"
+    assert ax.get_xlabel() == "Cycle time, mean (working days; lower is better)"
+    assert ax.get_ylabel() == "Profit (EUR; higher is better)"
+    assert ax.get_title() == "Profit against cycle time, mean: means with 95% intervals"
 
 
 def test_tradeoff_of_differences_puts_the_baseline_at_the_origin() -> None:
