@@ -37,7 +37,6 @@ from matplotlib.figure import Figure
 
 from salessim import plots
 from salessim.executors import end_with_parent, pool_context
-from salessim.formatting import fmt
 from salessim.results import Results
 from salessim.scenario.errors import ScenarioError
 from salessim.timeseries import timeseries
@@ -89,7 +88,8 @@ class View:
         day: Days since the takeover: the first day of the next round (days).
         finished: Whether every round is played and the open deals have run to their end.
         budget_left: Budget not yet spent (currency).
-        kpis: Headline KPIs so far: name and formatted mean (empty once finished).
+        kpis: Headline KPIs so far: name and mean over replications (empty once
+            finished); the page writes them in the vocabulary's words and units.
         pipeline: Open leads by stage and phase now (empty once finished).
         pools: Reps, busy reps and queues per team and role now (empty once finished).
         figures: The plots, as PNG files.
@@ -102,7 +102,7 @@ class View:
     day: float
     finished: bool
     budget_left: float
-    kpis: tuple[tuple[str, str], ...]
+    kpis: tuple[tuple[str, float], ...]
     pipeline: pd.DataFrame
     pools: pd.DataFrame
     figures: tuple[bytes, ...]
@@ -259,7 +259,7 @@ def _view(session: Session, base: Results | None) -> View:
     means = session.kpis()
     goal = [t.condition.kpi for t in exercise.targets] + [exercise.objective.kpi]
     shown = dict.fromkeys([*HEADLINE_KPIS, *goal])  # the goal's KPIs too, once each
-    kpis = tuple((k, fmt(k, float(means[k]))) for k in shown if k in means.index)
+    kpis = tuple((k, float(means[k])) for k in shown if k in means.index)
     return View(session.round, session.rounds, session.day, False, session.budget_left, kpis,
                 session.pipeline(), session.pools(), _figures(session, res, ts))
 

@@ -179,27 +179,15 @@ def clock_markdown(exercise: Exercise, view: View) -> str:
             f"stop on day {cal.horizon_days:g}.")
 
 
-def read_mean(text: str) -> float:
-    """A KPI mean read back from the text ``salessim.formatting.fmt`` made of it.
-
-    The games' workers send the KPIs so far as text (``games.View``); the page reads
-    them back to show counts whole and every number as the vocabulary writes it.
-    """
-    if text == "-":
-        return math.nan
-    number = float(text.rstrip("%").replace(",", ""))
-    return number / 100 if text.endswith("%") else number
-
-
 def so_far_html(exercise: Exercise, view: View, reference: Reference | None) -> str:
     """The KPIs so far beside the baseline's at the same day, with what they are."""
     base = (None if reference is None or view.round >= len(reference.so_far)
             else reference.so_far[view.round])
     money_in = exercise.currency
     rows = []
-    for kpi, text in view.kpis:
+    for kpi, mean in view.kpis:
         theirs = "..." if base is None else fmt_number(kpi, float(base.get(kpi, math.nan)))
-        rows.append((kpi_label(kpi, money_in), fmt_number(kpi, read_mean(text)), theirs))
+        rows.append((kpi_label(kpi, money_in), fmt_number(kpi, mean), theirs))
     n = exercise.spec.replications
     said = (f"Means over the {n} replications the exercise plays (the same year drawn {n} "
             "times); counts rounded to whole deals and leads. The baseline is the year left "
