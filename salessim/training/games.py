@@ -11,8 +11,10 @@ recently played one when it needs room, and rebuilds it when its trainee plays a
 A worker that dies is replaced, and its games are rebuilt the same way.
 
 What the trainees see before their first round is the same for everyone on an
-exercise: it is worked out once per exercise (``GamePool.opening``), as is the
-exercise's baseline, which scores the last round. Everything that comes back from a
+exercise: it is worked out once per exercise (``GamePool.opening``), as is the exercise
+left untouched (``GamePool.reference``): played round by round, it gives the goal's
+numbers and the baseline so far beside a trainee's KPIs, and its run is the baseline
+that scores the last round. Everything that comes back from a
 worker is plain data (``View``): tables, text, and figures already rendered to PNG.
 """
 
@@ -23,6 +25,7 @@ import contextlib
 import gc
 import io
 import itertools
+import logging
 import os
 import signal
 from collections import OrderedDict
@@ -43,7 +46,7 @@ from salessim.timeseries import timeseries
 from salessim.training.debrief import check_line, kpi_rows, outcome
 from salessim.training.exercise import Exercise
 from salessim.training.scoring import Score, baseline
-from salessim.training.session import Session
+from salessim.training.session import Reference, Session, reference
 
 FIGURE_DPI = 72
 """Resolution of the plots on the page (dots per inch); the figures are 8 inches wide."""
@@ -54,6 +57,7 @@ SAMPLE_DAYS = 5.0
 """Step of the work-in-progress plot (days)."""
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 Values = Mapping[str, Any]
 """Lever name -> value as the page's inputs give it (a number or an option's name)."""
 
@@ -212,8 +216,12 @@ def _opening(title: str) -> View:
     return view
 
 
-def _baseline(title: str) -> Results:
-    return _worker_games().baseline(title)
+def _untouched(title: str) -> Reference:
+    """The exercise left untouched, played round by round (now this worker's baseline)."""
+    games = _worker_games()
+    found = reference(games.exercises[title])
+    games.baselines[title] = found.results
+    return found
 
 
 def _play(game: str, title: str, history: Sequence[Values], values: Values,
@@ -343,7 +351,7 @@ class GamePool:
         self._started = 0
         self._rotation = itertools.cycle(range(workers))
         self._openings: dict[str, Future[View]] = {}
-        self._baselines: dict[str, Future[Results]] = {}
+        self._untouched: dict[str, Future[Reference]] = {}
         for title in self.exercises:  # in the background: the server answers meanwhile
             self._opening_future(title)
 
@@ -371,11 +379,28 @@ class GamePool:
             future = self._openings[title] = self._submit(next(self._rotation), _opening, title)
         return future
 
-    def _baseline_future(self, title: str) -> Future[Results]:
-        future = self._baselines.get(title)
+    def ready_reference(self, title: str) -> Reference | None:
+        """The exercise left untouched, if already played (it is started now if not)."""
+        future = self._untouched_future(title)
+        return future.result() if future.done() and not _failed(future) else None
+
+    async def reference(self, title: str) -> Reference | None:
+        """The exercise left untouched (played once per server); None if it failed (logged).
+
+        It gives the goal's numbers, the baseline so far beside a trainee's KPIs, and the
+        baseline that scores every game of the exercise.
+        """
+        try:
+            return await self._shared(self._untouched_future, title)
+        except Exception:
+            log.exception("the untouched game of %r was not played", title)
+            return None
+
+    def _untouched_future(self, title: str) -> Future[Reference]:
+        future = self._untouched.get(title)
         if future is None or _failed(future):
             index = next(self._rotation)
-            future = self._baselines[title] = self._submit(index, _baseline, title)
+            future = self._untouched[title] = self._submit(index, _untouched, title)
             self._workers[index].baselines.add(title)
         return future
 
@@ -399,7 +424,7 @@ class GamePool:
         game = Game(f"game-{self._started}", title, index)
         self._games[game.id] = game
         self._workers[index].games += 1
-        self._baseline_future(title)  # needed by the last round: start it now
+        self._untouched_future(title)  # its run scores the last round: start it now
         return game
 
     async def play(self, game: Game, values: Values) -> View | Refused:
@@ -411,7 +436,7 @@ class GamePool:
         base = None
         if len(game.history) + 1 == rounds and \
                 game.exercise not in self._workers[game.worker].baselines:
-            base = await self._shared(self._baseline_future, game.exercise)
+            base = (await self._shared(self._untouched_future, game.exercise)).results
             self._workers[game.worker].baselines.add(game.exercise)
         decided = dict(values)
         result = await self._call(game.worker, _play, game.id, game.exercise,

@@ -12,24 +12,20 @@ Text from the exercise file (title, brief, debrief, labels) is shown as text: HT
 is escaped.
 
 Beside the KPIs so far stand the baseline's at the same day, and the goal's bounds have
-their numbers: both come from the exercise left untouched, played once per exercise in
-a process of its own (``References``). Days are counted as the charts count them, from
-the start of the run.
+their numbers: both come from the exercise left untouched, played once per exercise by
+the game pool (``GamePool.reference``), whose run also scores the games. Days are
+counted as the charts count them, from the start of the run.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import html
 import io
 import json
 import logging
 import math
-import os
 import signal
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -38,14 +34,13 @@ import pandas as pd
 import panel as pn
 import tornado.web
 
-from salessim.executors import end_with_parent, pool_context
 from salessim.formatting import fmt_number, kpi_label, money, whole
 from salessim.scenario.errors import Problem, ScenarioError
 from salessim.scenario.exercise_spec import Lever
 from salessim.training.debrief import goal_lines, lever_terms
 from salessim.training.exercise import Exercise, LeverValue
 from salessim.training.games import Game, GamePool, Refused, ScoreView, View
-from salessim.training.session import Reference, check_decisions, reference
+from salessim.training.session import Reference, check_decisions
 
 matplotlib.use("Agg")  # figures are drawn on the server, never in a window
 
@@ -217,68 +212,17 @@ def limit_message(pool: GamePool) -> str:
             "finished or closed their page.")
 
 
-class References:
-    """Each exercise left untouched, played once per server in a process of its own.
-
-    The untouched game gives the goal's numbers (its bounds are shares of the baseline's
-    means) and the baseline so far beside a trainee's KPIs. It is the same for every
-    trainee of an exercise, so it is played once, when a page first shows the exercise,
-    beside the games' workers (create this before the server starts its threads: the
-    process is forked now).
-
-    Args:
-        exercises: Exercises by title.
-    """
-
-    def __init__(self, exercises: dict[str, Exercise]) -> None:
-        self.exercises = exercises
-        self._executor = ProcessPoolExecutor(1, mp_context=pool_context(),
-                                             initializer=end_with_parent,
-                                             initargs=(os.getpid(),))
-        self._pid = self._executor.submit(os.getpid).result()
-        self._played: dict[str, Future[Reference]] = {}
-
-    def _future(self, title: str) -> Future[Reference]:
-        if title not in self._played:
-            self._played[title] = self._executor.submit(reference, self.exercises[title])
-        return self._played[title]
-
-    def ready(self, title: str) -> Reference | None:
-        """The exercise's untouched game, if already played."""
-        future = self._future(title)
-        if not future.done() or future.cancelled() or future.exception() is not None:
-            return None
-        return future.result()
-
-    async def get(self, title: str) -> Reference | None:
-        """The exercise's untouched game; None if it could not be played (logged)."""
-        try:
-            return await asyncio.wrap_future(self._future(title))
-        except Exception:
-            log.exception("the untouched game of %r was not played", title)
-            return None
-
-    def close(self) -> None:
-        """End the process now, a game under way included: the server is ending."""
-        self._executor.shutdown(wait=False, cancel_futures=True)
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(self._pid, signal.SIGTERM)
-
-
 class TrainingPage:
     """One browser tab: the exercise picker, the game and its state.
 
     Args:
         exercises: Exercises by title.
         pool: The server's games.
-        references: The server's untouched games.
     """
 
-    def __init__(self, exercises: dict[str, Exercise], pool: GamePool,
-                 references: References) -> None:
+    def __init__(self, exercises: dict[str, Exercise], pool: GamePool) -> None:
         self.exercises = exercises
         self.pool = pool
-        self.references = references
         self.game: Game | None = None
         """The tab's game, from its first round to its last."""
         self.answer_text = ""
@@ -351,7 +295,7 @@ class TrainingPage:
         self.close()
         exercise = self.exercise
         self.view = None
-        self.reference = self.references.ready(exercise.title)
+        self.reference = self.pool.ready_reference(exercise.title)
         self.brief.object = brief_markdown(exercise, self.reference)
         self.in_force = dict(exercise.start)
         self.inputs = {lever.name: self._input(exercise, lever) for lever in exercise.levers}
@@ -387,7 +331,7 @@ class TrainingPage:
 
     async def _show_reference(self) -> None:
         title = self.exercise.title
-        found = await self.references.get(title)
+        found = await self.pool.reference(title)
         if found is None or self.exercise.title != title:  # another exercise picked since
             return
         self.reference = found
@@ -568,19 +512,16 @@ class App:
     Args:
         exercises: Exercises by title.
         pool: The server's games.
-        references: The server's untouched games.
     """
 
-    def __init__(self, exercises: dict[str, Exercise], pool: GamePool,
-                 references: References) -> None:
+    def __init__(self, exercises: dict[str, Exercise], pool: GamePool) -> None:
         self.exercises = exercises
         self.pool = pool
-        self.references = references
         self.tabs = 0
 
     def page(self) -> pn.viewable.Viewable:
         """A new tab's page; its game is dropped when the tab closes."""
-        tab = TrainingPage(self.exercises, self.pool, self.references)
+        tab = TrainingPage(self.exercises, self.pool)
         self.tabs += 1
         pn.state.on_session_destroyed(lambda _context: self._closed(tab))
         return tab.layout
@@ -617,8 +558,7 @@ def serve(path: Path, port: int, address: str = "127.0.0.1", show: bool = False,
     exercises = load_exercises(path)
     pool = GamePool(exercises, workers=workers, games_per_worker=games_per_worker,
                     max_games=max_trainees)
-    references = References(exercises)
-    app = App(exercises, pool, references)
+    app = App(exercises, pool)
     forget_ms = max(1, round(forget_after_s * 1000))
     server = pn.serve({"/": app.page}, port=port, address=address, show=show,
                       title="salessim training", threaded=False, start=False,
@@ -631,7 +571,6 @@ def serve(path: Path, port: int, address: str = "127.0.0.1", show: bool = False,
         _run_until_stopped(server)
     finally:
         pool.close()
-        references.close()
 
 
 def _run_until_stopped(server: Any) -> None:

@@ -268,10 +268,13 @@ class Reference:
         baseline: KPI means of the whole run: the means of
             ``salessim.training.baseline(exercise)``, which the goal's bounds are
             worked out from.
+        results: The whole run, replication by replication: what
+            ``salessim.training.baseline(exercise)`` gives, which scores a game.
     """
 
     so_far: tuple[pd.Series, ...]
     baseline: pd.Series
+    results: Results
 
 
 def reference(exercise: Exercise) -> Reference:
@@ -285,4 +288,4 @@ def reference(exercise: Exercise) -> Reference:
     while not game.finished:
         so_far.append(game.kpis())
         game.play()
-    return Reference(tuple(so_far), game.kpis())
+    return Reference(tuple(so_far), game.kpis(), game.results())

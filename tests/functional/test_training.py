@@ -279,6 +279,7 @@ def test_the_untouched_game_is_the_baseline_and_the_state_before_each_round(
         small: Exercise, small_base: ss.Results) -> None:
     untouched = reference(small)
     assert untouched.baseline.equals(small_base.kpis.mean())  # the goal's numbers
+    assert untouched.results.kpis.equals(small_base.kpis)  # what scores a game
     assert len(untouched.so_far) == 3  # one a round, before it is played
     assert untouched.so_far[0].equals(Session(small).kpis())
     assert untouched.so_far[1]["leads"] > untouched.so_far[0]["leads"]
