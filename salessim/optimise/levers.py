@@ -95,12 +95,21 @@ class Lever:
     def describe(self) -> str:
         """What the lever allows, in words."""
         if self.kind == "choice":
-            return "one of " + ", ".join(show(c) for c in self.choices)
+            return "one of " + ", ".join(plain(c) for c in self.choices)
         if self.kind == "int":
             by = f" in steps of {self.step}" if self.step != 1 else ""
             return f"whole numbers from {int(self.low)} to {int(self.high)}{by}"
         return f"any number from {self.low:g} to {self.high:g}" + (" (log scale)"
                                                                      if self.log else "")
+
+
+def plain(value: Any) -> str:
+    """A lever value as a reader writes it: text without quotes, numbers to 4 digits."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return show(value)
 
 
 def read_levers(source: LeversSource) -> tuple[str, str, dict[str, Any]]:

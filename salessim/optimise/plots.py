@@ -13,7 +13,8 @@ from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 from salessim.formatting import is_share
 from salessim.kpis import better
-from salessim.optimise.result import Optimisation, plain
+from salessim.optimise.levers import plain
+from salessim.optimise.result import Optimisation
 from salessim.plots import WIDTH_IN, _kpi_words, _tick_formatter
 
 # The words and ticks of the standard plots (salessim.plots) are used, so that every

@@ -13,10 +13,10 @@ import pandas as pd
 from salessim.compare import Comparison
 from salessim.formatting import fmt, fmt_diff, is_share
 from salessim.kpis import Condition, direction_of
-from salessim.optimise.levers import Lever
+from salessim.optimise.levers import Lever, plain
 from salessim.optimise.selection import Selection
 from salessim.optimise.spec import Objective
-from salessim.scenario.errors import show, unknown
+from salessim.scenario.errors import unknown
 from salessim.scenario.schema import Scenario
 
 BASELINE = "baseline"
@@ -113,15 +113,6 @@ class Recommendation:
 
     def _repr_html_(self) -> str:
         return "<pre>" + html.escape(repr(self)) + "</pre>"
-
-
-def plain(value: Any) -> str:
-    """A lever value as a reader writes it: text without quotes, numbers to 4 digits."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return show(value)
 
 
 def _amount(kpi: str, value: float, currency: str) -> str:

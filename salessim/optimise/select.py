@@ -20,8 +20,8 @@ import pandas as pd
 
 from salessim.compare import Comparison
 from salessim.optimise.evaluate import Evaluator, means
-from salessim.optimise.levers import value_at
-from salessim.optimise.result import BASELINE, RECOMMENDED, Recommendation, plain
+from salessim.optimise.levers import plain, value_at
+from salessim.optimise.result import BASELINE, RECOMMENDED, Recommendation
 from salessim.optimise.search import Record, Space
 from salessim.optimise.selection import Selection, kn_select
 from salessim.optimise.spec import costs, over_budget

@@ -164,6 +164,7 @@ def test_what_ranges_mean(sc: ss.Scenario) -> None:
     assert step.values() == [4, 7, 10] and step.neighbours(7) == [4, 10]
     assert effort.kind == "float" and effort.neighbours(1.0) == [pytest.approx(1.3)]
     assert loss.log and loss.describe() == "any number from 0.01 to 0.3 (log scale)"
+    assert choice.describe() == "one of owner, pooled"
     assert choice.neighbours("owner") == ["pooled"] and choice.from_search(1) == "pooled"
     assert down.values() == [5, 7, 9]
 
