@@ -201,8 +201,7 @@ def _space(sc: Scenario, levers: LeversSource, objective: str | Sequence[str],
             errors.append(err)
             parts.append(None)
     if errors:
-        raise ScenarioError(errors[0].source, errors[0].problems) if len(errors) == 1 else \
-            _joined(errors)
+        raise errors[0] if len(errors) == 1 else _joined(errors)
     space = Space(*parts)
     check_budget(sc, space.levers, space.budget)
     return space
