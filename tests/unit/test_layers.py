@@ -29,7 +29,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("analysis", ("salessim.bottlenecks", "salessim.timeseries")),
     ("calibration", ("salessim.calibration",)),
     ("training", ("salessim.training",)),
-    ("fronts", ("salessim.plots", "salessim.optimise.plots", "salessim.report",
+    ("fronts", ("salessim.plots", "salessim.optimise.plots", "salessim.report", "salessim.briefing",
                 "salessim.eventlog", "salessim.files", "salessim.fitplots", "salessim.fitreport",
                 "salessim.cli", "salessim.training.page", "salessim.training.games", "salessim")),
 )
