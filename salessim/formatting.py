@@ -269,3 +269,12 @@ def join_words(items: Sequence[str], last: str = "and") -> str:
     if len(items) <= 1:
         return "".join(items)
     return f"{', '.join(items[:-1])} {last} {items[-1]}"
+
+
+def lower_first(text: str) -> str:
+    """Text to go inside a sentence: its first letter lower-cased.
+
+    ``Account executives`` -> ``account executives``; an acronym (``SDRs``) stays.
+    """
+    first = text.split(" ", 1)[0]
+    return text if first[1:2].isupper() else text[:1].lower() + text[1:]

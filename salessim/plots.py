@@ -32,8 +32,10 @@ from salessim.formatting import (
     RATIOS,
     fmt_number,
     is_share,
+    kpi_label,
     kpi_unit,
     kpi_words,
+    lower_first,
     readable,
 )
 from salessim.intervals import PHASES
@@ -134,24 +136,26 @@ class Labels:
         """A KPI in words, utilisation named by its role: "Utilisation of legal counsels"."""
         role = kpi.removeprefix("utilisation_")
         if role != kpi:
-            return f"Utilisation of {_lower_first(self.role(role, plural=True))}"
+            return f"Utilisation of {lower_first(self.role(role, plural=True))}"
         return kpi_words(kpi)
+
+    def kpi_words(self, kpi: str) -> str:
+        """A KPI in words inside a sentence: "cycle time, 90th percentile"."""
+        return lower_first(self.kpi(kpi))
+
+    def kpi_label(self, kpi: str, currency: str = "") -> str:
+        """A KPI with its unit, as a table names it: "Profit (EUR)" (``kpi_label``)."""
+        return self.kpi(kpi) if kpi.startswith("utilisation_") else kpi_label(kpi, currency)
 
     def team_role(self, team: str, role: str) -> str:
         """A team's reps of one role: "North: account executives"."""
-        return f"{self.team(team)}: {_lower_first(self.role(role, plural=True))}"
+        return f"{self.team(team)}: {lower_first(self.role(role, plural=True))}"
 
 
 def _item_label(item: object) -> str:
     """An item's own label (``label``, or a role's ``title``), or its name as words."""
     own = getattr(item, "label", "") or getattr(item, "title", "")
     return str(own) if own else readable(str(getattr(item, "name", "")))
-
-
-def _lower_first(text: str) -> str:
-    """Lower-case the first letter, unless the first word is an acronym ("SDRs")."""
-    first = text.split(" ", 1)[0]
-    return text if first[1:2].isupper() else text[:1].lower() + text[1:]
 
 
 def _figure(height_in: float, rows: int = 1, **kwargs: Any) -> tuple[Figure, Any]:
@@ -804,7 +808,7 @@ def tradeoff(table: pd.DataFrame, x: str, y: str, values: str = "mean",
     ax.margins(0.18)
     what = (f"difference to {_short(base)} with paired 95% intervals" if values == "diff"
             else "means with 95% intervals")
-    ax.set_title(f"{kpi_words(y)} against {_lower_first(kpi_words(x))}: {what}")
+    ax.set_title(f"{kpi_words(y)} against {lower_first(kpi_words(x))}: {what}")
     _place_labels(fig, ax, points, [_short(n, 44) for n in order],
                   [scenario_colour(i) for i in range(len(order))])
     return fig
@@ -851,7 +855,7 @@ def _overlap_area(box: tuple[float, float, float, float],
 
 def _kpi_words(kpi: str) -> str:
     """A KPI as words inside a sentence: ``cycle_time_p90_days`` -> ``cycle time, 90th...``."""
-    return _lower_first(kpi_words(kpi))
+    return lower_first(kpi_words(kpi))
 
 
 def _axis_label(kpi: str, values: str, base: str, currency: str) -> str:
