@@ -21,7 +21,7 @@ import yaml
 from salessim.bottlenecks import Bottlenecks, days_text
 from salessim.formatting import (
     fmt_change,
-    fmt_interval,
+    fmt_range,
     fmt_value,
     join_words,
     lower_first,
@@ -356,7 +356,7 @@ def _verdict(table: pd.DataFrame, kpi: str, name: str) -> Verdict:
 def _change(table: pd.DataFrame, kpi: str, name: str, currency: str) -> str:
     """``+215k EUR (-141k .. +571k)``: a difference with its unit and paired interval."""
     low, high = (_cell(table, kpi, name, c) for c in ("diff_ci_low", "diff_ci_high"))
-    interval = fmt_interval(kpi, low, high, sign=True)
+    interval = fmt_range(kpi, low, high, sign=True)
     return f"{fmt_change(kpi, _cell(table, kpi, name, 'diff'), currency)} ({interval})"
 
 
@@ -370,4 +370,4 @@ def headline(table: pd.DataFrame, name: str, currency: str, replications: int) -
             f"{value('leads')} (conversion {value('conversion_rate')}), a cycle time of "
             f"{value('cycle_time_mean_days')} on average and {value('cycle_time_p90_days')} "
             f"at the 90th percentile, revenue {value('revenue')}, cost {value('cost')} and "
-            f"profit {value('profit')} (95% interval {fmt_interval('profit', low, high)}).")
+            f"profit {value('profit')} (95% interval {fmt_range('profit', low, high)}).")

@@ -278,3 +278,17 @@ def lower_first(text: str) -> str:
     """
     first = text.split(" ", 1)[0]
     return text if first[1:2].isupper() else text[:1].lower() + text[1:]
+
+
+def fmt_range(kpi: str, low: float, high: float, sign: bool = False) -> str:
+    """An interval like ``fmt_interval``, both ends of days to one precision.
+
+    ``-16.6 .. -7.3`` rather than ``-16.6 .. -7.26``, and ``-0.004 .. +0.002`` for a
+    difference of response times that two decimals would show as ``+0.00 .. +0.00``.
+    """
+    if not (kpi.endswith("_days") and math.isfinite(low) and math.isfinite(high)):
+        return fmt_interval(kpi, low, high, sign)
+    size = max(abs(low), abs(high))
+    decimals = 1 if size >= 10 else 2 if size >= 0.1 or size == 0 else 3
+    low_text, high_text = (_signed(f"{abs(v):,.{decimals}f}", v, sign) for v in (low, high))
+    return f"{low_text} .. {high_text}"

@@ -32,7 +32,7 @@ from salessim import briefing, plots
 from salessim.bottlenecks import Bottlenecks, bottlenecks
 from salessim.compare import Comparison
 from salessim.files import check_writable, write_binary_atomic, write_text_atomic
-from salessim.formatting import fmt_interval, fmt_number, join_words
+from salessim.formatting import fmt_number, fmt_range, join_words
 from salessim.plots import Labels, _cell
 from salessim.results import Results
 from salessim.timeseries import timeseries
@@ -269,8 +269,10 @@ def _kpi_cell(table: pd.DataFrame, kpi: str, name: str, difference: bool) -> dic
     columns = (("diff", "diff_ci_low", "diff_ci_high") if difference
                else ("mean", "ci_low", "ci_high"))
     mid, low, high = (_cell(table, kpi, name, c) for c in columns)
+    if low == high == mid:  # the same in every replication: nothing to bracket
+        low = high = float("nan")
     return {"value": fmt_number(kpi, mid, sign=difference),
-            "interval": fmt_interval(kpi, low, high, sign=difference),
+            "interval": fmt_range(kpi, low, high, sign=difference),
             "word": briefing.verdict(kpi, mid, low, high).word if difference else ""}
 
 

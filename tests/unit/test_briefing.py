@@ -10,6 +10,7 @@ import pytest
 
 import salessim as ss
 from salessim import briefing
+from salessim.formatting import fmt_range
 from salessim.plots import Labels
 
 from ..conftest import SCENARIOS
@@ -87,3 +88,11 @@ def test_a_whole_part_is_said_by_what_it_sets() -> None:
     assert briefing.value_words(group) == "headcount 3, ramp gamma with mean 2 and sd 1"
     assert briefing.path_words("roles.ae.salary_per_day", Labels()) == (
         "Role Ae, salary (a day)")
+
+
+def test_an_interval_of_days_has_one_precision() -> None:
+    assert fmt_range("cycle_time_p90_days", -16.6, -7.26, sign=True) == "-16.6 .. -7.3"
+    assert fmt_range("response_time_mean_days", -0.004, 0.0021, sign=True) == (
+        "-0.004 .. +0.002")
+    assert fmt_range("cycle_time_mean_days", 63.71, 67.24) == "63.7 .. 67.2"
+    assert fmt_range("profit", -141_340.0, 571_176.0, sign=True) == "-141k .. +571k"
