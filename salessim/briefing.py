@@ -257,8 +257,10 @@ def change_yaml(scenarios: Mapping[str, Scenario]) -> dict[str, str]:
     base = next(iter(scenarios))
     out = {}
     for name in list(scenarios)[1:]:
-        changed = {str(p): table.loc[p, name] for p in table.index
-                   if table.loc[p, name] != table.loc[p, base]}
+        # A folded description ends in a line break, which YAML would quote oddly.
+        changed = {str(p): v.strip() if isinstance(v, str) else v
+                   for p, v, was in zip(table.index, table[name], table[base], strict=True)
+                   if v != was}
         out[name] = yaml.safe_dump(changed, sort_keys=False, allow_unicode=True, width=88)
     return out
 
