@@ -290,8 +290,10 @@ def path_words(path: str, labels: Labels) -> str:
         parts = parts[2:]
     while parts:
         if parts[0] == "reps" and len(parts) > 1:
-            words.append(lower_first(labels.role(parts[1], plural=True)))
-            parts = parts[2:]
+            parts = parts[1:]  # a team's reps of a role, written with or without "reps"
+        if parts[0] in labels.roles and len(parts) > 1:
+            words.append(lower_first(labels.role(parts[0], plural=True)))
+            parts = parts[1:]
             continue
         words.append(_field_words(parts[0]))
         parts = parts[1:]

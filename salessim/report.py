@@ -269,10 +269,9 @@ def _kpi_cell(table: pd.DataFrame, kpi: str, name: str, difference: bool) -> dic
     columns = (("diff", "diff_ci_low", "diff_ci_high") if difference
                else ("mean", "ci_low", "ci_high"))
     mid, low, high = (_cell(table, kpi, name, c) for c in columns)
-    if low == high == mid:  # the same in every replication: nothing to bracket
-        low = high = float("nan")
-    return {"value": fmt_number(kpi, mid, sign=difference),
-            "interval": fmt_range(kpi, low, high, sign=difference),
+    # The same in every replication (a salary saved exactly): no interval to show.
+    interval = "" if low == high else fmt_range(kpi, low, high, sign=difference)
+    return {"value": fmt_number(kpi, mid, sign=difference), "interval": interval,
             "word": briefing.verdict(kpi, mid, low, high).word if difference else ""}
 
 

@@ -96,3 +96,9 @@ def test_an_interval_of_days_has_one_precision() -> None:
         "-0.004 .. +0.002")
     assert fmt_range("cycle_time_mean_days", 63.71, 67.24) == "63.7 .. 67.2"
     assert fmt_range("profit", -141_340.0, 571_176.0, sign=True) == "-141k .. +571k"
+
+
+def test_a_lever_path_reads_the_same_with_or_without_reps() -> None:
+    lab = Labels.of(ss.load_scenario(SCENARIOS / "regional.yaml"))
+    for path in ("teams.north.ae.headcount", "teams.north.reps.ae.headcount"):
+        assert briefing.path_words(path, lab) == "Team North, account executives, headcount"
