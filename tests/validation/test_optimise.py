@@ -248,3 +248,47 @@ def test_serial_and_two_processes_give_the_same_history() -> None:
     assert serial.best is not None and pooled.best is not None
     assert serial.best.settings == pooled.best.settings
     pd.testing.assert_frame_equal(serial.sensitivity(), pooled.sensitivity())
+
+
+@pytest.mark.slow
+def test_a_dask_cluster_gives_the_history_of_a_serial_run() -> None:
+    distributed = pytest.importorskip("distributed")
+    serial = small_study(8)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        on_dask = small_study(8, executor=client)
+    pd.testing.assert_frame_equal(serial.history, on_dask.history)
+    assert serial.best is not None and on_dask.best is not None
+    assert serial.best.settings == on_dask.best.settings
+
+
+# ---- two objectives -------------------------------------------------------------------
+
+def _dominated(point: np.ndarray, others: np.ndarray) -> bool:
+    """Whether another point is no worse on both (lower-is-better) and better on one."""
+    return bool(((others <= point).all(axis=1) & (others < point).any(axis=1)).any())
+
+
+def test_two_objectives_give_the_pareto_set_of_the_trials() -> None:
+    """Cost against time in system: every allocation trades reps for waiting.
+
+    The frontier must hold exactly the feasible settings no other feasible setting beats
+    on both means (checked by enumeration), and, since a setting's salary is exact, its
+    cost must rise while its time in system falls along it.
+    """
+    plan = small_study(16, objective=["cost", "cycle_time_mean_days"])
+    assert [o.kpi for o in plan.objectives] == ["cost", "cycle_time_mean_days"]
+    front = plan.frontier("cost", "cycle_time_mean_days")
+    paths = list(LEVERS)
+    trials = plan.history[plan.history["feasible"]].drop_duplicates(paths)
+    points = trials[["cost", "cycle_time_mean_days"]].to_numpy(dtype=float)
+    expected = {tuple(row) for row, point in zip(trials[paths].itertuples(index=False),
+                                                 points, strict=True)
+                if not _dominated(point, points)}
+    assert {tuple(row) for row in front[paths].itertuples(index=False)} == expected
+    assert len(front) >= 2, "two conflicting objectives should give more than one setting"
+    assert front["cost"].is_monotonic_increasing
+    assert front["cycle_time_mean_days"].is_monotonic_decreasing
+    # The search explored the trade-off instead of one corner of it.
+    assert plan.history["headcount"].nunique() >= 3
