@@ -118,9 +118,11 @@ def kpi_label(kpi: str, currency: str = "") -> str:
 
 
 def money(value: float, currency: str = "", sign: bool = False) -> str:
-    """An amount rounded for reading: ``1.07M EUR``, ``878k EUR``, ``9,500 EUR``.
+    """An amount rounded for reading: ``1.07M EUR``, ``14.0M EUR``, ``878k EUR``, ``9,500 EUR``.
 
-    Three significant figures from 10,000 on; whole units below.
+    Three significant figures from 10,000 on, trailing zeros kept (``14.0M``, not
+    ``14M`` beside ``14.2M``), so that every amount in k and M reads to one precision;
+    whole units below.
 
     Args:
         value: The amount.
@@ -132,10 +134,17 @@ def money(value: float, currency: str = "", sign: bool = False) -> str:
     size = abs(value)
     text = f"{size:,.0f}"
     if size >= 999_500:
-        text = f"{float(f'{size / 1e6:.3g}'):g}M"
+        text = _three_figures(size / 1e6) + "M"
     elif size >= 10_000:
-        text = f"{float(f'{size / 1e3:.3g}'):g}k"
+        text = _three_figures(size / 1e3) + "k"
     return _signed(text, value, sign) + (f" {currency}" if currency else "")
+
+
+def _three_figures(size: float) -> str:
+    """A positive number to three significant figures, zeros kept: 14.0, 1.07, 980, 1,230."""
+    rounded = float(f"{size:.3g}")  # first, so that 9.996 counts as 10.0 (two integer digits)
+    decimals = max(0, 3 - len(str(int(rounded))))
+    return f"{rounded:,.{decimals}f}"
 
 
 def whole(value: float) -> str:

@@ -309,7 +309,7 @@ def test_the_points_are_the_goals_and_the_objectives(small: Exercise, hired: Sco
                            "equally; 0 of 1 met:\n- not met: Cycle time, 90th percentile")
     assert "Profit: 0 of 50 points: the objective counts only once every condition is met" \
         in said
-    assert "You set Contract counsels from 2 to 3, at the start (12k EUR)." in said
+    assert "You set Contract counsels from 2 to 3, at the start (12.0k EUR)." in said
 
 
 def _with_profit_difference(score: Score, low: float, high: float) -> Score:
@@ -326,11 +326,11 @@ def test_the_debrief_says_whether_the_decisions_helped_did_harm_or_nothing(
     unclear = effect_lines(small, _with_profit_difference(hired, -30_000, 10_000))
     nothing = effect_lines(small, dataclasses.replace(hired, decisions=()))
     assert "Your decisions helped: profit is clearly better than the baseline's." in helped
-    assert "- Profit +20k EUR (+10k .. +30k): clearly better" in helped
+    assert "- Profit +20.0k EUR (+10.0k .. +30.0k): clearly better" in helped
     assert "Your decisions did harm: profit is clearly worse than the baseline's." in harm
-    assert "- Profit -20k EUR (-30k .. -10k): clearly worse" in harm
+    assert "- Profit -20.0k EUR (-30.0k .. -10.0k): clearly worse" in harm
     assert unclear[3].startswith("Your decisions made no clear difference to profit")
-    assert "- Profit -10k EUR (-30k .. +10k): no clear change" in unclear
+    assert "- Profit -10.0k EUR (-30.0k .. +10.0k): no clear change" in unclear
     assert nothing[-1].startswith("You changed nothing")
     assert len({tuple(helped), tuple(harm), tuple(unclear), tuple(nothing)}) == 4
 
@@ -351,7 +351,7 @@ def test_reprs_are_short_and_their_html_is_a_table_in_words(small: Exercise,
         assert len(repr(shown)) < 300
     assert repr(hired).startswith("<Score 0/100: goal not met; profit ")
     assert repr(game) == ("<Session of 'Small test exercise': round 1 of 3, day 0; "
-                          "0 decisions, budget left 30k EUR>")
+                          "0 decisions, budget left 30.0k EUR>")
     score_html = hired._repr_html_()
     assert "Cycle time, 90th percentile (working days)" in score_html
     assert "cycle_time" not in score_html and len(score_html) < 10_000

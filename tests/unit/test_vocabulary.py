@@ -34,10 +34,11 @@ def test_a_kpi_is_named_in_words_with_its_unit(kpi: str, label: str) -> None:
 
 
 @pytest.mark.parametrize(("value", "text"), [
-    (0, "0 EUR"), (950, "950 EUR"), (9_999.6, "10,000 EUR"), (10_000, "10k EUR"),
+    (0, "0 EUR"), (950, "950 EUR"), (9_999.6, "10,000 EUR"), (10_000, "10.0k EUR"),
     (18_296, "18.3k EUR"), (877_787, "878k EUR"), (999_400, "999k EUR"),
-    (999_600, "1M EUR"), (1_069_394, "1.07M EUR"), (12_374_497, "12.4M EUR"),
-    (-530_439, "-530k EUR"), (-0.4, "0 EUR"),
+    (999_600, "1.00M EUR"), (1_069_394, "1.07M EUR"), (12_374_497, "12.4M EUR"),
+    (-530_439, "-530k EUR"), (-0.4, "0 EUR"), (14_000_000, "14.0M EUR"),
+    (9_996_000, "10.0M EUR"), (980_000, "980k EUR"),
 ])
 def test_money_is_rounded_to_three_figures_in_k_and_m(value: float, text: str) -> None:
     assert money(value, "EUR") == text
