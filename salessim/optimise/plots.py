@@ -7,15 +7,18 @@ Save them at ``DPI`` (twice the screen's) for a report or a slide.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
+from salessim.briefing import _field_words, path_words
 from salessim.formatting import is_share
 from salessim.kpis import better
 from salessim.optimise.levers import plain
 from salessim.optimise.result import Optimisation
-from salessim.plots import WIDTH_IN, _kpi_words, _tick_formatter
+from salessim.plots import SMALL_PT, WIDTH_IN, Labels, _kpi_words, _tick_formatter
 
 # The words and ticks of the standard plots (salessim.plots) are used, so that every
 # figure says a KPI the same way.
@@ -47,6 +50,30 @@ def label(kpi: str, currency: str, difference: bool = False) -> str:
     way = better(kpi)
     text = f"{words(kpi)} ({unit(kpi, currency, difference)}"
     return text + (f"; {way} is better)" if way else ")")
+
+
+def lever_words(path: str, labels: Labels) -> str:
+    """A lever's key path as a reader names it.
+
+    ``teams.north.ae.headcount`` -> ``Account executives in North (headcount)``,
+    ``roles.ae.assignment`` -> ``Account executive assignment``; any other path as the
+    report's list of levers writes it (``briefing.path_words``).
+    """
+    parts = path.split(".")
+    if parts[0] == "teams" and len(parts) >= 4:
+        rest = parts[3:] if parts[2] == "reps" and len(parts) >= 5 else parts[2:]
+        if rest[0] in labels.roles and len(rest) == 2:
+            return (f"{labels.role(rest[0], plural=True)} in {labels.team(parts[1])} "
+                    f"({_field_words(rest[1])})")
+    if parts[0] == "roles" and len(parts) == 3:
+        return f"{labels.role(parts[1])} {_field_words(parts[2])}"
+    # A fixed number of a distribution is held under "value": the field names it.
+    return path_words(path.removesuffix(".value"), labels)
+
+
+def move_words(path: str, now: Any, value: Any, labels: Labels) -> str:
+    """One move of a lever: ``Account executives in North (headcount): 7 → 8``."""
+    return f"{lever_words(path, labels)}: {plain(now)} → {plain(value)}"
 
 
 def ticks(kpi: str, difference: bool = False) -> FuncFormatter | PercentFormatter:
@@ -82,8 +109,9 @@ def tornado(plan: Optimisation, kpi: str | None = None) -> Figure:
     high = table["diff_ci_high"].to_numpy(dtype=float) - diff
     ax.errorbar(diff, y, xerr=np.vstack([low, high]), fmt="none", ecolor="0.2", capsize=3)
     now = {} if plan.best is None else plan.best.settings
-    ax.set_yticks(y, [f"{lever}: {plain(now.get(lever))} -> {value}"
-                      for lever, value in table.index], fontsize=8)
+    lab = Labels.of(plan.scenario)
+    ax.set_yticks(y, [move_words(str(lever), now.get(lever), value, lab)
+                      for lever, value in table.index], fontsize=SMALL_PT)
     ax.invert_yaxis()
     ax.axvline(0, color="0.3", linewidth=1)
     ax.xaxis.set_major_formatter(ticks(kpi, difference=True))
@@ -128,7 +156,7 @@ def frontier(plan: Optimisation, x: str, y: str) -> Figure:
     for k, axis, set_label in ((x, ax.xaxis, ax.set_xlabel), (y, ax.yaxis, ax.set_ylabel)):
         axis.set_major_formatter(ticks(k))
         set_label(label(k, currency))
-    ax.legend(fontsize=8, frameon=False)
+    ax.legend(fontsize=SMALL_PT, frameon=False)
     ax.set_title(f"{words(y)[:1].upper()}{words(y)[1:]} against {words(x)}: "
                  f"{len(history)} trials, means of {plan.replications} replications each")
     return fig
@@ -153,6 +181,6 @@ def progress(plan: Optimisation, kpi: str | None = None) -> Figure:
     ax.yaxis.set_major_formatter(ticks(kpi))
     ax.set_xlabel("trial (in the order the search ran them)")
     ax.set_ylabel(label(kpi, plan.scenario.money.currency))
-    ax.legend(fontsize=8, frameon=False)
+    ax.legend(fontsize=SMALL_PT, frameon=False)
     ax.set_title(f"Search progress: {words(kpi)}, {plan.replications} replications per trial")
     return fig

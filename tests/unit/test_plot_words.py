@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import re
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from matplotlib.figure import Figure
@@ -70,10 +71,15 @@ def test_every_plot_function_is_checked() -> None:
 
 @pytest.mark.parametrize("name", NAMES)
 def test_plot_text_uses_the_vocabulary(cmp: ss.Comparison, name: str) -> None:
-    texts = _texts(_figures(cmp)[name]())
+    _assert_plain(_texts(_figures(cmp)[name]()))
+
+
+def _assert_plain(texts: list[Text]) -> str:
+    """Check that no text is a code name or under ``SMALL_PT``; all the words, joined."""
     words = " | ".join(t.get_text() for t in texts)
     assert not [t.get_text() for t in texts if CODE.search(t.get_text())], words
-    assert min(t.get_fontsize() for t in texts) >= plots.SMALL_PT, words
+    assert min(float(t.get_fontsize()) for t in texts) >= plots.SMALL_PT, words
+    return words
 
 
 def test_stage_and_role_labels_come_from_the_scenario(cmp: ss.Comparison) -> None:
@@ -85,3 +91,42 @@ def test_stage_and_role_labels_come_from_the_scenario(cmp: ss.Comparison) -> Non
     lab = plots.Labels.of(res.scenario)
     assert lab.kpi("utilisation_se") == "Utilisation of solution engineers"
     assert plots.Labels().role("sdr", plural=True) == "Sdrs"  # no title: the name in words
+
+
+@pytest.fixture(scope="module")
+def plan(regional: ss.Scenario) -> Any:
+    """A tiny search over a headcount, a choice and a number, with two objectives."""
+    from salessim.optimise import optimise
+
+    return optimise(short(regional, 30.0),
+                    {"teams.north.ae.headcount": range(6, 9),
+                     "roles.ae.assignment": ["owner", "pooled"],
+                     "stages.contract.effort_hours.value": {"low": 2.0, "high": 4.0}},
+                    objective=["profit", "cycle_time_p90_days"], trials=6, replications=2,
+                    seed=1, executor="serial", first_stage=2, candidates=2,
+                    max_replications=4, progress=False)
+
+
+@pytest.mark.parametrize("name", ["tornado", "progress", "frontier"])
+def test_optimiser_plots_use_the_vocabulary(plan: Any, name: str) -> None:
+    from salessim.optimise import plots as optimise_plots
+
+    fig = {"tornado": lambda: optimise_plots.tornado(plan),
+           "progress": lambda: optimise_plots.progress(plan),
+           "frontier": lambda: optimise_plots.frontier(plan, "profit", "cycle_time_p90_days"),
+           }[name]()
+    words = _assert_plain(_texts(fig))
+    if name == "tornado":  # levers by their words: role, team and field, not key paths
+        assert "Account executives in North (headcount): 7 → " in words, words
+        assert "Account executive assignment: " in words, words
+
+
+def test_a_lever_path_reads_as_words(regional: ss.Scenario) -> None:
+    from salessim.optimise.plots import lever_words
+
+    lab = plots.Labels.of(regional)
+    assert lever_words("teams.solutions.reps.se.headcount", lab) == (
+        "Solution engineers in Solutions (headcount)")
+    assert lever_words("roles.se.dispatch", lab) == "Solution engineer dispatch"
+    assert lever_words("stages.contract.effort_hours.value", lab) == (
+        "Stage Contract, effort (hours)")
