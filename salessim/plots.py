@@ -22,7 +22,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
+from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 from salessim.bottlenecks import Bottlenecks, bottlenecks
@@ -37,10 +37,11 @@ from salessim.formatting import (
     kpi_words,
     lower_first,
     readable,
+    whole,
 )
 from salessim.intervals import PHASES
 from salessim.kpis import better
-from salessim.model.leads import WON
+from salessim.model.leads import CLEARED, LOST, OPEN, WON
 from salessim.scenario.errors import unknown
 from salessim.timeseries import timeseries
 
@@ -272,6 +273,119 @@ def _draw_funnel(ax: Axes, res: Results, lab: Labels, notes: bool) -> None:
                     fontsize=SMALL_PT)
     ax.set_xlim(0, max(float(values.max()), 1.0) * 1.05)
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
+
+
+FLOW_EXITS = {"won": "won", "lost": "lost", "cleared": "stale", "open": "open"}
+"""Where a lead leaves the process, as the flow diagram names it beside a bar (short:
+the bars of one stage sit beside the next stage's); ``FLOW_NOTE`` says what they mean."""
+FLOW_NOTE = ("lost: declined or gone cold; stale: cleared as stale at a pipeline review; "
+             "open: still open when the run ended")
+FLOW_COLOURS = {"won": WON_COLOUR, "lost": "#a50f15", "cleared": "#969696", "open": "#6baed6"}
+"""One colour per way out: won is won's colour everywhere, lost a dark red."""
+
+
+def flow_counts(res: Results) -> pd.DataFrame:
+    """Counted leads into each stage and out of it, per replication (mean).
+
+    A lead counts at every stage up to the furthest it reached (a lead that skipped a
+    stage passed through it), so what enters a stage is what leaves it: ``entered`` is
+    ``passed`` (on to the next stage) plus the leads that left there ``won``, ``lost``
+    (declined or gone cold), ``cleared`` (as stale, at a pipeline review) or still
+    ``open`` at the end of the run.
+
+    Returns:
+        One row per stage in process order, those six columns.
+    """
+    n = len(res.scenario.stages)
+    rows = []
+    for raw in res.raw:
+        L, E = raw.leads, raw.events
+        furthest = np.zeros(len(L["cohort"]), dtype=np.int64)  # a lead not yet at a stage: 0
+        np.maximum.at(furthest, E["case"], E["stage"])
+        cohort = L["cohort"]
+        lost = L["status"] == LOST
+        cleared = lost & (L["lost_reason"] == CLEARED)
+        ways = {"won": L["status"] == WON, "lost": lost & ~cleared, "cleared": cleared,
+                "open": L["status"] == OPEN}
+        out = {k: np.bincount(furthest[cohort & m], minlength=n) for k, m in ways.items()}
+        entered = np.cumsum(np.bincount(furthest[cohort], minlength=n)[::-1])[::-1]
+        rows.append(np.column_stack([entered, np.append(entered[1:], 0), *out.values()]))
+    table = pd.DataFrame(np.mean(rows, axis=0), columns=["entered", "passed", *FLOW_EXITS],
+                         index=pd.Index([s.name for s in res.scenario.stages], name="stage"))
+    return table
+
+
+def flow(res: Results) -> Figure:
+    """Where leads go, stage by stage: a Sankey diagram of counted leads.
+
+    Each stage is a column whose bar is the leads that entered it; a band carries the
+    leads that pass on to the next stage, and the leads that leave there (won, lost,
+    cleared as stale, still open) flow to small bars below the next column, each with
+    its count. Band widths are leads per replication (mean), from ``flow_counts``.
+    """
+    table = flow_counts(res)
+    lab = Labels.of(res.scenario)
+    total = max(float(table["entered"].iloc[0]), 1.0)
+    fig, ax = _figure(4.6)
+    n = len(table)
+    for k, (stage, row) in enumerate(table.iterrows()):
+        size = float(row["entered"]) / total
+        ax.add_patch(Rectangle((k, -size), FLOW_NODE, size, color=LEADS_COLOUR, linewidth=0))
+        ax.text(k + FLOW_NODE / 2, 0.03, f"{lab.stage(str(stage))}\n{whole(row['entered'])}",
+                ha="center", va="bottom", fontsize=SMALL_PT)
+        exits = [(w, float(row[w]) / total) for w in FLOW_EXITS if row[w] > 0
+                 and not (w == "won" and k == n - 1)]  # the last stage's wins: the Won bar
+        passed = float(row["passed"] if k < n - 1 else row["won"]) / total
+        _flow_band(ax, k, 0.0, 0.0, passed, LEADS_COLOUR if k < n - 1 else WON_COLOUR)
+        if k == n - 1:
+            ax.add_patch(Rectangle((n, -passed), FLOW_NODE, passed, color=WON_COLOUR))
+            ax.text(n + FLOW_NODE / 2, 0.03, f"Won\n{whole(row['won'])}", ha="center",
+                    va="bottom", fontsize=SMALL_PT)
+        below = -(float(table["entered"].iloc[k + 1]) / total if k < n - 1 else passed)
+        _flow_exits(ax, k, -passed, below - FLOW_GAP, exits, total)
+    ax.set_xlim(-0.3, n + 0.85)  # room for the first stage's name, the last exits' words
+    ax.set_ylim(min(ax.get_ylim()[0], -1.05), 0.22)
+    ax.set_axis_off()
+    shown = [w for w in ("lost", "cleared", "open") if table[w].sum() > 0]
+    ax.text(0, 0, "; ".join(p for p in FLOW_NOTE.split("; ")
+                            if p.split(":")[0] in {FLOW_EXITS[w] for w in shown}),
+            transform=ax.transAxes, fontsize=SMALL_PT, color="0.35")
+    ax.set_title(_wrapped(f"Where leads go, stage by stage: {res.scenario.name}") + "\n"
+                 "(counted leads per replication, mean; a band's width is its leads)",
+                 fontsize=10)
+    return fig
+
+
+FLOW_NODE = 0.1
+"""Width of a stage's bar in the flow diagram (a column is 1 wide)."""
+FLOW_GAP = 0.05
+"""Space above the bars of the leads leaving a stage (a share of all leads)."""
+FLOW_LABEL = 0.075
+"""The least height a bar of leaving leads takes, so that labels do not overlap."""
+
+
+def _flow_exits(ax: Axes, k: int, source: float, top: float,
+                exits: Sequence[tuple[str, float]], total: float) -> None:
+    """The leads leaving stage ``k``: bands from under its passing band to bars below."""
+    for way, size in exits:
+        _flow_band(ax, k, source, top, size, FLOW_COLOURS[way])
+        ax.add_patch(Rectangle((k + 1, top - size), FLOW_NODE, size, color=FLOW_COLOURS[way],
+                               linewidth=0))
+        ax.text(k + 1 + FLOW_NODE + 0.03, top - size / 2,
+                f"{FLOW_EXITS[way]} {whole(size * total)}", va="center", fontsize=SMALL_PT,
+                bbox={"facecolor": "white", "alpha": 0.8, "linewidth": 0, "pad": 1})
+        source -= size
+        top -= max(size, FLOW_LABEL) + FLOW_GAP / 2
+
+
+def _flow_band(ax: Axes, k: int, start: float, end: float, size: float, colour: str) -> None:
+    """A band ``size`` wide from stage ``k``'s bar (top at ``start``) to the next column."""
+    if size <= 0:
+        return
+    x = np.linspace(k + FLOW_NODE, k + 1, 50)
+    ease = (1 - np.cos(np.linspace(0, np.pi, 50))) / 2  # flat at both ends, like a ribbon
+    upper = start + (end - start) * ease
+    ax.fill_between(x, upper, upper - size, color=colour, alpha=0.45, linewidth=0)
 
 
 def cycle_time(res: Results, bins: int = 40) -> Figure:

@@ -37,6 +37,7 @@ def _figures(cmp: ss.Comparison) -> dict[str, Callable[[], Figure]]:
     return {
         "funnel": lambda: plots.funnel(res),
         "funnels": lambda: plots.funnels(cmp.results),
+        "flow": lambda: plots.flow(res),
         "cycle_time": lambda: plots.cycle_time(res),
         "wip_over_time": lambda: plots.wip_over_time(res),
         "utilisation_role": lambda: plots.utilisation(res, "role"),
@@ -51,7 +52,7 @@ def _figures(cmp: ss.Comparison) -> dict[str, Callable[[], Figure]]:
     }
 
 
-NAMES = ("funnel", "funnels", "cycle_time", "wip_over_time", "utilisation_role",
+NAMES = ("funnel", "funnels", "flow", "cycle_time", "wip_over_time", "utilisation_role",
          "utilisation_team", "utilisation_rep", "time_breakdown", "time_breakdowns",
          "breakdown_team", "forest", "tradeoff", "tradeoff_diff")
 
@@ -66,7 +67,7 @@ def test_every_plot_function_is_checked() -> None:
               and f.__module__ == "salessim.plots" and not n.startswith("_")}
     called = {n.removesuffix("_role").removesuffix("_team").removesuffix("_rep")
               .removesuffix("_diff") for n in NAMES} - {"breakdown_team"} | {"breakdown"}
-    assert public - {"figures", "scenario_colour"} == called
+    assert public - {"figures", "scenario_colour", "flow_counts"} == called
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -9,6 +9,7 @@ from matplotlib.figure import Figure
 
 import salessim as ss
 from salessim import plots
+from salessim.formatting import whole
 from salessim.model.leads import WON
 
 from ..conftest import short
@@ -270,3 +271,37 @@ def test_tradeoff_bad_input_names_what_exists() -> None:
         plots.tradeoff(table, "cost", "profit", values="median")
     with pytest.raises(ValueError, match=r"unknown baseline scenario 'x'.*scenarios are: base, b"):
         plots.tradeoff(table, "cost", "profit", baseline="x")
+
+
+def test_flow_counts_conserve_leads_at_every_stage(res: ss.Results) -> None:
+    table = plots.flow_counts(res)
+    out = table[["passed", *plots.FLOW_EXITS]].sum(axis=1)
+    assert np.allclose(table["entered"], out)  # what enters a stage leaves it
+    assert np.allclose(table["entered"].to_numpy()[1:], table["passed"].to_numpy()[:-1])
+    assert table["passed"].iloc[-1] == 0
+    assert table["entered"].iloc[0] == pytest.approx(res.kpis["leads"].mean())
+    assert table["won"].sum() == pytest.approx(res.kpis["won"].mean())
+    assert table["lost"].sum() + table["cleared"].sum() == pytest.approx(
+        res.kpis["lost"].mean())
+
+
+def test_flow_counts_leads_still_open_where_they_are(regional: ss.Scenario) -> None:
+    cut = short(regional, 40.0).with_changes({"calendar.drain_limit_days": 5.0})
+    table = plots.flow_counts(ss.run(cut, replications=1, seed=2, executor="serial",
+                                     progress=False))
+    assert table["open"].sum() > 0
+    assert np.allclose(table["entered"], table[["passed", *plots.FLOW_EXITS]].sum(axis=1))
+
+
+def test_flow_names_stages_and_ways_out_with_whole_counts(res: ss.Results) -> None:
+    fig = plots.flow(res)
+    fig.draw_without_rendering()
+    words = [t.get_text() for t in fig.axes[0].texts]
+    table = plots.flow_counts(res)
+    lab = plots.Labels.of(res.scenario)
+    for stage, entered in table["entered"].items():
+        assert f"{lab.stage(str(stage))}\n{whole(entered)}" in words
+    assert f"Won\n{whole(table['won'].iloc[-1])}" in words
+    lost = [w for w in words if w.startswith("lost ")]
+    assert len(lost) == int((table["lost"] > 0).sum())
+    assert all(w.split()[-1].replace(",", "").isdigit() for w in lost)  # whole counts
