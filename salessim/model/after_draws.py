@@ -15,20 +15,19 @@ import numpy as np
 
 from salessim.model.draws import (
     BLOCK_ROWS,
+    Columns,
     FloatArray,
     Keys,
     Rows,
     StageLayer,
-    Transform,
     Uniforms,
     hours,
 )
+from salessim.model.inverse import ZERO, exponential_gaps, inverse
 from salessim.model.staffing import DAYS_PER_YEAR
 from salessim.rng import Purpose, name_key, stream
 from salessim.scenario.after_sale import AfterSale, DeliveryStep
 from salessim.scenario.schema import Scenario
-
-Columns = dict[str, tuple[int, Transform | None]]
 
 
 class OrderLayer(StageLayer):
@@ -102,10 +101,6 @@ def _uniforms(rng: np.random.Generator, n: int, c: int) -> Uniforms:
     return Uniforms(rng, n, c, sparse=n > BLOCK_ROWS)
 
 
-def _zeros(u: FloatArray) -> FloatArray:
-    return np.zeros_like(u)
-
-
 def order_layer(sc: Scenario, source: Keys, n: int, seed: int, replication: int
                 ) -> OrderLayer:
     """The order draws of a source's ``n`` leads."""
@@ -113,12 +108,12 @@ def order_layer(sc: Scenario, source: Keys, n: int, seed: int, replication: int
     rng = stream(seed, replication, Purpose.ORDER, *source)
     delivery = after.delivery
     lost = delivery.promise_lost_days
-    decision = after.repurchase.after_days.ppf if after.repurchase is not None else _zeros
+    decision = inverse(after.repurchase.after_days) if after.repurchase is not None else ZERO
     columns: Columns = {
-        "promised_days": (0, delivery.promised_days.ppf),
-        "handoff_days": (1, delivery.handoff_days.ppf),
+        "promised_days": (0, inverse(delivery.promised_days)),
+        "handoff_days": (1, inverse(delivery.handoff_days)),
         "u_promise_lost": (2, None),
-        "promise_lost_days": (3, lost.ppf if lost is not None else _zeros),
+        "promise_lost_days": (3, inverse(lost) if lost is not None else ZERO),
         "decision_days": (4, decision),
         "u_decision": (5, None),
         "u_bad_debt": (6, None),
@@ -133,8 +128,8 @@ def step_layer(sc: Scenario, source: Keys, n: int, step: DeliveryStep, attempt: 
     rng = stream(seed, replication, Purpose.DELIVERY, *source, name_key(step.name), attempt)
     columns: Columns = {
         "work_days": (0, hours(step.effort_hours, hpd)),
-        "fix_days": (1, hours(step.fix_hours, hpd) if step.fix_hours is not None else _zeros),
-        "lead_time_days": (2, step.lead_time_days.ppf),
+        "fix_days": (1, hours(step.fix_hours, hpd) if step.fix_hours is not None else ZERO),
+        "lead_time_days": (2, inverse(step.lead_time_days)),
         "u_pass": (3, None),
     }
     return StepLayer(_uniforms(rng, n, 4), columns, *_laziness(n))
@@ -146,9 +141,9 @@ def invoice_layer(sc: Scenario, source: Keys, n: int, milestone: str, seed: int,
     after = _after(sc)
     rng = stream(seed, replication, Purpose.INVOICE, *source, name_key(milestone))
     columns: Columns = {
-        "delay_days": (0, sc.payment.invoice_delay_days.ppf),
+        "delay_days": (0, inverse(sc.payment.invoice_delay_days)),
         "work_days": (1, hours(after.invoicing.effort_hours, sc.calendar.hours_per_day)),
-        "pay_days": (2, sc.payment.payment_days.ppf),
+        "pay_days": (2, inverse(sc.payment.payment_days)),
     }
     return InvoiceLayer(_uniforms(rng, n, 3), columns, *_laziness(n))
 
@@ -162,7 +157,7 @@ def chase_layer(sc: Scenario, source: Keys, n: int, milestone: str, chase: int, 
     columns: Columns = {
         "work_days": (0, hours(collection.effort_hours, sc.calendar.hours_per_day)),
         "u_pay": (1, None),
-        "paid_after_days": (2, collection.paid_after_days.ppf),
+        "paid_after_days": (2, inverse(collection.paid_after_days)),
     }
     return ChaseLayer(_uniforms(rng, n, 3), columns, *_laziness(n))
 
@@ -209,15 +204,10 @@ def customer_layer(sc: Scenario, origin: Keys, n: int, what: int, k: int, seed: 
         assert after.referrals is not None
         rate = after.referrals.per_year
     columns: Columns = {
-        "gap_days": (0, _exponential(rate / DAYS_PER_YEAR)),
-        "work_days": (1, hours(effort, hpd) if effort is not None else _zeros),
+        "gap_days": (0, exponential_gaps(rate / DAYS_PER_YEAR)),
+        "work_days": (1, hours(effort, hpd) if effort is not None else ZERO),
     }
     return CustomerLayer(_uniforms(rng, n, 2), columns, *_laziness(n))
-
-
-def _exponential(rate: float) -> Transform:
-    """Uniforms to exponential gaps (days) of a Poisson process of ``rate`` per day."""
-    return lambda u: -np.log1p(-u) / rate
 
 
 def made_lead_uniforms(source: Keys, seed: int, replication: int) -> FloatArray:

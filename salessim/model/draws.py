@@ -17,15 +17,16 @@ jump ahead exactly and the inverse CDFs work element by element.
 
 from __future__ import annotations
 
+import bisect
 import weakref
 from array import array
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
+from salessim.model.inverse import ZERO, Inverse, inverse
 from salessim.model.organisation import travel_zones
 from salessim.rng import Purpose, name_key, stream
 from salessim.scenario.distributions import Distribution
@@ -86,8 +87,10 @@ class Rows(Protocol):
         """The value for the lead in ``row``."""
 
 
-Transform = Callable[[FloatArray], FloatArray]
+Transform = Inverse
 """Uniforms to values, element by element (an inverse CDF, maybe scaled)."""
+Columns = dict[str, tuple[int, Transform | None]]
+"""A layer's columns: name -> (column of uniforms, transform to values)."""
 
 
 class Uniforms:
@@ -107,13 +110,17 @@ class Uniforms:
         sparse: Make rows when read (True) or the whole matrix now (False).
     """
 
-    __slots__ = ("_bits", "_blocks", "_c", "_full", "_n", "_start")
+    __slots__ = ("_bits", "_blocks", "_c", "_full", "_gen", "_n", "_pos", "_start")
 
     def __init__(self, rng: np.random.Generator, n: int, c: int, *, sparse: bool) -> None:
         bits = rng.bit_generator
         assert isinstance(bits, np.random.PCG64), "jumping ahead needs PCG64"
         self._bits = bits
+        self._gen = rng
         self._start = bits.state
+        self._pos = 0
+        """Draws made from the start: a jump goes from here, not from a reset state
+        (setting a PCG64's state costs more than the jump itself)."""
         self._n, self._c = n, c
         self._blocks: dict[int, FloatArray] = {}
         self._full: FloatArray | None = None
@@ -134,55 +141,72 @@ class Uniforms:
             return self._full[start:stop, k]
         block = self._blocks.get(start)
         if block is None:
-            self._bits.state = self._start
-            self._bits.advance(start * self._c)
-            stop = min(stop, self._n)
-            block = self._blocks[start] = np.random.Generator(self._bits).random(
-                (stop - start, self._c))
+            block = self._block(start, stop)
         return block[:, k]
+
+    def value(self, row: int, k: int, chunk: int) -> float:
+        """Row ``row`` of column ``k``; sparse rows are made ``chunk`` at a time."""
+        if self._full is not None:
+            return float(self._full[row, k])
+        start = row - row % chunk
+        block = self._blocks.get(start)
+        if block is None:
+            block = self._block(start, start + chunk)
+        return float(block[row - start, k])
+
+    def _block(self, start: int, stop: int) -> FloatArray:
+        """Make (and keep) rows ``[start, stop)`` of a sparse matrix."""
+        stop = min(stop, self._n)
+        c = self._c
+        # PCG64 jumps by any number of draws modulo 2**128, backwards as well.
+        self._bits.advance(start * c - self._pos)
+        block = self._blocks[start] = self._gen.random((stop - start, c))
+        self._pos = stop * c
+        return block
 
 
 class LazyColumn:
     """A column of a layer, converted row by row until ``dense_after`` rows were read.
 
-    With ``chunk`` above 1, rows convert ``chunk`` at a time (the chunk holding the row
-    read): for columns read sparsely, where one conversion per row would cost more than
-    the arithmetic.
+    A row read alone is converted from its uniform as a Python float (``Inverse.one``);
+    its uniforms are made ``chunk`` rows at a time (``Uniforms.value``), for columns
+    read sparsely, where one jump ahead per row would cost more than the draws.
 
     After that the whole column is converted at once and the layer's attribute is
     replaced by the resulting typed array, so later reads are plain indexing. The column
     refers to its layer weakly, so the two make no reference cycle.
     """
 
-    __slots__ = ("_budget", "_cache", "_chunk", "_dense", "_k", "_layer", "_name",
-                 "_transform", "_u")
+    __slots__ = ("_budget", "_chunk", "_dense", "_k", "_layer", "_name", "_one",
+                 "_transform", "_u", "_values")
 
     def __init__(self, layer: StageLayer, name: str, u: Uniforms, k: int,
-                 transform: Transform | None, dense_after: int, chunk: int = 1) -> None:
+                 transform: Inverse | None, dense_after: int, chunk: int = 1) -> None:
         self._layer = weakref.ref(layer)
         self._name = name
         self._u = u
         self._k = k
         self._transform = transform
+        self._one = transform.one if transform is not None else None
         self._budget = dense_after
         self._chunk = chunk
-        self._cache: dict[int, list[float]] = {}
+        self._values: dict[int, float] = {}
         self._dense: array[float] | None = None
 
     def __getitem__(self, row: int, /) -> float:
         """The value for the lead in ``row``."""
         if self._dense is not None:
             return self._dense[row]
-        start = row - row % self._chunk
-        part = self._cache.get(start)
-        if part is None:
+        value = self._values.get(row)
+        if value is None:
             if self._budget <= 0:
                 return self.densify()[row]
-            self._budget -= self._chunk
-            u = self._u.rows(start, start + self._chunk, self._k)
-            part = self._cache[start] = (u if self._transform is None
-                                         else self._transform(u)).tolist()
-        return part[row - start]
+            self._budget -= 1
+            value = self._u.value(row, self._k, self._chunk)
+            if self._one is not None:
+                value = self._one(value)
+            self._values[row] = value
+        return value
 
     def densify(self) -> array[float]:
         """Convert the whole column and put the values in the layer in this column's place."""
@@ -193,7 +217,7 @@ class LazyColumn:
             layer = self._layer()
             if layer is not None:
                 layer.put(self._name, dense)
-            self._cache.clear()
+            self._values.clear()
         return self._dense
 
 
@@ -217,14 +241,14 @@ class StageLayer:
     """Travel time of a visit (days), by travel zone (``organisation.travel_zones``)."""
     nurture_days: Rows
 
-    def __init__(self, u: Uniforms, columns: dict[str, tuple[int, Transform | None]],
-                 dense_after: int, chunk: int = 1) -> None:
+    def __init__(self, u: Uniforms, columns: Columns, dense_after: int, chunk: int = 1
+                 ) -> None:
         self.u = u
         self.dense_after = dense_after
         self.chunk = chunk
         self.convert(columns)
 
-    def convert(self, columns: dict[str, tuple[int, Transform | None]]) -> None:
+    def convert(self, columns: Columns) -> None:
         """(Re)build the columns from the layer's uniforms with these transforms.
 
         Called again when a distribution changes during a run: rows read from now on
@@ -332,6 +356,44 @@ def deal_values(sc: Scenario, attributes: dict[str, IntArray], u: FloatArray) ->
     return value
 
 
+class OneLead:
+    """Attributes, deal value and band of one lead from its uniforms, as Python numbers.
+
+    For leads made during the run (repeat opportunities, referrals), one at a time: the
+    same values ``mix_indices``, ``deal_values`` and the bands give for an array, without
+    a numpy call per attribute (the cumulative shares and factors are kept as floats).
+    """
+
+    def __init__(self, sc: Scenario) -> None:
+        self._sc = sc
+        self._cdf: dict[tuple[int, str], list[float]] = {}
+        self._base = inverse(sc.deal_value.distribution).one
+        self._factors = [(attr, [factors.get(v, 1.0) for v in sc.values_of(attr)])
+                         for attr, factors in sc.deal_value.multipliers.items()]
+        self._bounds = [sc.deal_value.bands[b] for b in sc.deal_value.band_names()]
+
+    def attribute(self, channel: int, attr: str, u: float) -> int:
+        """The index of ``attr``'s value drawn from channel ``channel``'s mix by ``u``."""
+        cdf = self._cdf.get((channel, attr))
+        if cdf is None:
+            values = self._sc.values_of(attr)
+            mix = self._sc.channels[channel].mix[attr]  # type: ignore[index]
+            shares = np.array([mix.get(v, 0.0) for v in values])
+            cdf = self._cdf[channel, attr] = (np.cumsum(shares) / shares.sum()).tolist()
+        return min(bisect.bisect_right(cdf, u), len(cdf) - 1)
+
+    def deal_value(self, attributes: dict[str, int], u: float) -> float:
+        """The deal value (currency) of a lead with these attributes, by ``u``."""
+        value = self._base(u)
+        for attr, factors in self._factors:
+            value = value * factors[attributes[attr]]
+        return value
+
+    def band(self, value: float) -> int:
+        """The index of the deal-size band of ``value`` (0 without bands)."""
+        return bisect.bisect_right(self._bounds, value) - 1 if self._bounds else 0
+
+
 DENSE_AFTER_ROWS = 32
 """Rows a later attempt's column converts one by one, at least, before it converts whole."""
 
@@ -353,21 +415,24 @@ def packed(values: FloatArray) -> array[float]:
 
 def stage_layer(
     sc: Scenario, source: Keys, n_leads: int, stage: Stage, attempt: int,
-    seed: int, replication: int,
+    seed: int, replication: int, columns: Columns | None = None,
 ) -> StageLayer:
     """The layer of (source, stage, attempt) for all ``n_leads`` leads of the source.
 
     The uniforms are drawn here; values are converted from them when first read.
+    ``columns`` are the stage's ``stage_columns``, if the caller keeps them.
     """
     rng = stream(seed, replication, Purpose.STAGE, *source, name_key(stage.name), attempt)
+    if columns is None:
+        columns = stage_columns(sc, stage)
     if n_leads <= BLOCK_ROWS:  # a source of leads made during the run: a few rows read
-        return StageLayer(Uniforms(rng, n_leads, _STAGE_COLUMNS, sparse=False),
-                          stage_columns(sc, stage), n_leads)
-    return StageLayer(Uniforms(rng, n_leads, _STAGE_COLUMNS, sparse=attempt > 0),
-                      stage_columns(sc, stage), 0 if attempt == 0 else sparse_rows(n_leads))
+        return StageLayer(Uniforms(rng, n_leads, _STAGE_COLUMNS, sparse=False), columns,
+                          n_leads)
+    return StageLayer(Uniforms(rng, n_leads, _STAGE_COLUMNS, sparse=attempt > 0), columns,
+                      0 if attempt == 0 else sparse_rows(n_leads))
 
 
-def stage_columns(sc: Scenario, stage: Stage) -> dict[str, tuple[int, Transform | None]]:
+def stage_columns(sc: Scenario, stage: Stage) -> Columns:
     """A stage layer's columns: name -> (column of uniforms, transform to values)."""
     hpd = sc.calendar.hours_per_day
     handoff = stage.handoff or sc.handoff
@@ -375,23 +440,23 @@ def stage_columns(sc: Scenario, stage: Stage) -> dict[str, tuple[int, Transform 
 
     return {
         "work_days": (0, hours(stage.effort_hours, hpd)),
-        "customer_days": (1, stage.customer_delay_days.ppf),
-        "decline_days": (1, (stage.decline_delay_days or stage.customer_delay_days).ppf),
+        "customer_days": (1, inverse(stage.customer_delay_days)),
+        "decline_days": (1, inverse(stage.decline_delay_days or stage.customer_delay_days)),
         "u_outcome": (2, None),
         "u_route": (3, None),
-        "handoff_days": (4, handoff.delay_days.ppf),
+        "handoff_days": (4, inverse(handoff.delay_days)),
         "u_info_loss": (5, None),
         # One uniform for a visit's travel, whatever the zone: a lead's trip is as long
         # or short, relative to its zone, in every structure compared.
         **{f"travel_days.{k}": (6, hours(zone.hours, hpd))
            for k, zone in enumerate(travel_zones(sc))},
-        "nurture_days": (7, nurture.ppf if nurture else np.zeros_like),
+        "nurture_days": (7, inverse(nurture) if nurture else ZERO),
     }
 
 
 def hours(dist: Distribution, hours_per_day: float) -> Transform:
     """Uniforms to a duration given in hours, in days."""
-    return lambda x: dist.ppf(x) / hours_per_day
+    return inverse(dist, hours_per_day)
 
 
 class PartLayer(StageLayer):
@@ -430,7 +495,7 @@ def part_layer(
 
 
 def part_columns(sc: Scenario, stage: Stage, joint: int
-                 ) -> dict[str, tuple[int, Transform | None]]:
+                 ) -> Columns:
     """A part layer's columns: its effort and travel by zone."""
     hpd = sc.calendar.hours_per_day
     effort = stage.effort_hours if joint < 0 else stage.joint[joint].effort_hours
@@ -463,11 +528,11 @@ def follow_up_layer(
                          follow_up_columns(sc, stage), 0 if first else sparse_rows(n_leads))
 
 
-def follow_up_columns(sc: Scenario, stage: Stage) -> dict[str, tuple[int, Transform | None]]:
+def follow_up_columns(sc: Scenario, stage: Stage) -> Columns:
     """A follow-up layer's columns: the gap before the touch and its effort."""
     fu = stage.follow_ups
     assert fu is not None, "only stages with follow-ups have follow-up layers"
-    return {"gap_days": (0, fu.gap_days.ppf),
+    return {"gap_days": (0, inverse(fu.gap_days)),
             "work_days": (1, hours(fu.effort_hours, sc.calendar.hours_per_day))}
 
 
