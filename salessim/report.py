@@ -19,6 +19,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -175,22 +176,25 @@ def _scenario_context(name: str, res: Results, bn: Bottlenecks, lab: Labels,
     sc = res.scenario
     ts = timeseries(res)
     figs: dict[str, tuple[Callable[[], Figure], str]] = {
+        "flow": (lambda: plots.flow(res), "Where counted leads go: on to the next stage, "
+                 "or out of the process won, lost, stale or still open."),
         "funnel": (lambda: plots.funnel(res), "Counted leads reaching each stage and the "
                    "share that passes on."),
         "time_breakdown": (lambda: plots.time_breakdown(res), "Where won deals' days go, "
                            "stage by stage; the bars add up to the mean cycle time."),
         "cycle_time": (lambda: plots.cycle_time(res), "How long won deals take, with the "
                        "mean, the median and the 90th percentile."),
-        "wip_over_time": (lambda: plots.wip_over_time(res, ts), "Leads at each stage and "
-                          "waiting for a rep, over the run (means over replications)."),
-        "utilisation_role": (lambda: plots.utilisation(res, "role"), "How busy each role is, "
-                             "with its 95% interval."),
         "utilisation_team": (lambda: plots.utilisation(res, "team"), "How busy each team's "
                              "reps of each role are."),
+        "wip_over_time": (lambda: plots.wip_over_time(res, ts), "Leads at each stage and "
+                          "waiting for a rep, over the run (means over replications)."),
         "utilisation_rep": (lambda: plots.utilisation(res, "rep"), "Every rep's utilisation, "
                             "a dot each; the bar across a row is its mean."),
+        "utilisation_role": (lambda: plots.utilisation(res, "role"), "How busy each role is, "
+                             "with its 95% interval."),
     }
-    shown = [k for k in figs if not compared or k not in ("funnel", "time_breakdown",
+    # A comparison shows the flows, the funnels and where time goes side by side already.
+    shown = [k for k in figs if not compared or k not in ("flow", "funnel", "time_breakdown",
                                                           "utilisation_role")]
     most_wip = lab.stage(bn.most_wip)
     return {
@@ -207,7 +211,10 @@ def _scenario_context(name: str, res: Results, bn: Bottlenecks, lab: Labels,
         "alert": f"{bn.conversion_alert:.0%}",
         "busiest": f"{lab.role(bn.busiest_role, plural=True)} "
                    f"({bn.roles['utilisation'].to_dict()[bn.busiest_role]:.0%} busy)",
-        "figures": [_figure(figs[k][0](), f"{k} of {name}", figs[k][1]) for k in shown],
+        "figures": [_figure(figs[k][0](), f"{k} of {name}", figs[k][1]) for k in shown
+                    if k in FULL_WIDTH],
+        "pairs": [_half(figs[k][0](), sc.name, f"{k} of {name}", figs[k][1]) for k in shown
+                  if k not in FULL_WIDTH],
         "yaml": sc.to_yaml(),
         "file": _file_name(name),
     }
@@ -227,6 +234,9 @@ def _comparison_figures(table: pd.DataFrame, results: Mapping[str, Results],
     return [
         _figure(plots.funnels(results), "funnels side by side",
                 "The funnels on one scale: counted leads reaching each stage, and won."),
+        *(_figure(plots.flow(res), f"flow of leads in {name}", "Where counted leads go: on "
+                  "to the next stage, or out of the process won, lost, stale or still open.")
+          for name, res in results.items()),
         _figure(plots.time_breakdowns(results, analyses), "where time goes, side by side",
                 "Where won deals' days go, stage by stage and phase by phase; ◀ marks the "
                 "stage where they wait longest for a rep."),
@@ -242,6 +252,37 @@ def _comparison_figures(table: pd.DataFrame, results: Mapping[str, Results],
 
 def _figure(fig: Figure, alt: str, caption: str) -> dict[str, str]:
     return {"png": _png(fig), "alt": alt, "caption": caption}
+
+
+FULL_WIDTH = ("flow", "funnel", "time_breakdown")
+"""A scenario's figures drawn across the page; the others go two to a row."""
+HALF_WIDTH_IN = 4.6
+"""Width of a figure two to a row (inches): printed at half the page, its 9-point text
+reads at about 7 points."""
+
+
+def _half(fig: Figure, scenario: str, alt: str, caption: str) -> dict[str, str]:
+    """A figure for half the page: narrower and lower, titled without the scenario's name.
+
+    The section's heading names the scenario, so the title keeps what the figure shows
+    and fits the narrower width.
+    """
+    height = float(fig.get_size_inches()[1])
+    fig.set_size_inches(HALF_WIDTH_IN, height * 0.8)
+    title = fig.get_suptitle() or fig.axes[0].get_title()
+    fig.axes[0].set_title("")
+    # Over the whole figure: an axis title is centred on the axis and runs off the left.
+    fig.suptitle(" ".join(title.split()).removesuffix(f": {' '.join(scenario.split())}"),
+                 fontsize=10)
+    for legend in list(fig.legends):  # three columns do not fit half the width: two
+        handles = [h for h in legend.legend_handles if h is not None]
+        words = [t.get_text() for t in legend.texts]
+        legend.remove()
+        fig.legend(handles, words, ncols=2, fontsize=plots.SMALL_PT, frameon=False,
+                   loc="outside lower center")
+    for ax in fig.axes:
+        ax.set_xlabel("\n".join(textwrap.wrap(ax.get_xlabel(), 30)))
+    return _figure(fig, alt, caption)
 
 
 def _kpi_tables(table: pd.DataFrame, names: list[str], lab: Labels, currency: str

@@ -14,7 +14,7 @@ import salessim as ss
 from salessim import briefing, plots
 from salessim.cli import main
 from salessim.formatting import fmt_number, kpi_label
-from salessim.report import render_report, write_pdf, write_report
+from salessim.report import HALF_WIDTH_IN, render_report, write_pdf, write_report
 
 from ..conftest import short
 
@@ -87,10 +87,12 @@ def test_report_is_self_contained(report_file: Path) -> None:
     assert not re.search(r"""(?:src|href)\s*=\s*["']?(?:https?:|//)""", html)
     assert "<link" not in html and "<script" not in html
     images = re.findall(r'src="data:image/png;base64,([^"]+)"', html)
-    assert len(images) == 4 + 2 * 4  # side by side, then four plots per scenario
+    # Side by side (with each scenario's flow of leads), then four plots per scenario.
+    assert len(images) == 4 + 2 + 2 * 4
     assert all(base64.b64decode(i)[:8] == b"\x89PNG\r\n\x1a\n" for i in images)
-    width = int.from_bytes(base64.b64decode(images[0])[16:20], "big")
-    assert width == plots.WIDTH_IN * plots.DPI  # twice a screen's resolution
+    widths = [int.from_bytes(base64.b64decode(i)[16:20], "big") for i in images]
+    assert widths[:6] == [plots.WIDTH_IN * plots.DPI] * 6  # twice a screen's resolution
+    assert widths[6:] == [round(HALF_WIDTH_IN * plots.DPI)] * 8  # a scenario's plots two to a row
 
 
 @pytest.mark.slow
@@ -115,7 +117,7 @@ def test_single_scenario_report_has_no_comparison(pair: ss.Comparison) -> None:
     res = pair.results["baseline"]
     html = render_report(res)
     assert 'id="comparison"' not in html and "What changes" not in html
-    assert html.count("data:image/png;base64,") == 7
+    assert html.count("data:image/png;base64,") == 8  # with the flow of leads
     assert "--replications 3 --seed 8" in html
     assert "Over 3 replications: " in _text(html)
     assert '<td class="kpi">Profit (EUR)</td>' in html
@@ -244,7 +246,7 @@ def test_report_renders_in_headless_chromium_and_fits_a4_in_print(report_file: P
     for words in ("Conversion rate", "Cycle time, mean (working days)", "fewer SEs"):
         assert words in kpi_text
     assert page_width <= 1100  # no sideways scrolling at a laptop's width
-    assert len(widths) == 12 and all(w == 1600 for w in widths)
+    assert sorted(widths) == [round(HALF_WIDTH_IN * plots.DPI)] * 8 + [1600] * 6
     assert [u for u in requests if not u.startswith("data:")] == [url]
     assert len(tables) >= 4
     for t in tables:  # in print, every table fits the page: nothing to scroll, nothing cut
@@ -276,6 +278,7 @@ def test_pdf_is_a4_pages_with_nothing_cut_at_the_edge(report_file: Path,
     html = report_file.read_text(encoding="utf-8")
     headings = [_text(h).strip() for h in re.findall(r"<h[23][^>]*>(.*?)</h[23]>", html, re.S)]
     doc = pdfium.PdfDocument(pdf)
+    starts: dict[str, int] = {}
     try:
         assert 5 <= len(doc) <= 20
         for number, page in enumerate(doc, start=1):
@@ -288,11 +291,16 @@ def test_pdf_is_a4_pages_with_nothing_cut_at_the_edge(report_file: Path,
             lines = [ln.strip() for ln in page.get_textpage().get_text_range().splitlines()
                      if ln.strip()]
             assert lines and lines[-1] not in headings, f"page {number} ends with a heading"
+            starts.update({ln: number for ln in lines if ln.startswith(("In detail: ",
+                                                                        "Appendix: "))})
             if os.environ.get("SALESSIM_SCREENSHOT_DIR"):
                 page.render(scale=1.0).to_pil().save(
                     Path(os.environ["SALESSIM_SCREENSHOT_DIR"]) / f"report-page-{number}.png")
     finally:
         doc.close()
+    # Each scenario in detail takes one page: the next section starts on the next page.
+    pages = [starts[f"In detail: {n}"] for n in ("baseline", "fewer SEs")]
+    assert [pages[1], starts["Appendix: the scenario files"]] == [pages[0] + 1, pages[0] + 2]
 
 
 @pytest.mark.slow
