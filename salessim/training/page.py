@@ -35,6 +35,7 @@ import panel as pn
 import tornado.web
 
 from salessim.formatting import fmt_number, kpi_label, money, whole
+from salessim.plots import Labels
 from salessim.scenario.errors import Problem, ScenarioError
 from salessim.scenario.exercise_spec import Lever
 from salessim.training.debrief import goal_lines, lever_terms
@@ -113,15 +114,27 @@ def note_html(text: str) -> str:
     return f"<p class='salessim-note'>{html.escape(text)}</p>"
 
 
-def counts_html(df: pd.DataFrame) -> str:
+def counts_html(df: pd.DataFrame, tenths: Sequence[str] = ()) -> str:
     """A DataFrame of mean counts as an HTML table of whole numbers, index levels first.
 
     Index values are names: their underscores are shown as spaces.
+
+    Args:
+        df: The counts.
+        tenths: Columns shown to one decimal: means that are not counts of things one
+            can point at (busy reps: 3.4 of 5 busy on average), where rounding to whole
+            would hide the change a lever makes.
     """
     flat = df.reset_index()
     index_columns = len(df.index.names)
-    rows = [tuple(str(v).replace("_", " ") if i < index_columns else whole(float(v))
-                  for i, v in enumerate(r)) for r in flat.itertuples(index=False)]
+    shown = [str(c) for c in flat.columns]
+
+    def cell(i: int, v: Any) -> str:
+        if i < index_columns:
+            return str(v).replace("_", " ")
+        return f"{float(v):,.1f}" if shown[i] in tenths else whole(float(v))
+
+    rows = [tuple(cell(i, v) for i, v in enumerate(r)) for r in flat.itertuples(index=False)]
     return table_html(tuple(str(c) for c in flat.columns), rows, index_columns)
 
 
@@ -201,7 +214,8 @@ def figure_pane(png: bytes) -> pn.pane.PNG:
 
 def score_rows(exercise: Exercise, score: ScoreView) -> list[tuple[str, ...]]:
     """The score's table: each KPI in words with its unit, the baseline, the game."""
-    return [(kpi_label(kpi, exercise.currency), base, answer, diff)
+    lab = Labels.of(exercise.scenario)  # utilisation by its role's words, as in the CLI
+    return [(lab.kpi_label(kpi, exercise.currency), base, answer, diff)
             for kpi, base, answer, diff in score.kpi_rows]
 
 
@@ -446,9 +460,9 @@ class TrainingPage:
             self.kpis.object = so_far_html(exercise, view, self.reference)
             self.pipeline.object = counts_html(view.pipeline) + note_html(
                 f"{IN_TRANSIT} Means over {n} replications, rounded.")
-            self.pools.object = counts_html(view.pools) + note_html(
+            self.pools.object = counts_html(view.pools, tenths=("busy",)) + note_html(
                 f"Reps, those busy now and tasks waiting for them: means over {n} "
-                "replications, rounded.")
+                "replications; busy reps to a tenth, the others rounded.")
         self.figures.objects = [figure_pane(png) for png in view.figures]
         if view.score is not None:
             self._show_score(view.score, view.answer)

@@ -357,6 +357,10 @@ def test_the_page_fits_every_width_with_the_baseline_the_clock_and_the_breakdown
         assert all(re.fullmatch(r"-?[\d,]+", v) for v in so_far[counted])  # whole numbers
     assert "in transit" in _rows(page, "in transit")["stage"]
     page.get_by_text("In transit: between two steps of a stage").wait_for(timeout=STEP_MS)
+    pools = [r.split("\t") for r in page.locator("table.salessim", has_text="queue").first
+             .locator("tr").all_inner_texts()]
+    busy = pools[0].index("busy")
+    assert all(re.fullmatch(r"[\d,]+\.\d", r[busy]) for r in pools[1:]), pools  # a mean
     sizes += _fits(page, shots, "round")
 
     tab.play()
