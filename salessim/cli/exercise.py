@@ -19,7 +19,8 @@ from pathlib import Path
 import pandas as pd
 
 from salessim.cli.common import EXIT_BAD_INPUT, EXIT_OK, text_table, whole_number
-from salessim.formatting import fmt
+from salessim.formatting import fmt_number
+from salessim.plots import Labels
 from salessim.scenario import Problem, ScenarioError
 from salessim.scenario.loader import read_answer
 from salessim.training import AnswerSpec, Exercise, Score, baseline, check_answer, plan
@@ -139,8 +140,11 @@ def _check(args: argparse.Namespace) -> int:
     elif len(files) == 1:
         only = scored[0]
         decisions = accepted[0][1].decisions
-        table = text_table([("kpi", "baseline", "answer", "difference (95% CI)"),
-                            *kpi_rows(only.score)], (False, True, True, True))
+        lab = Labels.of(exercise.scenario)
+        table = text_table([("KPI", "baseline", "your answer", "difference (95% interval)"),
+                            *((lab.kpi_label(k, exercise.currency), *cells)
+                              for k, *cells in kpi_rows(only.score))],
+                           (False, True, True, True))
         plan_order = sorted(decisions, key=lambda d: d.day)
         sys.stdout.write(debrief_text(exercise, only.score, plan_order, table) + "\n")
     else:
@@ -166,12 +170,15 @@ def _people_table(exercise: Exercise, scored: list[_Scored]) -> str:
     table = _table(exercise, scored).sort_values("points", ascending=False, kind="stable")
     kpis = [c for c in table.columns if c not in ("answer", "trainee", "points", "goal_met",
                                                   "lever_costs")]
-    rows: list[tuple[str, ...]] = [("answer", "trainee", "points", "goal", *kpis,
-                                    "lever costs")]
+    lab, currency = Labels.of(exercise.scenario), exercise.currency
+    rows: list[tuple[str, ...]] = [("answer", "trainee", "points", "goal",
+                                    *(lab.kpi_label(k, currency) for k in kpis),
+                                    f"lever costs ({currency})")]
     for _, r in table.iterrows():
         rows.append((str(r["answer"]), str(r["trainee"]), str(r["points"]),
                      "met" if r["goal_met"] else "not met",
-                     *(fmt(k, float(r[k])) for k in kpis), fmt("cost", float(r["lever_costs"]))))
+                     *(fmt_number(k, float(r[k])) for k in kpis),
+                     fmt_number("cost", float(r["lever_costs"]))))
     spec = exercise.spec
     head = (f"{spec.title}: {len(scored)} answers, {spec.replications} replications, seed "
             f"{spec.seed}, money in {exercise.currency}; best first")

@@ -78,7 +78,8 @@ def brief_text(exercise: Exercise) -> str:
              "Goal:", *goal_lines(exercise), "",
              f"Budget for levers: {fmt('cost', spec.budget)} {exercise.currency}. "
              f"{len(exercise.round_starts)} rounds of {spec.round_days:g} working days; "
-             f"decisions on day {', '.join(f'{d:g}' for d in exercise.round_starts)}.",
+             f"decisions on day {', '.join(f'{d:g}' for d in run_days(exercise))} of the "
+             f"run, as the charts count. {clock_note(exercise)}",
              "", "Levers:", *(f"- {lever_line(exercise, lever)}" for lever in exercise.levers)]
     return "\n".join(lines)
 
@@ -150,7 +151,7 @@ def decision_words(exercise: Exercise, decisions: Sequence[Decision]) -> list[st
         starts = exercise.round_starts
         when = ("at the start" if d.day == 0 else
                 f"before round {starts.index(d.day) + 1}" if d.day in starts else
-                f"on day {d.day:g}")
+                f"on day {exercise.takeover_day + d.day:g} of the run")
         cost = cost_of(lever, old, d.value)
         paid = f" ({fmt_value('cost', cost, exercise.currency)})" if cost else ""
         said.append(f"{lever.label} from {_show(old)} to {_show(d.value)}, {when}{paid}")
@@ -236,9 +237,26 @@ def kpi_rows(score: Score) -> list[tuple[str, str, str, str]]:
 
 
 def decision_line(exercise: Exercise, decision: Decision) -> str:
-    """``day 0: legal = 3 (Contract counsels)``."""
+    """``day 20 of the run (answer file: day 0): Contract counsels: 3 (lever legal)``.
+
+    Both clocks are named: the run's, as the charts and the page count, and the answer
+    file's, days after the takeover, where the trainee looks the decision up.
+    """
     lever = exercise.lever(decision.lever)
-    return f"day {decision.day:g}: {decision.lever} = {_show(decision.value)} ({lever.label})"
+    return (f"day {exercise.takeover_day + decision.day:g} of the run (answer file: day "
+            f"{decision.day:g}): {lever.label}: {_show(decision.value)} "
+            f"(lever {decision.lever})")
+
+
+def run_days(exercise: Exercise) -> list[float]:
+    """The rounds' first days on the charts' clock: working days from the start of the run."""
+    return [exercise.takeover_day + d for d in exercise.round_starts]
+
+
+def clock_note(exercise: Exercise) -> str:
+    """How an answer file's days relate to the run's, said once wherever both appear."""
+    return (f"An answer file counts days from the takeover: its day 0 is day "
+            f"{exercise.takeover_day:g} of the run, the end of the warm-up.")
 
 
 def _show(value: object) -> str:
@@ -259,7 +277,8 @@ def debrief_text(exercise: Exercise, score: Score, decisions: Sequence[Decision]
     lines = [f"{spec.title}: {spec.replications} replications, seed {spec.seed}, "
              f"money in {exercise.currency}", "", f"Score {score.points}/100", "",
              *points_lines(exercise, score), "", "Decisions:",
-             *([f"  {decision_line(exercise, d)}" for d in decisions] or ["  none"]), "",
+             *([f"  {decision_line(exercise, d)}" for d in decisions] or ["  none"]),
+             *([f"  ({clock_note(exercise)})"] if decisions else []), "",
              *effect_lines(exercise, score), "", "Every KPI (lever costs counted in cost "
              "and profit):", "", *table, "", "Debrief:", "", spec.debrief.strip()]
     return "\n".join(lines)

@@ -4,6 +4,7 @@ allowed, a game played in rounds scores exactly as its answer file, the CLI."""
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 from typing import Any
 
@@ -217,8 +218,15 @@ def test_cli_show_and_check_one_answer(small: Exercise, tmp_path: Path,
     out = capsys.readouterr().out
     expected = check_answer(small, read_answer(answer).decisions, "a")
     assert f"Score {expected.points}/100" in out
-    assert "day 0: legal = 3 (Contract counsels)" in out
-    assert "utilisation_legal" in out and "Legal was the bottleneck." in out
+    # One clock named twice: the run's, as the charts count, and the answer file's.
+    takeover = f"{small.takeover_day:g}"
+    assert (f"day {takeover} of the run (answer file: day 0): Contract counsels: 3 (lever "
+            "legal)") in out
+    assert f"its day 0 is day {takeover} of the run" in out
+    assert "Legal was the bottleneck." in out
+    table = out[out.index("Every KPI"):out.index("Debrief:")]
+    assert "Utilisation of contract counsels" in table and "Cycle time, 90th percentile" in table
+    assert not re.search(r"\b[a-z]+_[a-z_]+\b", table), table  # no KPI by its code name
 
 
 @pytest.mark.slow
@@ -244,6 +252,9 @@ def test_cli_scores_a_folder_and_refuses_bad_answers(small: Exercise, tmp_path: 
                  str(folder / "bob.yaml")]) == 0
     table = capsys.readouterr().out
     assert "2 answers" in table and table.index("Ann") < table.index("Bob")
+    header = next(line for line in table.splitlines() if line.startswith("answer"))
+    assert "Profit (EUR)" in header and "lever costs (EUR)" in header  # words, with units
+    assert "cycle_time" not in table and "lever_costs" not in table
 
 
 def test_cli_single_bad_answer_is_one_message_per_problem(
