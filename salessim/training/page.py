@@ -38,7 +38,7 @@ from salessim.formatting import fmt_number, kpi_label, money, whole
 from salessim.plots import Labels
 from salessim.scenario.errors import Problem, ScenarioError
 from salessim.scenario.exercise_spec import Lever
-from salessim.training.debrief import goal_lines, lever_terms
+from salessim.training.debrief import clock_note, goal_lines, lever_terms
 from salessim.training.exercise import Exercise, LeverValue
 from salessim.training.games import Game, GamePool, Refused, ScoreView, View
 from salessim.training.session import Reference, check_decisions
@@ -480,7 +480,8 @@ class TrainingPage:
         self.debrief.object = f"### Debrief\n\n{self.exercise.spec.debrief}"
         for text in self._score_panes:
             text.visible = True
-        self.answer_text = answer
+        # The file's days are the takeover's, the page's the run's: the file says which.
+        self.answer_text = f"# {clock_note(self.exercise)}\n{answer}"
         self.answer.visible = True
 
     def _answer_file(self) -> io.StringIO:

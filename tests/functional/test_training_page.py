@@ -369,6 +369,9 @@ def test_the_page_fits_every_width_with_the_baseline_the_clock_and_the_breakdown
     shown = tab.points()
     score = _check(small_base, tab.download(tmp_path / "answer.yaml"))
     assert shown == f"Score: {score.points}/100"
+    takeover = f"{small_base[0].takeover_day:g}"  # the file names its clock
+    assert (tmp_path / "answer.yaml").read_text(encoding="utf-8").startswith(
+        f"# An answer file counts days from the takeover: its day 0 is day {takeover} of the run")
     met = "met" if score.met else "not met"
     page.get_by_text(f"Goal {met}: {score.goal_points:.3g} of 50 points").wait_for(
         timeout=STEP_MS)
