@@ -79,17 +79,18 @@ class ChaseLayer(StageLayer):
     paid_after_days: Rows
 
 
-SPARSE_CHUNK = 128
-"""Rows converted at a time in after-sale layers of a channel (``LazyColumn``)."""
+SPARSE_CHUNK = 16
+"""Rows of uniforms made at a time in after-sale layers of a channel (``LazyColumn``):
+the rows near a won lead's are often another won lead's, and drawing 16 rows costs
+about what drawing one does."""
 
 
 def _laziness(n: int) -> tuple[int, int]:
-    """(Rows converted before a column converts whole, rows converted at a time).
+    """(Rows converted before a column converts whole, rows of uniforms made at a time).
 
-    Only won leads have orders and customers (a few in a hundred): for a channel,
-    converting the chunks read is cheaper than the whole column until half of it was
-    read. A source of leads made during the run has a few leads in its rows, converted
-    one by one.
+    Only won leads have orders and customers (a few in a hundred): for a channel, rows
+    convert one by one until half of the column was read. A source of leads made during
+    the run has a few leads in its rows, drawn one by one.
     """
     if n <= BLOCK_ROWS:
         return n, 1
@@ -97,8 +98,8 @@ def _laziness(n: int) -> tuple[int, int]:
 
 
 def _uniforms(rng: np.random.Generator, n: int, c: int) -> Uniforms:
-    """A layer's uniforms: made where read for a channel's leads (most rows never are)."""
-    return Uniforms(rng, n, c, sparse=n > BLOCK_ROWS)
+    """A layer's uniforms, made where read (most rows never are)."""
+    return Uniforms(rng, n, c, sparse=True)
 
 
 def order_layer(sc: Scenario, source: Keys, n: int, seed: int, replication: int

@@ -614,16 +614,8 @@ class AfterSaleModel:
 
     def _start(self, life: Callable[..., LeadLife], *args: Any) -> None:
         """Run ``life(process, *args)`` on a process of its own, from now."""
-        proc = WorkProcess(self.host.env)
-        self._procs.add(proc)
-        proc.start(self._tracked(proc, life(proc, *args)))
-
-    def _tracked(self, proc: WorkProcess, life: LeadLife) -> LeadLife:
-        """``life``, known to ``stop`` while it runs."""
-        try:
-            yield from life
-        finally:
-            self._procs.discard(proc)
+        proc = WorkProcess(self.host.env, self._procs)  # known to ``stop`` while it runs
+        proc.start(life(proc, *args))
 
     def _layer(self, key: tuple[Any, ...], make: Callable[..., Any], *args: Any) -> Any:
         """The layer kept under ``key``, made by ``make(*args)`` the first time."""

@@ -18,8 +18,10 @@ jump ahead exactly and the inverse CDFs work element by element.
 from __future__ import annotations
 
 import bisect
+import math
 import weakref
 from array import array
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -221,6 +223,31 @@ class LazyColumn:
         return self._dense
 
 
+class DeferredColumn:
+    """A column of a first attempt whose inverse CDF is costly, converted row by row.
+
+    A first attempt's columns convert whole when first read, but a stage late in the
+    funnel is reached by a fraction of the leads: for a gamma delay (an iterative
+    inverse, about a microsecond a value) converting every row cost more than converting
+    the rows read one by one. Values are kept in a typed array (NaN: not converted yet),
+    8 bytes a row like a converted column.
+    """
+
+    __slots__ = ("_one", "_u", "_values")
+
+    def __init__(self, u: FloatArray, one: Callable[[float], float]) -> None:
+        self._u = u
+        self._one = one
+        self._values = array("d", [math.nan]) * len(u)
+
+    def __getitem__(self, row: int, /) -> float:
+        """The value for the lead in ``row``."""
+        value = self._values[row]
+        if value != value:  # NaN: not converted yet (an inverse CDF gives no NaN)
+            value = self._values[row] = self._one(float(self._u[row]))
+        return value
+
+
 class StageLayer:
     """Draws for one (channel, stage, attempt), one row per lead of the channel.
 
@@ -273,8 +300,10 @@ class StageLayer:
         setattr(self, name, column)
         return column
 
-    def _column(self, name: str) -> LazyColumn:
+    def _column(self, name: str) -> Rows:
         k, transform = self._columns[name]
+        if self.dense_after == 0 and transform is not None and transform.costly:
+            return DeferredColumn(self.u.full()[:, k], transform.one)
         return LazyColumn(self, name, self.u, k, transform, self.dense_after, self.chunk)
 
     def put(self, name: str, column: Rows) -> None:
@@ -408,6 +437,19 @@ def sparse_rows(n_leads: int) -> int:
     return max(DENSE_AFTER_ROWS, n_leads // 16)
 
 
+def laziness(n_leads: int, first: bool) -> tuple[bool, int]:
+    """(Whether a layer's uniforms are made where read, rows converted before it is whole).
+
+    A first attempt of a channel is read for most rows: drawn and converted whole at
+    once. Later ones are read for a few rows (``sparse_rows``). A source of leads made
+    during the run (``BLOCK_ROWS`` rows) holds a few leads: only their rows are drawn,
+    one by one, and its columns never convert whole.
+    """
+    if n_leads <= BLOCK_ROWS:
+        return True, n_leads
+    return not first, 0 if first else sparse_rows(n_leads)
+
+
 def packed(values: FloatArray) -> array[float]:
     """Doubles as a typed array: the same values, bit for bit, without a float object each."""
     return array("d", np.ascontiguousarray(values, dtype=np.float64).tobytes())
@@ -425,11 +467,9 @@ def stage_layer(
     rng = stream(seed, replication, Purpose.STAGE, *source, name_key(stage.name), attempt)
     if columns is None:
         columns = stage_columns(sc, stage)
-    if n_leads <= BLOCK_ROWS:  # a source of leads made during the run: a few rows read
-        return StageLayer(Uniforms(rng, n_leads, _STAGE_COLUMNS, sparse=False), columns,
-                          n_leads)
-    return StageLayer(Uniforms(rng, n_leads, _STAGE_COLUMNS, sparse=attempt > 0), columns,
-                      0 if attempt == 0 else sparse_rows(n_leads))
+    sparse, dense_after = laziness(n_leads, attempt == 0)
+    return StageLayer(Uniforms(rng, n_leads, _STAGE_COLUMNS, sparse=sparse), columns,
+                      dense_after)
 
 
 def stage_columns(sc: Scenario, stage: Stage) -> Columns:
@@ -489,9 +529,9 @@ def part_layer(
     """
     rng = stream(seed, replication, Purpose.JOINT, *source, name_key(stage.name),
                  attempt, joint + 1, number)
-    return PartLayer(Uniforms(rng, n_leads, 2, sparse=attempt > 0),
-                     part_columns(sc, stage, joint),
-                     0 if attempt == 0 else sparse_rows(n_leads))
+    sparse, dense_after = laziness(n_leads, attempt == 0)
+    return PartLayer(Uniforms(rng, n_leads, 2, sparse=sparse), part_columns(sc, stage, joint),
+                     dense_after)
 
 
 def part_columns(sc: Scenario, stage: Stage, joint: int
@@ -524,8 +564,9 @@ def follow_up_layer(
     rng = stream(seed, replication, Purpose.FOLLOW_UP, *source, name_key(stage.name),
                  attempt, touch)
     first = attempt == 0 and touch == 1
-    return FollowUpLayer(Uniforms(rng, n_leads, 2, sparse=not first),
-                         follow_up_columns(sc, stage), 0 if first else sparse_rows(n_leads))
+    sparse, dense_after = laziness(n_leads, first)
+    return FollowUpLayer(Uniforms(rng, n_leads, 2, sparse=sparse),
+                         follow_up_columns(sc, stage), dense_after)
 
 
 def follow_up_columns(sc: Scenario, stage: Stage) -> Columns:

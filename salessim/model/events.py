@@ -55,6 +55,8 @@ class LeadProcess(Wakeup):
 
     cold_exempt = False
     """A lead's own wait for a rep can go cold."""
+    registry: set[Any] | None = None
+    """The processes not ended yet that this one belongs to, if any keeps them."""
 
     def __init__(self, env: simpy.Environment) -> None:
         self.env = env
@@ -84,6 +86,8 @@ class LeadProcess(Wakeup):
             delay = self.life.send(self._value)  # type: ignore[union-attr]
         except StopIteration:
             self.life = None
+            if self.registry is not None:
+                self.registry.discard(self)
             return
         if delay is not None:  # as ``after(delay)``; the value sent after a sleep is unused
             self.callbacks = self._actions
@@ -102,3 +106,11 @@ class WorkProcess(LeadProcess):
     """
 
     cold_exempt = True
+
+    def __init__(self, env: simpy.Environment, registry: set[Any] | None = None) -> None:
+        super().__init__(env)
+        if registry is not None:
+            # Known to ``registry`` until its generator ends, without a wrapping generator
+            # (one more frame to resume at every wait) to say so.
+            self.registry = registry
+            registry.add(self)

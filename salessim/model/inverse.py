@@ -27,6 +27,7 @@ from salessim.scenario.distributions import (
     Fixed,
     Gamma,
     LogNormal,
+    Normal,
     Triangular,
     Uniform,
 )
@@ -43,11 +44,16 @@ class Inverse:
         one: The same conversion of one uniform, giving the same double.
     """
 
-    __slots__ = ("_whole", "one")
+    __slots__ = ("_whole", "costly", "one")
 
-    def __init__(self, whole: Callable[[FloatArray], FloatArray], one: One) -> None:
+    def __init__(self, whole: Callable[[FloatArray], FloatArray], one: One,
+                 costly: bool = False) -> None:
         self._whole = whole
         self.one = one
+        self.costly = costly
+        """Whether a value costs much more than a few arithmetic operations (an iterative
+        inverse CDF: gamma, truncated normal), so that converting rows never read costs
+        more than converting the ones read one by one."""
 
     def __call__(self, u: FloatArray) -> FloatArray:
         """The values of the uniforms ``u``."""
@@ -57,9 +63,10 @@ class Inverse:
 def inverse(dist: Distribution, divisor: float | None = None) -> Inverse:
     """The inverse CDF of ``dist``, its values divided by ``divisor`` if given (hours to days)."""
     one = _one(dist)
+    costly = isinstance(dist, Gamma | Normal)
     if divisor is None:
-        return Inverse(dist.ppf, one)
-    return Inverse(lambda u: dist.ppf(u) / divisor, lambda u: one(u) / divisor)
+        return Inverse(dist.ppf, one, costly)
+    return Inverse(lambda u: dist.ppf(u) / divisor, lambda u: one(u) / divisor, costly)
 
 
 ZERO = Inverse(np.zeros_like, lambda _: 0.0)

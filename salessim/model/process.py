@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import gc
 import math
+import struct
 from array import array
 from collections.abc import Generator, Iterator
 from contextlib import contextmanager
@@ -96,6 +97,7 @@ from salessim.model.organisation import (
 from salessim.model.records import (
     ADVANCED,
     COLD,
+    EVENT_FIELDS,
     FOLLOW_UP,
     LOST_OUTCOME,
     NURTURE,
@@ -112,6 +114,9 @@ from salessim.scenario.limits import ATTRIBUTES, MAX_ATTEMPTS_PER_STAGE
 from salessim.scenario.management import Approval
 from salessim.scenario.routing import joins
 from salessim.scenario.schema import Scenario
+
+EVENT_ROW = struct.Struct(f"{len(EVENT_FIELDS)}d")
+"""An activity record as native doubles, the layout of ``Replication.events``."""
 
 PHASE_NAMES: tuple[str, ...] = ("in transit", "waiting for a rep", "with a rep",
                                 "with the customer")
@@ -274,7 +279,8 @@ class Replication:
         self.payments: list[PaymentDraws] = [
             payment_draws(scenario, keys, rows, seed, replication)
             for keys, rows in self.sources
-        ]
+        ] if scenario.after_sale is None else []
+        """Payment draws by channel; with an after-sale part its invoices are paid instead."""
         self.leads = _lead_table(self.channels, scenario)
         self.layers: list[list[list[StageLayer]]] = [
             [[] for _ in scenario.stages] for _ in scenario.channels
@@ -301,7 +307,9 @@ class Replication:
         their attributes and deal values)."""
         self.events: array[float] = array("d")
         """Activity records, ``EVENT_FIELDS`` one after another, as doubles: 8 bytes a
-        value, where a list would hold a pointer and a float object for each."""
+        value, where a list would hold a pointer and a float object for each. Rows are
+        added as bytes packed by ``EVENT_ROW``: ``array.extend`` parses each number with
+        ``PyArg_Parse``, several times the cost of packing them."""
         """Event records, ``len(EVENT_FIELDS)`` entries per activity, one after another."""
         self.open_cohort = 0
         self.arrivals_done = False
@@ -606,7 +614,7 @@ class Replication:
         source = leads.source[i]
         layers = self.layers[source]
         attempts = [0] * n_stages
-        record = self.events.extend
+        add, row_bytes = self.events.frombytes, EVENT_ROW.pack
         stage_now, phase_now = leads.stage_now, leads.phase_now
         first_start = math.nan
         s = leads.entry[i]
@@ -742,8 +750,8 @@ class Replication:
                     else:
                         outcome = LOST_OUTCOME
                 if last is None:  # written out: the common case, once per attempt
-                    record((i, cur, attempt, rep.index, enable, start, end, decision, outcome,
-                            handoff, info_lost, travel_cost, 0, 0))
+                    add(row_bytes(i, cur, attempt, rep.index, enable, start, end, decision,
+                                  outcome, handoff, info_lost, travel_cost, 0, 0))
                     if join is not None:
                         self._record_parts(i, cur, attempt, 0, join, decision, outcome,
                                            handoff, info_lost)
@@ -777,16 +785,16 @@ class Replication:
                    handoff: float, info_lost: bool) -> None:
         """Record and close a lead that waited past the cold limit from ``enable`` (days)."""
         gone = enable + self.max_wait
-        self.events.extend((i, stage, attempt, -1, enable, math.nan, math.nan, gone, COLD,
-                            handoff, info_lost, 0.0, 0, touch))
+        self.events.frombytes(EVENT_ROW.pack(i, stage, attempt, -1, enable, math.nan, math.nan,
+                                             gone, COLD, handoff, info_lost, 0.0, 0, touch))
         self._close(i, LOST, gone, stage, COLD_LOSS)
 
     def _record(self, i: int, stage: int, attempt: int, touch: _Touch, decision: float,
                 outcome: int, info_lost: bool) -> None:
         """Record a touch of an attempt: its rep's row, and its joint reps' rows."""
-        self.events.extend((i, stage, attempt, touch.rep, touch.enable, touch.start,
-                            touch.end, decision, outcome, touch.handoff, info_lost,
-                            touch.travel_cost, 0, touch.number))
+        self.events.frombytes(EVENT_ROW.pack(
+            i, stage, attempt, touch.rep, touch.enable, touch.start, touch.end, decision,
+            outcome, touch.handoff, info_lost, touch.travel_cost, 0, touch.number))
         if touch.join is not None:
             self._record_parts(i, stage, attempt, touch.number, touch.join, decision, outcome,
                                touch.handoff, info_lost)
@@ -794,10 +802,10 @@ class Replication:
     def _record_parts(self, i: int, stage: int, attempt: int, touch: int, join: _Join,
                       decision: float, outcome: int, handoff: float, info_lost: bool) -> None:
         """Record the rows of the other reps of a joint touch."""
-        record = self.events.extend
+        add, row_bytes = self.events.frombytes, EVENT_ROW.pack
         for number, rep_index, p_enable, p_start, p_end, p_cost in join.rows:
-            record((i, stage, attempt, rep_index, p_enable, p_start, p_end, decision,
-                    outcome, handoff, info_lost, p_cost, number, touch))
+            add(row_bytes(i, stage, attempt, rep_index, p_enable, p_start, p_end, decision,
+                          outcome, handoff, info_lost, p_cost, number, touch))
 
     def _follow_ups(self, i: int, s: int, attempt: int, tune: Tuning, pool: RepPool,
                     last: _Touch, last_end: float, info_lost: bool, proc: LeadProcess
@@ -899,8 +907,9 @@ class Replication:
             end = env.now
             pool.release(rep)
             if join.abandoned:  # the lead went cold meanwhile: the work is on record
-                self.events.extend((i, stage, attempt, rep.index, enable, start, end, end,
-                                    COLD, 0.0, False, cost, number, 0))
+                self.events.frombytes(EVENT_ROW.pack(i, stage, attempt, rep.index, enable, start,
+                                                     end, end, COLD, 0.0, False, cost, number,
+                                                     0))
                 return
             join.rows.append((number, rep.index, enable, start, end, cost))
             join.last_end = max(join.last_end, end)

@@ -58,12 +58,28 @@ def test_one_lead_is_drawn_as_the_channels_leads_are() -> None:
     one = OneLead(sc)
     u = _uniforms()[:120]
     for c, channel in enumerate(sc.channels):
-        attributes = {attr: mix_indices(sc, channel, attr, u)
-                      for attr in sc.deal_value.multipliers}
+        attributes: dict[str, NDArray[np.int64]] = {
+            str(attr): mix_indices(sc, channel, attr, u) for attr in sc.deal_value.multipliers}
         values = deal_values(sc, attributes, u)
         for k, x in enumerate(u.tolist()):
-            row = {attr: int(a[k]) for attr, a in attributes.items()}
+            row: dict[str, int] = {attr: int(a[k]) for attr, a in attributes.items()}
             assert one.deal_value(row, x) == values[k]
             for attr in ("grade", "region", "product", "segment"):
                 drawn = mix_indices(sc, channel, attr, u[k:k + 1])
                 assert one.attribute(c, attr, x) == int(drawn[0])
+
+
+def test_a_costly_first_attempt_column_read_row_by_row_is_the_whole_column() -> None:
+    from salessim.model.draws import DeferredColumn, StageLayer, Uniforms, stage_columns
+    from salessim.rng import Purpose, stream
+
+    sc = ss.load_scenario("scenarios/regional.yaml")
+    stage = next(st for st in sc.stages if st.customer_delay_days.dist == "gamma")
+    columns = stage_columns(sc, stage)
+    layer = StageLayer(Uniforms(stream(2, 0, Purpose.STAGE, 9), 500, 9, sparse=False),
+                       columns, 0)
+    assert isinstance(layer.customer_days, DeferredColumn)
+    k, inv = columns["customer_days"]
+    assert inv is not None
+    whole = inv(np.ascontiguousarray(layer.u.full()[:, k]))
+    assert [layer.customer_days[r] for r in range(500)] == whole.tolist()
