@@ -117,7 +117,8 @@ def tornado(plan: Optimisation, kpi: str | None = None) -> Figure:
     ax.xaxis.set_major_formatter(ticks(kpi, difference=True))
     ax.set_xlabel(f"change in {label(kpi, currency, difference=True)}, against the "
                   "recommendation")
-    ax.set_title(f"Which levers matter: one step away from the recommendation, "
+    # Over the figure, not the axis: the levers' words push the axis right, off centre.
+    fig.suptitle(f"Which levers matter: one step away from the recommendation, "
                  f"{words(kpi)}\n(paired intervals over {_replications(plan)} replications; "
                  "hatched: over the budget)", fontsize=10)
     return fig
