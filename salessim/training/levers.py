@@ -96,14 +96,17 @@ def check_day(exercise: Exercise, lever: Lever, day: float) -> None:
     Raises:
         ValueError: Naming the days allowed.
     """
+    # An answer file's days count from the takeover, not from the start of the run as the
+    # page and the charts do: the message says so.
     if lever.only_at_start and day != 0:
         raise ValueError(f"{lever.name} ({lever.label}) can only be chosen at the start "
-                         f"(day 0); got day {day:g}")
+                         f"(day 0 after the takeover); got day {day:g}")
     starts = exercise.round_starts
     if day not in starts:
         days = listing(f"{d:g}" for d in starts)
-        raise ValueError(f"decisions are made between rounds, on day {days} (a round is "
-                         f"{exercise.spec.round_days:g} days); got day {day:g}")
+        raise ValueError(f"decisions are made between rounds, on day {days} after the "
+                         f"takeover (a round is {exercise.spec.round_days:g} days); got day "
+                         f"{day:g}")
 
 
 @dataclass(frozen=True)

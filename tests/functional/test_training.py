@@ -107,10 +107,10 @@ def test_refusals_say_what_is_allowed(small: Exercise) -> None:
         "decisions[2].value: se (Solution engineers) takes a whole number from 6 to 9; got 7.5",
         "decisions[5].value: unknown option 'fastest'; dispatch (Which contract legal takes "
         "next) can be: fifo, value",
-        "decisions[3].day: decisions are made between rounds, on day 0, 20, 40 (a round is "
-        "20 days); got day 10",
-        "decisions[4].day: structure (Structure) can only be chosen at the start (day 0); "
-        "got day 20",
+        "decisions[3].day: decisions are made between rounds, on day 0, 20, 40 after the "
+        "takeover (a round is 20 days); got day 10",
+        "decisions[4].day: structure (Structure) can only be chosen at the start (day 0 "
+        "after the takeover); got day 20",
     ]
 
 
