@@ -13,7 +13,8 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from salessim.formatting import fmt, fmt_change, fmt_interval, fmt_value, kpi_words
+from salessim.formatting import fmt_change, fmt_interval, fmt_value, kpi_words
+from salessim.formatting import money as amount
 from salessim.kpis import better
 from salessim.scenario.exercise_spec import Decision, Lever
 from salessim.training.exercise import Exercise
@@ -28,18 +29,21 @@ from salessim.training.scoring import (
 
 
 def lever_terms(exercise: Exercise, lever: Lever) -> str:
-    """What a lever takes and what it costs: ``2 to 4, now 2; 12,000 EUR per unit moved``."""
+    """What a lever takes and what it costs: ``2 to 4, now 2; 12.0k EUR per unit moved``.
+
+    Money in k and M as everywhere else (the page, the debrief, the report).
+    """
     money = exercise.currency
     start = exercise.start[lever.name]
     if lever.options is None:
         assert lever.min is not None and lever.max is not None
         takes = f"{lever.min:g} to {lever.max:g}, {start} at the start"
-        cost = (f"{fmt('cost', lever.cost_per_unit)} {money} per unit moved"
+        cost = (f"{amount(lever.cost_per_unit, money)} per unit moved"
                 if lever.cost_per_unit else "free")
     else:
         takes = " | ".join(f"{name}{' (at the start)' if name == start else ''}"
                            for name in lever.options)
-        priced = [f"{name} {fmt('cost', o.cost)} {money}" for name, o in lever.options.items()
+        priced = [f"{name} {amount(o.cost, money)}" for name, o in lever.options.items()
                   if o.cost]
         cost = ", ".join(priced) if priced else "free"
     when = "; only at the start" if lever.only_at_start else ""
@@ -76,7 +80,7 @@ def brief_text(exercise: Exercise) -> str:
     spec = exercise.spec
     lines = [f"{spec.title} (level {spec.level} of 5)", "", spec.brief.strip(), "",
              "Goal:", *goal_lines(exercise), "",
-             f"Budget for levers: {fmt('cost', spec.budget)} {exercise.currency}. "
+             f"Budget for levers: {amount(spec.budget, exercise.currency)}. "
              f"{len(exercise.round_starts)} rounds of {spec.round_days:g} working days; "
              f"decisions on day {', '.join(f'{d:g}' for d in run_days(exercise))} of the "
              f"run, as the charts count. {clock_note(exercise)}",

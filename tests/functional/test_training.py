@@ -210,7 +210,7 @@ def test_cli_show_and_check_one_answer(small: Exercise, tmp_path: Path,
     assert main(["exercise", "show", small.source]) == 0
     shown = capsys.readouterr().out
     assert "Small test exercise (level 1 of 5)" in shown
-    assert "- legal: Contract counsels; 2 to 4, 2 at the start; 12,000 EUR per unit moved" \
+    assert "- legal: Contract counsels; 2 to 4, 2 at the start; 12.0k EUR per unit moved" \
         in shown
     answer = tmp_path / "a.yaml"
     answer.write_text("decisions: [{day: 0, lever: legal, value: 3}]\n", encoding="utf-8")
