@@ -8,10 +8,12 @@ its row (``Uniforms``); each column is turned into values (by the distribution's
 inverse CDF) only when read. First attempts are read for most rows: their uniforms are
 drawn at once and their columns converted whole, vectorised, into typed arrays of
 doubles (``array.array``), which the event loop indexes several times faster than
-numpy scalars while they take 8 bytes a value, not the 32 of a list of floats. Later
-attempts (rework, nurture) are read for a few rows only: their uniforms are made for
-the rows read and their columns convert row by row, until enough rows were read to make
-converting the whole column cheaper. Both ways give bit-identical values: the streams
+numpy scalars while they take 8 bytes a value, not the 32 of a list of floats; a column
+whose inverse CDF is costly (gamma, truncated normal) converts the rows read instead, a
+stage late in the funnel being reached by few leads. Later attempts (rework, nurture)
+are read for a few rows only: their uniforms are made for the rows read and their
+columns convert row by row (``Inverse.one``), until enough rows were read to make
+converting the whole column cheaper. All ways give bit-identical values: the streams
 jump ahead exactly and the inverse CDFs work element by element.
 """
 
@@ -279,26 +281,15 @@ class StageLayer:
         """(Re)build the columns from the layer's uniforms with these transforms.
 
         Called again when a distribution changes during a run: rows read from now on
-        take the new distribution's value for the same uniform. A column is made when
-        first read (``__getattr__``): most layers of leads made during the run are read
-        for one row and a few of their columns.
+        take the new distribution's value for the same uniform. Columns are made here,
+        converting nothing yet: a class with ``__getattr__`` (to make them when first
+        read) slows every attribute read of the event loop, which reads several per
+        attempt.
         """
         self._columns = columns
         self.travel_days = []
         for name in columns:
-            _, _, index = name.partition(".")
-            if index:
-                self.put(name, self._column(name))
-            else:
-                self.__dict__.pop(name, None)
-
-    def __getattr__(self, name: str) -> Rows:
-        """A column not read yet: made now, and set, so later reads find it directly."""
-        if name.startswith("_") or name not in self.__dict__.get("_columns", ()):
-            raise AttributeError(name)
-        column = self._column(name)
-        setattr(self, name, column)
-        return column
+            self.put(name, self._column(name))
 
     def _column(self, name: str) -> Rows:
         k, transform = self._columns[name]
