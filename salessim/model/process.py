@@ -34,6 +34,7 @@ from __future__ import annotations
 import gc
 import math
 import struct
+import threading
 from array import array
 from collections.abc import Generator, Iterator
 from contextlib import contextmanager
@@ -1076,8 +1077,7 @@ YOUNG_THRESHOLD = 50_000
 """Allocations between young garbage collections while the event loop runs."""
 
 
-@contextmanager
-def _rare_collections() -> Iterator[None]:
+class _RareCollections:
     """Collect young garbage every ``YOUNG_THRESHOLD`` allocations, not 700, meanwhile.
 
     The event loop makes next to no reference cycles (a finished lead's process holds
@@ -1085,15 +1085,35 @@ def _rare_collections() -> Iterator[None]:
     generators, orders and invoices. At the default threshold the collector ran about
     400 times in a lifecycle replication, scanning those survivors each time, for 10-15 %
     of its time. Garbage without cycles is still freed at once by reference counting, so
-    this holds back at most ``YOUNG_THRESHOLD`` objects of cyclic garbage. The caller's
-    thresholds are restored afterwards.
+    this holds back at most ``YOUNG_THRESHOLD`` objects of cyclic garbage.
+
+    The threshold is the process's, so replications running at once in threads share
+    one raised setting: the first to start raises it, the last to end restores the
+    caller's.
     """
-    threshold = gc.get_threshold()
-    gc.set_threshold(max(threshold[0], YOUNG_THRESHOLD), *threshold[1:])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*threshold)
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running = 0
+        self._saved: tuple[int, int, int] = gc.get_threshold()
+
+    @contextmanager
+    def __call__(self) -> Iterator[None]:
+        with self._lock:
+            if self._running == 0:
+                self._saved = gc.get_threshold()
+                gc.set_threshold(max(self._saved[0], YOUNG_THRESHOLD), *self._saved[1:])
+            self._running += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._running -= 1
+                if self._running == 0:
+                    gc.set_threshold(*self._saved)
+
+
+_rare_collections = _RareCollections()
 
 
 def _lead_table(channels: list[ChannelLeads], sc: Scenario) -> LeadTable:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import time
 import warnings
 from collections.abc import Iterator
@@ -159,3 +160,16 @@ def test_fill_time_of_known_lives() -> None:
                            end_day=100.0)]
     assert fill_time(raws, 0.0, 0.5) == 10.0
     assert fill_time(raws, 0.0, 0.95) == 28.0
+
+
+def test_replications_in_threads_leave_the_collector_as_they_found_it(
+        small: ss.Scenario) -> None:
+    # The engine collects young garbage rarely while it runs, a process-wide setting.
+    before = gc.get_threshold()
+    gc.set_threshold(900, 11, 12)
+    try:
+        with ThreadPoolExecutor(3) as threads:
+            ss.run(small, replications=6, seed=3, executor=threads, progress=False)
+        assert gc.get_threshold() == (900, 11, 12)
+    finally:
+        gc.set_threshold(*before)
