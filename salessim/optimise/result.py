@@ -11,7 +11,15 @@ import numpy as np
 import pandas as pd
 
 from salessim.compare import Comparison
-from salessim.formatting import fmt, fmt_diff, is_share
+from salessim.formatting import (
+    fmt_change,
+    fmt_number,
+    fmt_range,
+    fmt_value,
+    kpi_label,
+    kpi_words,
+    lower_first,
+)
 from salessim.kpis import Condition, direction_of
 from salessim.optimise.levers import Lever, plain
 from salessim.optimise.selection import Selection
@@ -99,14 +107,26 @@ class Recommendation:
                        "met them all.")
         out.append(f"Against the baseline, {n} replications on common random numbers, "
                    f"paired {self.comparison.confidence:.0%} intervals:")
+        currency = self.scenario.money.currency
         table = self.table(self.shown_kpis())
-        width = max(len(k) for k in table.index)
+        names = {str(k): kpi_label(str(k), currency) for k in table.index}
+        width = max(len(name) for name in names.values())
         for kpi, row in table.iterrows():
             k = str(kpi)
-            out.append(f"  {k.ljust(width)}  {fmt(k, row['mean']):>12}  "
-                       f"{fmt_diff(k, row['diff'])} ({fmt_diff(k, row['diff_ci_low'])} .. "
-                       f"{fmt_diff(k, row['diff_ci_high'])})")
+            # The label names the unit: the numbers go without it, as in the report's tables.
+            out.append(f"  {names[k].ljust(width)}  {fmt_number(k, row['mean']):>8}  "
+                       f"{fmt_number(k, row['diff'], sign=True)} "
+                       f"({fmt_range(k, row['diff_ci_low'], row['diff_ci_high'], sign=True)})")
         return out
+
+    def difference(self, kpi: str, row: pd.Series) -> str:
+        """A KPI's paired difference to the baseline with its interval, in its unit.
+
+        ``+465k EUR (-3.9k .. +933k)``; ``row`` is the KPI's row of ``table()``.
+        """
+        currency = self.scenario.money.currency
+        return (f"{fmt_change(kpi, row['diff'], currency)} "
+                f"({fmt_range(kpi, row['diff_ci_low'], row['diff_ci_high'], sign=True)})")
 
     def __repr__(self) -> str:
         return "\n".join(self.lines())
@@ -115,14 +135,14 @@ class Recommendation:
         return "<pre>" + html.escape(repr(self)) + "</pre>"
 
 
+def _count(n: int, thing: str) -> str:
+    """``1 trial``, ``4 trials``."""
+    return f"{n:,} {thing}{'' if n == 1 else 's'}"
+
+
 def _amount(kpi: str, value: float, currency: str) -> str:
-    """An amount of a KPI with its unit: ``25,000 EUR``, ``1.50 days``, ``0.5 pts``."""
-    text = fmt_diff(kpi, value).lstrip("+")
-    if is_share(kpi):
-        return text
-    if kpi.endswith("_days"):
-        return f"{text} working days"
-    return text if kpi in ("leads", "won", "lost", "open") else f"{text} {currency}"
+    """An amount of a KPI with its unit: ``25.0k EUR``, ``1.50 working days``, ``0.5 pts``."""
+    return fmt_change(kpi, value, currency).lstrip("+")
 
 
 @dataclass(frozen=True)
@@ -240,13 +260,19 @@ class Optimisation:
     def lines(self) -> list[str]:
         """The study in a few lines: what was searched, how much, what was found."""
         objectives = ", ".join(str(o) for o in self.objectives)
-        extra = [f"{len(self.constraints)} constraint{'s' if len(self.constraints) != 1 else ''}"]
+        extra = [_count(len(self.constraints), "constraint")]
         if self.budget:
-            extra.append("budget " + ", ".join(f"{k} <= {v:,.0f}" for k, v in self.budget.items()))
-        out = [f"Optimisation of {self.scenario.name}: {objectives}; {len(self.levers)} levers, "
-               f"{'; '.join(extra)}; {len(self.history)} trials of {self.replications} "
-               f"replications, seed {self.seed}"
-               + (f", {self.skipped} settings over the budget skipped" if self.skipped else "")]
+            currency = self.scenario.money.currency
+            extra.append("budget: " + ", ".join(
+                f"{lower_first(kpi_words(k))} at most "
+                f"{f'{v:,.0f} {currency}' if k == 'salary_per_year' else f'{v:,.0f} reps'}"
+                for k, v in self.budget.items()))
+        skipped = (f", {_count(self.skipped, 'setting')} over the budget skipped"
+                   if self.skipped else "")
+        out = [f"Optimisation of {self.scenario.name}: {objectives}; "
+               f"{_count(len(self.levers), 'lever')}, {'; '.join(extra)}; "
+               f"{_count(len(self.history), 'trial')} of {self.replications} replications, "
+               f"seed {self.seed}{skipped}"]
         if self.note:
             out.append(self.note)
         if self.best is None:
@@ -265,11 +291,12 @@ class Optimisation:
                           for p, v in best.changes.items()) or "the scenario as it is"
         kpi = best.objective.kpi
         row = best.table([kpi]).iloc[0]
+        currency = self.scenario.money.currency
         out += [f"Recommended: {moved}.",
-                f"{kpi}: {fmt(kpi, row['mean'])}, {fmt_diff(kpi, row['diff'])} against the "
-                f"baseline (paired {best.comparison.confidence:.0%} interval "
-                f"{fmt_diff(kpi, row['diff_ci_low'])} .. {fmt_diff(kpi, row['diff_ci_high'])}); "
-                "plan.best for every KPI and how it was selected."]
+                f"{kpi_words(kpi)}: {fmt_value(kpi, row['mean'], currency)}, "
+                f"{best.difference(kpi, row)} against the baseline (paired "
+                f"{best.comparison.confidence:.0%} interval); plan.best for every KPI and how "
+                "it was selected."]
         return "\n".join(out)
 
     def _repr_html_(self) -> str:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from salessim.formatting import kpi_words, lower_first
 from salessim.kpis import Condition, Direction, better
 from salessim.model.staffing import DAYS_PER_YEAR
 from salessim.optimise.levers import Lever
@@ -59,7 +60,7 @@ class Objective:
         return value if self.direction == "higher" else -value
 
     def __str__(self) -> str:
-        return f"{self.kpi} ({self.direction} is better)"
+        return f"{lower_first(kpi_words(self.kpi))} ({self.direction} is better)"
 
 
 def parse_objectives(objective: str | Sequence[str], scenario: Scenario) -> tuple[Objective, ...]:

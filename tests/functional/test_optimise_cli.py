@@ -38,6 +38,10 @@ def test_optimise_prints_the_recommendation_and_writes_the_study(
     printed = capsys.readouterr()
     assert "Optimisation of" in printed.out and "Recommended for" in printed.out
     assert "paired 95% intervals" in printed.out
+    # KPIs and the budget in words with their units, not as code names.
+    assert "profit (higher is better)" in printed.out and "Profit (EUR)" in printed.out
+    assert "salary per year at most 4,300,000" in printed.out
+    assert "cycle_time_p90_days" not in printed.out and "salary_per_year" not in printed.out
     page = report.read_text(encoding="utf-8")
     assert '<h2 id="optimisation">Recommended plan</h2>' in page
     assert page.count("data:image/png;base64,") >= 2 and "--report" in page
