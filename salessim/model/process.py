@@ -342,9 +342,16 @@ class Replication:
     def run(self) -> RawReplication:
         """Simulate until every counted lead is closed or the drain limit passes."""
         self.start()
+        return self.finish()
+
+    def finish(self) -> RawReplication:
+        """Simulate to the end from where the run is, then return its tables."""
         self.advance(math.inf)
         # The run is over: its draws can go before the tables are built, which is when
-        # a replication holds the most.
+        # a replication holds the most. The leads still open hold their source's layers
+        # in their generators' frames, so those generators are ended first.
+        for proc in [*self._live.values(), *self._parts]:
+            proc.stop()
         self.layers.clear()
         self.part_layers.clear()
         self.follow_up_layers.clear()
@@ -1173,5 +1180,4 @@ def simulate(scenario: Scenario, seed: int, replication: int, timeline: Timeline
     for day, changed in timeline:
         run.advance(day)
         run.apply(changed, source=f"<change on day {day:g}>")
-    run.advance(math.inf)
-    return run.collect()
+    return run.finish()

@@ -2,11 +2,13 @@
 
 Sparse uniforms must be the very numbers a whole ``rng.random((n, c))`` gives, and the
 owner heap must pick the rep a scan of every rep picks, after any sequence of changes.
+A finished run's draws are freed before its tables are built.
 """
 
 from __future__ import annotations
 
 import math
+import weakref
 
 import numpy as np
 import pytest
@@ -14,7 +16,11 @@ import simpy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import salessim as ss
 from salessim.model.draws import Uniforms, packed
+from salessim.model.leads import OPEN
+from salessim.model.process import Replication
+from salessim.model.records import RawReplication
 from salessim.model.reps import Rep, RepPool
 from salessim.rng import Purpose, stream
 
@@ -71,3 +77,27 @@ def test_the_owner_of_a_new_lead_is_the_least_loaded_rep_lowest_index_first(
         elif len(pool.reps) > 1:
             pool.dismiss(pool.reps[pick % len(pool.reps)])
         assert all(r.owned == sum(o is r for o in pool.owners.values()) for r in pool.reps)
+
+
+def test_a_finished_run_frees_its_draws_before_it_builds_its_tables(
+        regional_short: ss.Scenario, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Leads still open at the end held their source's layers in their generators, so the
+    # draws stayed while the tables were built, when a replication holds the most.
+    sc = regional_short.with_changes({"calendar.drain_limit_days": 0.0})
+    run = Replication(sc, 1, 0)
+    run.start()
+    run.advance(sc.calendar.horizon_days / 2)
+    layers = [weakref.ref(layer) for source in run.layers for stage in source
+              for layer in stage]
+    assert layers and run._live  # leads under way, holding their draws
+    alive: list[int] = []
+    collect = Replication.collect
+
+    def counting(self: Replication) -> RawReplication:
+        alive.append(sum(ref() is not None for ref in layers))
+        return collect(self)
+
+    monkeypatch.setattr(Replication, "collect", counting)
+    raw = run.finish()
+    assert alive == [0]
+    assert (raw.leads["status"] == OPEN).any()  # some leads were still open at the end
