@@ -10,7 +10,9 @@ drawn at once and their columns converted whole, vectorised, into typed arrays o
 doubles (``array.array``), which the event loop indexes several times faster than
 numpy scalars while they take 8 bytes a value, not the 32 of a list of floats; a column
 whose inverse CDF is costly (gamma, truncated normal) converts the rows read instead, a
-stage late in the funnel being reached by few leads. Later attempts (rework, nurture)
+stage late in the funnel being reached by few leads. Once every column of values made
+from a column of uniforms is converted, the uniforms go (they are drawn again, the same
+numbers, if a change during the run converts anew). Later attempts (rework, nurture)
 are read for a few rows only: their uniforms are made for the rows read and their
 columns convert row by row (``Inverse.one``), until enough rows were read to make
 converting the whole column cheaper. All ways give bit-identical values: the streams
@@ -105,7 +107,8 @@ class Uniforms:
     jumping ``a * c`` ahead (``PCG64.advance``). A sparse matrix makes the blocks of rows
     read, on demand; the whole matrix is made only when a column is converted whole.
     A layer of later attempts for a channel of 60,000 leads, read for a few dozen of
-    them, so holds a few kilobytes instead of 3.8 MB.
+    them, so holds a few kilobytes instead of 3.8 MB. Whole, the matrix is kept as its
+    columns, each of which can go once converted (``column``, ``release``).
 
     Args:
         rng: The stream, before any draw.
@@ -114,7 +117,7 @@ class Uniforms:
         sparse: Make rows when read (True) or the whole matrix now (False).
     """
 
-    __slots__ = ("_bits", "_blocks", "_c", "_full", "_gen", "_n", "_pos", "_start")
+    __slots__ = ("_bits", "_blocks", "_c", "_columns", "_full", "_gen", "_n", "_pos", "_start")
 
     def __init__(self, rng: np.random.Generator, n: int, c: int, *, sparse: bool) -> None:
         bits = rng.bit_generator
@@ -128,30 +131,54 @@ class Uniforms:
         self._n, self._c = n, c
         self._blocks: dict[int, FloatArray] = {}
         self._full: FloatArray | None = None
+        self._columns: list[FloatArray | None] | None = None
+        """The whole matrix's columns, once split (``column``); None where released."""
         if not sparse:
             self.full()
 
+    @property
+    def width(self) -> int:
+        """Columns of the matrix."""
+        return self._c
+
     def full(self) -> FloatArray:
-        """The whole matrix (made now if it was sparse)."""
+        """The whole matrix (made now if it was sparse or split into columns)."""
         if self._full is None:
             self._bits.state = self._start
             self._full = np.random.Generator(self._bits).random((self._n, self._c))
+            self._pos = self._n * self._c
             self._blocks.clear()
         return self._full
 
-    def rows(self, start: int, stop: int, k: int) -> FloatArray:
-        """Column ``k`` of rows ``[start, stop)``; blocks are read with one ``start``."""
-        if self._full is not None:
-            return self._full[start:stop, k]
-        block = self._blocks.get(start)
-        if block is None:
-            block = self._block(start, stop)
-        return block[:, k]
+    def column(self, k: int) -> FloatArray:
+        """Column ``k`` of the whole matrix, contiguous (made again if it was released).
+
+        The first call splits the matrix into its columns and drops it, so that each
+        column can go (``release``) once the values converted from it are kept instead.
+        """
+        columns = self._columns
+        if columns is None or columns[k] is None:
+            full = self.full()
+            columns = self._columns = [np.ascontiguousarray(full[:, j])
+                                       for j in range(self._c)]
+            self._full = None
+        column = columns[k]
+        assert column is not None  # just made
+        return column
+
+    def release(self, k: int) -> None:
+        """Drop column ``k``: what is converted from it is kept, and it can be made again."""
+        if self._columns is not None:
+            self._columns[k] = None
 
     def value(self, row: int, k: int, chunk: int) -> float:
         """Row ``row`` of column ``k``; sparse rows are made ``chunk`` at a time."""
         if self._full is not None:
             return float(self._full[row, k])
+        if self._columns is not None:
+            column = self._columns[k]
+            if column is not None:
+                return float(column[row])
         start = row - row % chunk
         block = self._blocks.get(start)
         if block is None:
@@ -215,12 +242,13 @@ class LazyColumn:
     def densify(self) -> array[float]:
         """Convert the whole column and put the values in the layer in this column's place."""
         if self._dense is None:
-            u = np.ascontiguousarray(self._u.full()[:, self._k])
+            u = self._u.column(self._k)
             dense = packed(u if self._transform is None else self._transform(u))
             self._dense = dense
             layer = self._layer()
             if layer is not None:
                 layer.put(self._name, dense)
+                layer.converted(self._k)
             self._values.clear()
         return self._dense
 
@@ -267,7 +295,8 @@ class StageLayer:
     handoff_days: Rows
     u_info_loss: Rows
     travel_days: list[Rows]
-    """Travel time of a visit (days), by travel zone (``organisation.travel_zones``)."""
+    """Travel time of a visit (days), by travel zone (``organisation.travel_zones``); empty
+    at a stage that is no visit."""
     nurture_days: Rows
 
     def __init__(self, u: Uniforms, columns: Columns, dense_after: int, chunk: int = 1
@@ -287,6 +316,9 @@ class StageLayer:
         attempt.
         """
         self._columns = columns
+        # Columns of uniforms still to convert, by the values read from each: a column
+        # of uniforms goes once every column of values made from it is converted.
+        self._unconverted = [0] * self.u.width
         self.travel_days = []
         for name in columns:
             self.put(name, self._column(name))
@@ -294,8 +326,21 @@ class StageLayer:
     def _column(self, name: str) -> Rows:
         k, transform = self._columns[name]
         if self.dense_after == 0 and transform is not None and transform.costly:
-            return DeferredColumn(self.u.full()[:, k], transform.one)
+            return DeferredColumn(self.u.column(k), transform.one)
+        self._unconverted[k] += 1
         return LazyColumn(self, name, self.u, k, transform, self.dense_after, self.chunk)
+
+    def converted(self, k: int) -> None:
+        """A column of values made from uniforms ``k`` is converted whole.
+
+        Then every column of uniforms with nothing left to convert from it goes: this
+        one, and those no column of values reads (or only one converting row by row,
+        which keeps its own).
+        """
+        self._unconverted[k] -= 1
+        for j, left in enumerate(self._unconverted):
+            if left == 0:
+                self.u.release(j)
 
     def put(self, name: str, column: Rows) -> None:
         """Set a column by name; ``travel_days.3`` is the fourth travel zone's column."""
@@ -469,20 +514,26 @@ def stage_columns(sc: Scenario, stage: Stage) -> Columns:
     handoff = stage.handoff or sc.handoff
     nurture = stage.failure.nurture_days
 
-    return {
+    # Columns the stage never reads are left out (its uniforms stay where they are in
+    # the matrix, so the other columns' values do not move): an unread column would keep
+    # its uniforms for the whole run. A change during a run makes the columns again.
+    columns: Columns = {
         "work_days": (0, hours(stage.effort_hours, hpd)),
         "customer_days": (1, inverse(stage.customer_delay_days)),
-        "decline_days": (1, inverse(stage.decline_delay_days or stage.customer_delay_days)),
         "u_outcome": (2, None),
         "u_route": (3, None),
         "handoff_days": (4, inverse(handoff.delay_days)),
         "u_info_loss": (5, None),
-        # One uniform for a visit's travel, whatever the zone: a lead's trip is as long
-        # or short, relative to its zone, in every structure compared.
-        **{f"travel_days.{k}": (6, hours(zone.hours, hpd))
-           for k, zone in enumerate(travel_zones(sc))},
         "nurture_days": (7, inverse(nurture) if nurture else ZERO),
     }
+    if stage.decline_delay_days is not None:
+        columns["decline_days"] = (1, inverse(stage.decline_delay_days))
+    if stage.visit:
+        # One uniform for a visit's travel, whatever the zone: a lead's trip is as long
+        # or short, relative to its zone, in every structure compared.
+        columns.update({f"travel_days.{k}": (6, hours(zone.hours, hpd))
+                        for k, zone in enumerate(travel_zones(sc))})
+    return columns
 
 
 def hours(dist: Distribution, hours_per_day: float) -> Transform:
@@ -530,9 +581,10 @@ def part_columns(sc: Scenario, stage: Stage, joint: int
     """A part layer's columns: its effort and travel by zone."""
     hpd = sc.calendar.hours_per_day
     effort = stage.effort_hours if joint < 0 else stage.joint[joint].effort_hours
+    travel = travel_zones(sc) if stage.visit else []  # read for visits only
     return {"work_days": (0, hours(effort, hpd)),
             **{f"travel_days.{k}": (1, hours(zone.hours, hpd))
-               for k, zone in enumerate(travel_zones(sc))}}
+               for k, zone in enumerate(travel)}}
 
 
 class FollowUpLayer(StageLayer):

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import salessim as ss
+from salessim.model.process import simulate
 from salessim.sandbox import Sandbox
 
 from ..conftest import short
@@ -249,3 +250,28 @@ def test_salaries_are_fixed_during_a_run(small: ss.Scenario) -> None:
     sandbox.play(5.0)
     with pytest.raises(ss.ScenarioError, match=r"salary_per_day: cannot change during a run"):
         sandbox.change({"roles.se.salary_per_day": 600})
+
+
+def test_a_distribution_changed_mid_run_converts_the_same_uniforms_anew() -> None:
+    # A first attempt's uniforms go once converted and are drawn again for the change:
+    # each activity's effort from the change on is the new distribution's value for the
+    # same uniform: an exponential of twice the mean doubles it.
+    doc = base_scenario()  # one stage, which every lead passes at once
+    # More leads than a block of rows (256), so that the layer converts whole.
+    doc["channels"][0]["leads_per_day"] = 5.0
+    doc["teams"][0]["reps"]["rep"]["headcount"] = 8
+    sc = ss.load_scenario(doc)
+    longer = sc.with_changes({"stages.work.effort_hours.mean": 16.0})
+    day = 40.0
+    before = simulate(sc, seed(), 0).events
+    after = simulate(sc, seed(), 0, timeline=[(day, longer)]).events
+    # Activities are recorded as they end; one per lead here, put in the leads' order.
+    first, second = np.argsort(before["case"]), np.argsort(after["case"])
+    assert np.array_equal(before["case"][first], after["case"][second])
+    work_before = (before["end_time"] - before["start_time"])[first]
+    work_after = (after["end_time"] - after["start_time"])[second]
+    late = after["start_time"][second] >= day
+    assert 0 < late.sum() < len(late)
+    # end - start of a day-40 activity is exact to about 1e-14 days, not to its last bit
+    np.testing.assert_allclose(work_after[late], 2 * work_before[late], rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(work_after[~late], work_before[~late], rtol=1e-12, atol=1e-9)
