@@ -33,9 +33,7 @@ from __future__ import annotations
 
 import gc
 import math
-import struct
 import threading
-from array import array
 from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -98,7 +96,7 @@ from salessim.model.organisation import (
 from salessim.model.records import (
     ADVANCED,
     COLD,
-    EVENT_FIELDS,
+    EVENT_ROW,
     FOLLOW_UP,
     LOST_OUTCOME,
     NURTURE,
@@ -115,9 +113,6 @@ from salessim.scenario.limits import ATTRIBUTES, MAX_ATTEMPTS_PER_STAGE
 from salessim.scenario.management import Approval
 from salessim.scenario.routing import joins
 from salessim.scenario.schema import Scenario
-
-EVENT_ROW = struct.Struct(f"{len(EVENT_FIELDS)}d")
-"""An activity record as native doubles, the layout of ``Replication.events``."""
 
 PHASE_NAMES: tuple[str, ...] = ("in transit", "waiting for a rep", "with a rep",
                                 "with the customer")
@@ -306,12 +301,9 @@ class Replication:
         self._made: dict[Keys, tuple[int, NDArray[np.float64]]] = {}
         """Sources of leads made during the run: keys -> (source index, the uniforms of
         their attributes and deal values)."""
-        self.events: array[float] = array("d")
-        """Activity records, ``EVENT_FIELDS`` one after another, as doubles: 8 bytes a
-        value, where a list would hold a pointer and a float object for each. Rows are
-        added as bytes packed by ``EVENT_ROW``: ``array.extend`` parses each number with
-        ``PyArg_Parse``, several times the cost of packing them."""
-        """Event records, ``len(EVENT_FIELDS)`` entries per activity, one after another."""
+        self.events = bytearray()
+        """Activity records, packed one after another by ``EVENT_ROW`` (74 bytes each,
+        where a list would hold 14 pointers and as many number objects)."""
         self.open_cohort = 0
         self.arrivals_done = False
         self.done = self.env.event()
@@ -622,7 +614,7 @@ class Replication:
         source = leads.source[i]
         layers = self.layers[source]
         attempts = [0] * n_stages
-        add, row_bytes = self.events.frombytes, EVENT_ROW.pack
+        add, row_bytes = self.events.extend, EVENT_ROW.pack
         stage_now, phase_now = leads.stage_now, leads.phase_now
         first_start = math.nan
         s = leads.entry[i]
@@ -793,14 +785,14 @@ class Replication:
                    handoff: float, info_lost: bool) -> None:
         """Record and close a lead that waited past the cold limit from ``enable`` (days)."""
         gone = enable + self.max_wait
-        self.events.frombytes(EVENT_ROW.pack(i, stage, attempt, -1, enable, math.nan, math.nan,
+        self.events.extend(EVENT_ROW.pack(i, stage, attempt, -1, enable, math.nan, math.nan,
                                              gone, COLD, handoff, info_lost, 0.0, 0, touch))
         self._close(i, LOST, gone, stage, COLD_LOSS)
 
     def _record(self, i: int, stage: int, attempt: int, touch: _Touch, decision: float,
                 outcome: int, info_lost: bool) -> None:
         """Record a touch of an attempt: its rep's row, and its joint reps' rows."""
-        self.events.frombytes(EVENT_ROW.pack(
+        self.events.extend(EVENT_ROW.pack(
             i, stage, attempt, touch.rep, touch.enable, touch.start, touch.end, decision,
             outcome, touch.handoff, info_lost, touch.travel_cost, 0, touch.number))
         if touch.join is not None:
@@ -810,7 +802,7 @@ class Replication:
     def _record_parts(self, i: int, stage: int, attempt: int, touch: int, join: _Join,
                       decision: float, outcome: int, handoff: float, info_lost: bool) -> None:
         """Record the rows of the other reps of a joint touch."""
-        add, row_bytes = self.events.frombytes, EVENT_ROW.pack
+        add, row_bytes = self.events.extend, EVENT_ROW.pack
         for number, rep_index, p_enable, p_start, p_end, p_cost in join.rows:
             add(row_bytes(i, stage, attempt, rep_index, p_enable, p_start, p_end, decision,
                           outcome, handoff, info_lost, p_cost, number, touch))
@@ -915,7 +907,7 @@ class Replication:
             end = env.now
             pool.release(rep)
             if join.abandoned:  # the lead went cold meanwhile: the work is on record
-                self.events.frombytes(EVENT_ROW.pack(i, stage, attempt, rep.index, enable, start,
+                self.events.extend(EVENT_ROW.pack(i, stage, attempt, rep.index, enable, start,
                                                      end, end, COLD, 0.0, False, cost, number,
                                                      0))
                 return
