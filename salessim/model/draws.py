@@ -33,6 +33,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from salessim.model.inverse import ZERO, Inverse, inverse
+from salessim.model.leads import packed
 from salessim.model.organisation import travel_zones
 from salessim.rng import Purpose, name_key, stream
 from salessim.scenario.distributions import Distribution
@@ -484,11 +485,6 @@ def laziness(n_leads: int, first: bool) -> tuple[bool, int]:
     if n_leads <= BLOCK_ROWS:
         return True, n_leads
     return not first, 0 if first else sparse_rows(n_leads)
-
-
-def packed(values: FloatArray) -> array[float]:
-    """Doubles as a typed array: the same values, bit for bit, without a float object each."""
-    return array("d", np.ascontiguousarray(values, dtype=np.float64).tobytes())
 
 
 def stage_layer(

@@ -3,12 +3,15 @@
 A lead is an index (its id, in arrival order) into ``LeadTable``'s columns rather than
 an object of its own: the event loop reads a lead's attributes into local variables
 once, and a replication of ten thousand leads then creates no long-lived Python
-objects per lead, which keeps the garbage collector out of the run.
+objects per lead, which keeps the garbage collector out of the run. The columns are
+typed arrays (``array.array``): 8 bytes a time or an amount and 4 a code, where a list
+holds a pointer for each and, for a time or a row number, an object of 24 to 28 bytes.
 """
 
 from __future__ import annotations
 
 import math
+from array import array
 
 import numpy as np
 from numpy.typing import NDArray
@@ -27,6 +30,24 @@ DRAWN, REPEAT, REFERRED = 0, 1, 2
 """Where a lead comes from: a channel's arrivals, a customer coming back, a referral."""
 MADE_BY: tuple[str, ...] = ("channel", "repeat", "referral")
 """Names of the codes of where a lead comes from."""
+
+
+def packed(values: NDArray[np.float64]) -> array[float]:
+    """Doubles as a typed array: the same values, bit for bit, without a float object each."""
+    return array("d", np.ascontiguousarray(values, dtype=np.float64).tobytes())
+
+
+def packed_ints(values: NDArray[np.integer] | NDArray[np.bool_]) -> array[int]:
+    """Whole numbers (codes, row numbers, flags) as a typed array of C ints."""
+    return array("i", np.ascontiguousarray(values, dtype=np.intc).tobytes())
+
+
+def _filled(value: float, n: int) -> array[float]:
+    return array("d", [value]) * n
+
+
+def _filled_ints(value: int, n: int) -> array[int]:
+    return array("i", [value]) * n
 
 
 class LeadTable:
@@ -80,38 +101,34 @@ class LeadTable:
     ) -> None:
         n = len(arrival)
         self.n = n
-        self.arrays: dict[str, NDArray[np.int64] | NDArray[np.float64] | NDArray[np.bool_]] = {
-            "channel": channel, "row": row, **attributes, "deal_value": deal_value,
-            "arrival": arrival, "cohort": arrival >= warmup_days,
-        }
-        """The attribute columns above as numpy arrays."""
-        self.channel: list[int] = channel.tolist()
-        self.row: list[int] = row.tolist()
-        self.grade: list[int] = attributes["grade"].tolist()
-        self.region: list[int] = attributes["region"].tolist()
-        self.product: list[int] = attributes["product"].tolist()
-        self.segment: list[int] = attributes["segment"].tolist()
-        self.deal_value: list[float] = deal_value.tolist()
-        self.band: list[int] = band.tolist()
-        self.arrival: list[float] = arrival.tolist()
-        self.cohort: list[bool] = self.arrays["cohort"].tolist()
-        self.status: list[int] = [OPEN] * n
-        self.close_time: list[float] = [math.nan] * n
-        self.lost_stage: list[int] = [-1] * n
-        self.lost_reason: list[int] = [NOT_LOST] * n
-        self.first_start: list[float] = [math.nan] * n
-        self.payment_days: list[float] = [math.nan] * n
-        self.waiting_since: list[float] = [math.nan] * n
-        self.waiting_stage: list[int] = [-1] * n
-        self.waiting_attempt: list[int] = [-1] * n
-        self.waiting_touch: list[int] = [0] * n
-        self.stage_now: list[int] = [-1] * n
-        self.phase_now: list[int] = [IN_TRANSIT] * n
-        self.answer_time: list[float] = [math.nan] * n
-        self.source: list[int] = list(self.channel)
-        self.entry: list[int] = [0] * n
-        self.customer: list[int] = [-1] * n
-        self.made_by: list[int] = [DRAWN] * n
+        self.channel = packed_ints(channel)
+        self.row = packed_ints(row)
+        self.grade = packed_ints(attributes["grade"])
+        self.region = packed_ints(attributes["region"])
+        self.product = packed_ints(attributes["product"])
+        self.segment = packed_ints(attributes["segment"])
+        self.deal_value = packed(deal_value)
+        self.band = packed_ints(band)
+        self.arrival = packed(arrival)
+        self.cohort = packed_ints(arrival >= warmup_days)
+        """1 for a counted lead, else 0."""
+        self.status = _filled_ints(OPEN, n)
+        self.close_time = _filled(math.nan, n)
+        self.lost_stage = _filled_ints(-1, n)
+        self.lost_reason = _filled_ints(NOT_LOST, n)
+        self.first_start = _filled(math.nan, n)
+        self.payment_days = _filled(math.nan, n)
+        self.waiting_since = _filled(math.nan, n)
+        self.waiting_stage = _filled_ints(-1, n)
+        self.waiting_attempt = _filled_ints(-1, n)
+        self.waiting_touch = _filled_ints(0, n)
+        self.stage_now = _filled_ints(-1, n)
+        self.phase_now = _filled_ints(IN_TRANSIT, n)
+        self.answer_time = _filled(math.nan, n)
+        self.source = array("i", self.channel)
+        self.entry = _filled_ints(0, n)
+        self.customer = _filled_ints(-1, n)
+        self.made_by = _filled_ints(DRAWN, n)
         self.drawn = n
 
     def add(self, channel: int, source: int, row: int, attributes: dict[str, int],
@@ -138,5 +155,5 @@ class LeadTable:
                                (self.payment_days, math.nan), (self.waiting_since, math.nan),
                                (self.answer_time, math.nan)):
             floats.append(number)
-        self.cohort.append(cohort)
+        self.cohort.append(int(cohort))
         return i

@@ -10,6 +10,7 @@ random number, so the plan never shifts another draw.
 from __future__ import annotations
 
 import math
+from array import array
 from collections import defaultdict
 from collections.abc import Sequence
 
@@ -45,7 +46,7 @@ class ManagementModel:
         deal_value: The leads' deal values, updated in place to the price at a discount.
     """
 
-    def __init__(self, sc: Scenario, reps: Sequence[Rep], deal_value: list[float]) -> None:
+    def __init__(self, sc: Scenario, reps: Sequence[Rep], deal_value: array[float]) -> None:
         assert sc.management is not None
         self.plan: Management = sc.management
         self.reps = reps

@@ -133,34 +133,33 @@ class RawReplication:
         waited = np.zeros(n, dtype=np.bool_)
         waited[renumber(np.array([i for i in book_waiters
                                   if i < arrived or i >= leads.drawn], dtype=np.int64))] = True
-        made: dict[str, list[Any]] = {"channel": leads.channel, "grade": leads.grade,
-                                       "region": leads.region,
-                                       "product": leads.product, "segment": leads.segment,
-                                       "arrival": leads.arrival, "cohort": leads.cohort}
-        arrays = {name: np.concatenate([column[:arrived],
-                                        np.array(made[name][leads.drawn:], dtype=column.dtype)])
-                  for name, column in leads.arrays.items() if name in made}
+        i8, f8 = np.int64, np.float64
+
+        def column(values: array[Any], dtype: type[np.generic]) -> NDArray[Any]:
+            typed: NDArray[Any] = np.asarray(values, dtype=dtype)[ids]
+            return typed
+
         lead_cols: dict[str, NDArray[Any]] = {
-            "case": np.arange(n, dtype=np.int64),
-            "channel": arrays["channel"],
-            "grade": arrays["grade"],
-            "region": arrays["region"],
-            "product": arrays["product"],
-            "segment": arrays["segment"],
-            # From the model's list, which holds the price after any discount.
-            "deal_value": np.array(leads.deal_value, dtype=np.float64)[ids],
-            "arrival_time": arrays["arrival"],
-            "cohort": arrays["cohort"],
-            "status": np.array(leads.status, dtype=np.int64)[ids],
-            "close_time": np.array(leads.close_time, dtype=np.float64)[ids],
-            "lost_stage": np.array(leads.lost_stage, dtype=np.int64)[ids],
-            "lost_reason": np.array(leads.lost_reason, dtype=np.int64)[ids],
-            "first_start_time": np.array(leads.first_start, dtype=np.float64)[ids],
-            "payment_days": np.array(leads.payment_days, dtype=np.float64)[ids],
+            "case": np.arange(n, dtype=i8),
+            "channel": column(leads.channel, i8),
+            "grade": column(leads.grade, i8),
+            "region": column(leads.region, i8),
+            "product": column(leads.product, i8),
+            "segment": column(leads.segment, i8),
+            # The model's deal values are the prices after any discount.
+            "deal_value": column(leads.deal_value, f8),
+            "arrival_time": column(leads.arrival, f8),
+            "cohort": column(leads.cohort, np.bool_),
+            "status": column(leads.status, i8),
+            "close_time": column(leads.close_time, f8),
+            "lost_stage": column(leads.lost_stage, i8),
+            "lost_reason": column(leads.lost_reason, i8),
+            "first_start_time": column(leads.first_start, f8),
+            "payment_days": column(leads.payment_days, f8),
             "waited_for_book": waited,
-            "customer": np.array(leads.customer, dtype=np.int64)[ids],
-            "entry_stage": np.array(leads.entry, dtype=np.int64)[ids],
-            "made_by": np.array(leads.made_by, dtype=np.int64)[ids],
+            "customer": column(leads.customer, i8),
+            "entry_stage": column(leads.entry, i8),
+            "made_by": column(leads.made_by, i8),
         }
         event_cols = record_columns(events)
         event_cols["case"] = renumber(event_cols["case"])
