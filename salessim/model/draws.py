@@ -358,14 +358,15 @@ class StageLayer:
 class PaymentDraws:
     """Payment draws of a channel's leads: invoice and payment delays (days), bad debt.
 
+    Terms changed during a run draw them again from their stream (``payment_draws``):
+    the same uniforms, not kept meanwhile.
+
     Attributes:
-        u: The uniforms, one row per lead (kept to redraw values if terms change).
         invoice_days: Win to invoice (days).
         payment_days: Invoice to payment (days).
         u_bad_debt: Uniforms compared with the bad-debt probability.
     """
 
-    u: FloatArray
     invoice_days: array[float]
     payment_days: array[float]
     u_bad_debt: array[float]
@@ -620,14 +621,8 @@ def payment_draws(sc: Scenario, source: Keys, n_leads: int, seed: int,
                   replication: int) -> PaymentDraws:
     """Invoice delay, payment delay (days) and bad-debt uniforms for a source's leads."""
     u = stream(seed, replication, Purpose.PAYMENT, *source).random((n_leads, 3))
-    return payment_values(sc, u)
-
-
-def payment_values(sc: Scenario, u: FloatArray) -> PaymentDraws:
-    """Payment draws from their uniforms under the scenario's payment terms."""
     pay = sc.payment
     return PaymentDraws(
-        u=u,
         invoice_days=packed(pay.invoice_delay_days.ppf(np.ascontiguousarray(u[:, 0]))),
         payment_days=packed(pay.payment_days.ppf(np.ascontiguousarray(u[:, 1]))),
         u_bad_debt=packed(u[:, 2]),

@@ -65,7 +65,6 @@ from salessim.model.draws import (
     part_columns,
     part_layer,
     payment_draws,
-    payment_values,
     stage_columns,
     stage_layer,
 )
@@ -422,7 +421,8 @@ class Replication:
             # A stage that drops its follow-ups keeps the old draws for touches under way.
             if scenario.stages[stage_index].follow_ups is not None:
                 touch.convert(follow_up_columns(scenario, scenario.stages[stage_index]))
-        self.payments = [payment_values(scenario, pay.u) for pay in self.payments]
+        self.payments = [payment_draws(scenario, keys, rows, self.seed, self.replication)
+                         for (keys, rows), _ in zip(self.sources, self.payments, strict=False)]
 
     def collect(self) -> RawReplication:
         """The raw output so far (leads still in progress are open), or at the end."""

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import salessim as ss
+from salessim.model.leads import WON
 from salessim.model.process import simulate
 from salessim.sandbox import Sandbox
 
@@ -275,3 +276,23 @@ def test_a_distribution_changed_mid_run_converts_the_same_uniforms_anew() -> Non
     # end - start of a day-40 activity is exact to about 1e-14 days, not to its last bit
     np.testing.assert_allclose(work_after[late], 2 * work_before[late], rtol=1e-12, atol=1e-9)
     np.testing.assert_allclose(work_after[~late], work_before[~late], rtol=1e-12, atol=1e-9)
+
+
+def test_payment_terms_changed_mid_run_draw_the_same_uniforms_again() -> None:
+    # Payment uniforms are not kept through the run: a change of terms draws them again
+    # from their stream, so a deal won from then on is paid on the new terms' value for
+    # the same uniform: twice the mean of an exponential, twice the days.
+    doc = base_scenario()
+    doc["payment"]["payment_days"] = {"dist": "exponential", "mean": 20.0}
+    sc = ss.load_scenario(doc)
+    slower = sc.with_changes({"payment.payment_days.mean": 40.0})
+    day = 40.0
+    before = simulate(sc, seed(), 0).leads
+    after = simulate(sc, seed(), 0, timeline=[(day, slower)]).leads
+    won = after["status"] == WON
+    late = won & (after["close_time"] >= day)
+    assert 0 < late.sum() < won.sum()
+    np.testing.assert_allclose(after["payment_days"][late], 2 * before["payment_days"][late],
+                               rtol=1e-12)
+    np.testing.assert_array_equal(after["payment_days"][won & ~late],
+                                  before["payment_days"][won & ~late])
