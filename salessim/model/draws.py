@@ -279,6 +279,20 @@ class DeferredColumn:
         return value
 
 
+class _Zeros:
+    """A column whose every row is 0 (a delay a scenario leaves out)."""
+
+    __slots__ = ()
+
+    def __getitem__(self, row: int, /) -> float:
+        """0.0, for any row."""
+        return 0.0
+
+
+NONE_AT_ALL = _Zeros()
+"""The column of a zero delay (``inverse.ZERO``): it reads no uniforms."""
+
+
 class StageLayer:
     """Draws for one (channel, stage, attempt), one row per lead of the channel.
 
@@ -326,6 +340,8 @@ class StageLayer:
 
     def _column(self, name: str) -> Rows:
         k, transform = self._columns[name]
+        if transform is ZERO:
+            return NONE_AT_ALL  # no uniform needed: every row is 0
         if self.dense_after == 0 and transform is not None and transform.costly:
             return DeferredColumn(self.u.column(k), transform.one)
         self._unconverted[k] += 1

@@ -263,12 +263,13 @@ class Replication:
             self.staff.add_pool(pool, scenario.role(pool.role),
                                 next(t for t in scenario.teams if t.name == pool.team
                                      ).reps[pool.role])
-        self.channels: list[ChannelLeads] = [
+        # The channels' leads go into the lead table; not kept beside it for the run.
+        channels: list[ChannelLeads] = [
             generate_channel(scenario, ch, seed, replication) for ch in scenario.channels
         ]
         self.sources: list[tuple[Keys, int]] = [
             (channel_keys(ch), len(leads.arrival_days))
-            for ch, leads in zip(scenario.channels, self.channels, strict=True)]
+            for ch, leads in zip(scenario.channels, channels, strict=True)]
         """Stream keys and rows of each source of draws: the channels, then the blocks of
         leads made during the run."""
         self.payments: list[PaymentDraws] = [
@@ -276,7 +277,7 @@ class Replication:
             for keys, rows in self.sources
         ] if scenario.after_sale is None else []
         """Payment draws by channel; with an after-sale part its invoices are paid instead."""
-        self.leads = _lead_table(self.channels, scenario)
+        self.leads = _lead_table(channels, scenario)
         self.layers: list[list[list[StageLayer]]] = [
             [[] for _ in scenario.stages] for _ in scenario.channels
         ]
