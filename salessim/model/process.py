@@ -347,7 +347,7 @@ class Replication:
         self.layers.clear()
         self.part_layers.clear()
         self.follow_up_layers.clear()
-        return self.collect()
+        return self.collect(release=True)
 
     def start(self) -> None:
         """Book the first arrival, the end of the run and the staffing plans."""
@@ -425,8 +425,13 @@ class Replication:
         self.payments = [payment_draws(scenario, keys, rows, self.seed, self.replication)
                          for (keys, rows), _ in zip(self.sources, self.payments, strict=False)]
 
-    def collect(self) -> RawReplication:
-        """The raw output so far (leads still in progress are open), or at the end."""
+    def collect(self, *, release: bool = False) -> RawReplication:
+        """The raw output so far (leads still in progress are open), or at the end.
+
+        Args:
+            release: Let the activity records go as they are converted (a finished run,
+                collected once).
+        """
         if self.finished:
             self._close_stale_waits()
         for pool in self.pools:
@@ -438,7 +443,8 @@ class Replication:
                                                    for i in p.book_waiters},
                                      after_sale=(self.after.tables(self.env.now)
                                                  if self.after is not None else None),
-                                     management=self._management_tables())
+                                     management=self._management_tables(),
+                                     consume_events=release)
         if self.finished:
             self._unlink()
         return raw

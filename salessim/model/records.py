@@ -105,6 +105,7 @@ class RawReplication:
         reps: Sequence[Rep], end_day: float, arrived: int, book_waiters: Collection[int],
         after_sale: dict[str, dict[str, NDArray[Any]]] | None = None,
         management: dict[str, dict[str, NDArray[Any]]] | None = None,
+        consume_events: bool = False,
     ) -> RawReplication:
         """Turn the model's tables into columns.
 
@@ -122,6 +123,8 @@ class RawReplication:
             after_sale: The after-sale tables, with lead ids in their ``case`` and
                 ``origin`` columns.
             management: The management plan's tables, with lead ids in ``case``.
+            consume_events: Empty ``events`` while converting them (the run is over):
+                the records and their columns are never held whole at once.
         """
         ids = np.r_[np.arange(arrived), np.arange(leads.drawn, leads.n)].astype(np.int64)
         n = len(ids)
@@ -161,7 +164,7 @@ class RawReplication:
             "entry_stage": column(leads.entry, i8),
             "made_by": column(leads.made_by, i8),
         }
-        event_cols = record_columns(events)
+        event_cols = record_columns(events, consume=consume_events)
         event_cols["case"] = renumber(event_cols["case"])
         for tables in (after_sale or {}, management or {}):
             for table_cols in tables.values():
@@ -185,18 +188,35 @@ class RawReplication:
         )
 
 
-def record_columns(records: bytearray) -> dict[str, NDArray[Any]]:
+RECORDS_AT_ONCE = 65_536
+"""Records converted at a time when the records go as they are converted."""
+
+
+def record_columns(records: bytearray, consume: bool = False) -> dict[str, NDArray[Any]]:
     """Activity records packed by ``EVENT_ROW`` as columns (whole numbers as int64).
 
     Each column is copied out of a view of ``records``, which no column keeps, so the
-    records can go on growing (a run played in rounds).
+    records can go on growing (a run played in rounds). With ``consume`` (a finished
+    run) the records are converted from the end, ``RECORDS_AT_ONCE`` at a time, and cut
+    off as they are, so that the records and their columns are not held whole at once:
+    ``records`` is empty afterwards.
     """
-    table = np.frombuffer(records, dtype=EVENT_DTYPE)
-    columns: dict[str, NDArray[Any]] = {}
-    for name in EVENT_FIELDS:
-        column = table[name]
-        columns[name] = column.astype(np.int64) if column.dtype.kind == "i" else column.copy()
-    del table, column  # views: while one lives, the records cannot grow
+    size = EVENT_DTYPE.itemsize
+    n = len(records) // size
+    step = RECORDS_AT_ONCE if consume else max(n, 1)
+    columns = {name: np.empty(n, dtype=np.int64 if EVENT_DTYPE[name].kind == "i"
+                              else EVENT_DTYPE[name]) for name in EVENT_FIELDS}
+    stop = n
+    while stop > 0:
+        start = max(0, stop - step)
+        part = np.frombuffer(records, dtype=EVENT_DTYPE, count=stop - start,
+                             offset=start * size)
+        for name in EVENT_FIELDS:
+            columns[name][start:stop] = part[name]
+        del part  # a view: while it lives, the records cannot change size
+        if consume:
+            del records[start * size:]
+        stop = start
     return columns
 
 

@@ -2,7 +2,8 @@
 
 Sparse uniforms must be the very numbers a whole ``rng.random((n, c))`` gives, and the
 owner heap must pick the rep a scan of every rep picks, after any sequence of changes.
-A finished run's draws are freed before its tables are built.
+A finished run's draws are freed before its tables are built, and its activity records
+as they are converted.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import salessim as ss
+from salessim.model import records as records_module
 from salessim.model.draws import Uniforms, packed
 from salessim.model.leads import OPEN
 from salessim.model.process import Replication
-from salessim.model.records import RawReplication
+from salessim.model.records import EVENT_FIELDS, EVENT_ROW, RawReplication, record_columns
 from salessim.model.reps import Rep, RepPool
 from salessim.rng import Purpose, stream
 
@@ -101,11 +103,31 @@ def test_a_finished_run_frees_its_draws_before_it_builds_its_tables(
     alive: list[int] = []
     collect = Replication.collect
 
-    def counting(self: Replication) -> RawReplication:
+    def counting(self: Replication, *, release: bool = False) -> RawReplication:
         alive.append(sum(ref() is not None for ref in layers))
-        return collect(self)
+        return collect(self, release=release)
 
     monkeypatch.setattr(Replication, "collect", counting)
     raw = run.finish()
     assert alive == [0]
     assert (raw.leads["status"] == OPEN).any()  # some leads were still open at the end
+
+
+@pytest.mark.parametrize("at_once", [1, 7, 65_536])
+def test_records_converted_as_they_go_are_the_records_converted_whole(
+        at_once: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(5)
+    rows = [(int(rng.integers(0, 2**31 - 1)), int(rng.integers(0, 9)), 0, -1,
+             *rng.random(4).tolist(), int(rng.integers(0, 6)), float(rng.random()),
+             bool(rng.random() < 0.5), math.nan, int(rng.integers(0, 3)), 2)
+            for _ in range(50)]
+    records = bytearray(b"".join(EVENT_ROW.pack(*row) for row in rows))
+    whole = record_columns(records)
+    assert len(records) == 50 * EVENT_ROW.size  # read, not consumed
+    monkeypatch.setattr(records_module, "RECORDS_AT_ONCE", at_once)
+    gone = record_columns(records, consume=True)
+    assert len(records) == 0
+    for k, name in enumerate(EVENT_FIELDS):
+        np.testing.assert_array_equal(whole[name], [row[k] for row in rows])
+        np.testing.assert_array_equal(gone[name], whole[name])
+        assert gone[name].dtype == whole[name].dtype
