@@ -26,10 +26,12 @@ from pathlib import Path
 
 from salessim.scenario.schema import Scenario
 
-RUNNING_BYTES_PER_LEAD = 7_000
-"""Peak memory of a running replication per expected lead (bytes). Measured: 2.5-3.7 KB
-for the regional baseline at 1 to 16 times its size (benchmarks/bench_scale.py), 6.7 KB
-for the three-year lifecycle scenario, whose customers stay in memory; rounded up."""
+RUNNING_BYTES_PER_LEAD = 3_500
+"""Peak memory of a running replication per expected lead (bytes). Measured (2026-12-04,
+the process's high-water mark over one replication): 1.9 KB for the regional, customer
+and hybrid baselines, 1.2 and 1.0 KB for the regional one at 4 and 16 times its size
+(benchmarks/bench_scale.py), 2.65 KB for the three-year lifecycle scenario, whose
+customers stay in memory; rounded up."""
 KEPT_BYTES_PER_LEAD = 450
 """Raw columns of a finished replication per expected lead (bytes). Measured: 345 for
 the regional baseline, 403 for the lifecycle scenario; rounded up."""
