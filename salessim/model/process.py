@@ -347,7 +347,7 @@ class Replication:
         self.layers.clear()
         self.part_layers.clear()
         self.follow_up_layers.clear()
-        return self.collect(release=True)
+        return self.collect(consume_events=True)
 
     def start(self) -> None:
         """Book the first arrival, the end of the run and the staffing plans."""
@@ -423,14 +423,14 @@ class Replication:
             if scenario.stages[stage_index].follow_ups is not None:
                 touch.convert(follow_up_columns(scenario, scenario.stages[stage_index]))
         self.payments = [payment_draws(scenario, keys, rows, self.seed, self.replication)
-                         for (keys, rows), _ in zip(self.sources, self.payments, strict=False)]
+                         for keys, rows in self.sources[:len(self.payments)]]
 
-    def collect(self, *, release: bool = False) -> RawReplication:
+    def collect(self, *, consume_events: bool = False) -> RawReplication:
         """The raw output so far (leads still in progress are open), or at the end.
 
         Args:
-            release: Let the activity records go as they are converted (a finished run,
-                collected once).
+            consume_events: Let the activity records go as they are converted (a
+                finished run, collected once).
         """
         if self.finished:
             self._close_stale_waits()
@@ -444,7 +444,7 @@ class Replication:
                                      after_sale=(self.after.tables(self.env.now)
                                                  if self.after is not None else None),
                                      management=self._management_tables(),
-                                     consume_events=release)
+                                     consume_events=consume_events)
         if self.finished:
             self._unlink()
         return raw
@@ -793,7 +793,7 @@ class Replication:
         """Record and close a lead that waited past the cold limit from ``enable`` (days)."""
         gone = enable + self.max_wait
         self.events.extend(EVENT_ROW.pack(i, stage, attempt, -1, enable, math.nan, math.nan,
-                                             gone, COLD, handoff, info_lost, 0.0, 0, touch))
+                                          gone, COLD, handoff, info_lost, 0.0, 0, touch))
         self._close(i, LOST, gone, stage, COLD_LOSS)
 
     def _record(self, i: int, stage: int, attempt: int, touch: _Touch, decision: float,
@@ -915,8 +915,7 @@ class Replication:
             pool.release(rep)
             if join.abandoned:  # the lead went cold meanwhile: the work is on record
                 self.events.extend(EVENT_ROW.pack(i, stage, attempt, rep.index, enable, start,
-                                                     end, end, COLD, 0.0, False, cost, number,
-                                                     0))
+                                                  end, end, COLD, 0.0, False, cost, number, 0))
                 return
             join.rows.append((number, rep.index, enable, start, end, cost))
             join.last_end = max(join.last_end, end)

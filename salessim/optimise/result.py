@@ -119,20 +119,20 @@ class Recommendation:
                        f"({fmt_range(k, row['diff_ci_low'], row['diff_ci_high'], sign=True)})")
         return out
 
-    def difference(self, kpi: str, row: pd.Series) -> str:
-        """A KPI's paired difference to the baseline with its interval, in its unit.
-
-        ``+465k EUR (-3.9k .. +933k)``; ``row`` is the KPI's row of ``table()``.
-        """
-        currency = self.scenario.money.currency
-        return (f"{fmt_change(kpi, row['diff'], currency)} "
-                f"({fmt_range(kpi, row['diff_ci_low'], row['diff_ci_high'], sign=True)})")
-
     def __repr__(self) -> str:
         return "\n".join(self.lines())
 
     def _repr_html_(self) -> str:
         return "<pre>" + html.escape(repr(self)) + "</pre>"
+
+
+def _difference(kpi: str, row: pd.Series, currency: str) -> str:
+    """A paired difference with its interval, in the KPI's unit.
+
+    ``+465k EUR (-3,865 .. +933k)``; ``row`` is the KPI's row of a comparison table.
+    """
+    return (f"{fmt_change(kpi, row['diff'], currency)} "
+            f"({fmt_range(kpi, row['diff_ci_low'], row['diff_ci_high'], sign=True)})")
 
 
 def _count(n: int, thing: str) -> str:
@@ -294,7 +294,7 @@ class Optimisation:
         currency = self.scenario.money.currency
         out += [f"Recommended: {moved}.",
                 f"{kpi_words(kpi)}: {fmt_value(kpi, row['mean'], currency)}, "
-                f"{best.difference(kpi, row)} against the baseline (paired "
+                f"{_difference(kpi, row, currency)} against the baseline (paired "
                 f"{best.comparison.confidence:.0%} interval); plan.best for every KPI and how "
                 "it was selected."]
         return "\n".join(out)

@@ -103,9 +103,9 @@ def test_a_finished_run_frees_its_draws_before_it_builds_its_tables(
     alive: list[int] = []
     collect = Replication.collect
 
-    def counting(self: Replication, *, release: bool = False) -> RawReplication:
+    def counting(self: Replication, *, consume_events: bool = False) -> RawReplication:
         alive.append(sum(ref() is not None for ref in layers))
-        return collect(self, release=release)
+        return collect(self, consume_events=consume_events)
 
     monkeypatch.setattr(Replication, "collect", counting)
     raw = run.finish()
